@@ -43,6 +43,13 @@ typedef struct lt_s3_request {
     lt_s3_header_fn header; /* request headers */
     void *header_ctx;
     const char *request_id; /* echoed in error bodies as <RequestId> */
+    /* Optional, added after the first interface: calls visit(visit_ctx, name, value) for
+     * every request header (with MHD: MHD_get_connection_values over MHD_HEADER_KIND).
+     * PutObject, CopyObject (REPLACE) and CreateMultipartUpload read x-amz-meta-* through
+     * it; when NULL, user metadata is not stored. */
+    void (*header_each)(void *header_ctx,
+                        void (*visit)(void *visit_ctx, const char *name, const char *value),
+                        void *visit_ctx);
 } lt_s3_request;
 
 enum { LT_S3_MAX_HEADERS = 16 };

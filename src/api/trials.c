@@ -1,0 +1,141 @@
+/* Trials: CreateTrial, DescribeTrial, ListTrials, UpdateTrial, DeleteTrial. A trial
+ * belongs to one experiment (kept in the store's parent column for filtering). */
+#include "api/experiments_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const lt_api_kind lt_api__trial_kind = {"experiment-trial", "Trial", "TrialName", "TrialArn"};
+#define KIND (&lt_api__trial_kind)
+
+int lt_api__count_rows(void *ctx, const lt_store_resource *res, lt_err *err)
+{
+    (void)res;
+    (void)err;
+    (*(int64_t *)ctx)++;
+    return 0;
+}
+
+int lt_api__count_trials_of(lt_api_ctx *ctx, const char *experiment_name, int64_t *count,
+                            lt_err *err)
+{
+    *count = 0;
+    lt_store_list_params params = {.kind = KIND->kind, .parent_equals = experiment_name, .limit = 1000};
+    char *next = NULL;
+    int rc = lt_store_resource_list(ctx->store, &params, lt_api__count_rows, count, &next, err);
+    free(next);
+    return rc;
+}
+
+static int create_trial(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
+{
+    const char *name = lt_json_str(input, "TrialName");
+    lt_store_resource exp = {0};
+    json_t *exp_doc = NULL;
+    int rc = lt_api__resource_load(ctx, &lt_api__experiment_kind,
+                                   lt_json_str(input, "ExperimentName"), &exp, &exp_doc, err);
+    if (rc) return rc;
+    json_decref(exp_doc);
+    json_t *doc = json_object();
+    static const char *const members[] = {"DisplayName", "MetadataProperties", NULL};
+    lt_api__copy_members(doc, input, members);
+    if (!json_object_get(doc, "DisplayName")) json_object_set_new(doc, "DisplayName", json_string(name));
+    /* The experiment's stored name, so the trial reports it in its canonical case. */
+    json_object_set_new(doc, "ExperimentName", json_string(exp.name));
+    char *arn = NULL;
+    rc = lt_api__resource_create(ctx, KIND, name, doc, NULL, exp.name,
+                                 json_object_get(input, "Tags"), &arn, err);
+    json_decref(doc);
+    lt_store_resource_clear(&exp);
+    if (rc) return rc;
+    *output = lt_api__arn_output(KIND, arn);
+    free(arn);
+    return 0;
+}
+
+static int describe_trial(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
+{
+    lt_store_resource res = {0};
+    int rc = lt_api__resource_load(ctx, KIND, lt_json_str(input, "TrialName"), &res, output, err);
+    lt_store_resource_clear(&res);
+    return rc;
+}
+
+static json_t *trial_summary(const json_t *doc)
+{
+    static const char *const members[] = {"TrialArn", "TrialName", "DisplayName", "CreationTime",
+                                          "LastModifiedTime", NULL};
+    json_t *s = json_object();
+    lt_api__copy_members(s, doc, members);
+    json_t *source = json_object_get(doc, "Source");
+    if (source) json_object_set(s, "TrialSource", source);
+    return s;
+}
+
+static int list_trials(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
+{
+    lt_store_list_params params = {.kind = KIND->kind,
+                                   .parent_equals = lt_json_str(input, "ExperimentName")};
+    const char *component = lt_json_str(input, "TrialComponentName");
+    char *component_arn = NULL;
+    if (component) {
+        lt_store_resource tc = {0};
+        json_t *tc_doc = NULL;
+        int rc = lt_api__resource_load(ctx, &lt_api__trial_component_kind, component, &tc, &tc_doc, err);
+        if (rc) return rc;
+        json_decref(tc_doc);
+        component_arn = tc.arn;
+        tc.arn = NULL;
+        lt_store_resource_clear(&tc);
+        params.related_arn = component_arn;
+        params.relation = LT_API_REL_COMPONENT_TRIAL;
+    }
+    int rc = lt_api__resource_list(ctx, input, &params, "TrialSummaries", trial_summary, output, err);
+    free(component_arn);
+    return rc;
+}
+
+static int update_trial(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
+{
+    lt_store_resource res = {0};
+    json_t *doc = NULL;
+    int rc = lt_api__resource_load(ctx, KIND, lt_json_str(input, "TrialName"), &res, &doc, err);
+    if (rc) return rc;
+    static const char *const members[] = {"DisplayName", NULL};
+    lt_api__copy_members(doc, input, members);
+    rc = lt_api__resource_save(ctx, KIND, &res, doc, NULL, err);
+    if (!rc) *output = lt_api__arn_output(KIND, res.arn);
+    json_decref(doc);
+    lt_store_resource_clear(&res);
+    return rc;
+}
+
+static int delete_trial(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
+{
+    lt_store_resource res = {0};
+    json_t *doc = NULL;
+    int rc = lt_api__resource_load(ctx, KIND, lt_json_str(input, "TrialName"), &res, &doc, err);
+    if (rc) return rc;
+    json_decref(doc);
+    int64_t components = 0;
+    rc = lt_store_relation_count(ctx->store, LT_API_REL_COMPONENT_TRIAL, res.arn, false,
+                                 &components, err);
+    if (!rc && components > 0)
+        rc = lt_err_set(err, LT_ECONFLICT,
+                        "Trial '%s' still has %lld trial component(s) associated; disassociate "
+                        "them (DisassociateTrialComponent) first.",
+                        res.name, (long long)components);
+    if (!rc) rc = lt_store_resource_delete(ctx->store, KIND->kind, res.name, err);
+    if (!rc) *output = lt_api__arn_output(KIND, res.arn);
+    lt_store_resource_clear(&res);
+    return rc;
+}
+
+const lt_api_op lt_api__trial_ops[] = {
+    {"CreateTrial", create_trial, NULL, "ValidationException"},
+    {"DescribeTrial", describe_trial, NULL, NULL},
+    {"ListTrials", list_trials, NULL, NULL},
+    {"UpdateTrial", update_trial, NULL, "ValidationException"},
+    {"DeleteTrial", delete_trial, NULL, "ValidationException"},
+    {NULL, NULL, NULL, NULL},
+};

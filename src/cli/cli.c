@@ -1,0 +1,63 @@
+/* The `lathe` command dispatcher. */
+#include "cli/cli.h"
+#include "cli/cli_internal.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LT_VERSION
+#define LT_VERSION "dev"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "lathe %s: a self-hosted machine-learning platform that speaks SageMaker\n\n"
+            "usage: lathe <command> [options]\n\n"
+            "  server [--host H] [--port N] [--data-dir DIR] [--threads N]\n"
+            "         [--region R] [--account-id ID]\n"
+            "         run the server (control plane, S3 API, /ping, /metrics)\n"
+            "  keys create [--description TEXT] | list | delete ACCESS_KEY_ID [--data-dir DIR]\n"
+            "         manage the access keys the server accepts\n"
+            "  api <Operation> [--json '{...}' | --file F] [--endpoint URL]\n"
+            "         sign and send any SageMaker operation; prints the answer\n"
+            "  api --list\n"
+            "         the operations this build implements\n"
+            "  version\n\n"
+            "The endpoint comes from --endpoint, LATHE_ENDPOINT or ~/.lathe/config; credentials\n"
+            "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_SHARED_CREDENTIALS_FILE or\n"
+            "~/.aws/credentials (AWS_PROFILE), then ./lathe-data/credentials.\n"
+            "LATHE_LOG=debug|info|warn sets how much the server logs.\n",
+            LT_VERSION);
+}
+
+int lt_cli_main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("lathe %s\n", LT_VERSION);
+        return 0;
+    }
+    const char *level = getenv("LATHE_LOG");
+    if (level && strcmp(level, "debug") == 0) lt_log_set_level(LT_LOG_DEBUG);
+    else if (level && strcmp(level, "warn") == 0) lt_log_set_level(LT_LOG_WARN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int status;
+    if (strcmp(cmd, "server") == 0) status = lt_cli__cmd_server(argc, argv);
+    else if (strcmp(cmd, "keys") == 0) status = lt_cli__cmd_keys(argc, argv);
+    else if (strcmp(cmd, "api") == 0) status = lt_cli__cmd_api(argc, argv);
+    else {
+        fprintf(stderr, "lathe: unknown command '%s'\n\n", cmd);
+        usage(stderr);
+        status = 2;
+    }
+    curl_global_cleanup();
+    return status;
+}

@@ -1,0 +1,74 @@
+/* Private to the cli module: option parsing, the AWS shared-file reader, the signed
+ * HTTP client and the commands. */
+#ifndef LT_CLI_INTERNAL_H
+#define LT_CLI_INTERNAL_H
+
+#include "base/base.h"
+#include "blob/blob.h"
+#include "store/store.h"
+
+#define LT_CLI_DEFAULT_DATA_DIR "./lathe-data"
+#define LT_CLI_DEFAULT_ENDPOINT "http://127.0.0.1:8080"
+#define LT_CLI_DEFAULT_REGION "us-east-1"
+#define LT_CLI_DEFAULT_ACCOUNT "000000000000"
+
+/* Finds `--name value` or `--name=value` in argv[first..]; NULL when absent. Marks the
+ * consumed slots in used[] (argc entries) so leftovers can be reported. */
+const char *lt_cli__option(int argc, char **argv, bool *used, const char *name);
+bool lt_cli__flag(int argc, char **argv, bool *used, const char *name);
+/* Reports the first argv slot not consumed; returns 0 if none. */
+int lt_cli__reject_unused(int argc, char **argv, const bool *used, int first);
+
+/* Reads `key` of `[section]` from an AWS-style INI file (credentials or config; the
+ * config file's "profile NAME" sections are matched too). Returns a new string or NULL. */
+char *lt_cli__ini_get(const char *path, const char *section, const char *key);
+
+typedef struct lt_cli__client {
+    char *endpoint;   /* "http://host:port" without trailing slash */
+    char *region;
+    char *access_key;
+    char *secret_key;
+    char *session_token; /* may be NULL */
+} lt_cli__client;
+
+/* Resolves the endpoint (--endpoint, LATHE_ENDPOINT, ~/.lathe/config, default), region
+ * (--region, AWS_REGION, AWS_DEFAULT_REGION, default) and credentials the way the AWS CLI
+ * does (environment, AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials with AWS_PROFILE),
+ * then the local data directory's credentials file. */
+int lt_cli__client_init(lt_cli__client *client, const char *endpoint_opt, const char *region_opt,
+                        const char *profile_opt, const char *data_dir, lt_err *err);
+void lt_cli__client_free(lt_cli__client *client);
+
+/* Sends one signed control-plane call; *status gets the HTTP status and body the answer. */
+int lt_cli__call(const lt_cli__client *client, const char *operation, const char *json_body,
+                 long *status, lt_buf *body, lt_err *err);
+
+/* The data directory's files. */
+char *lt_cli__credentials_path(const char *data_dir);
+
+/* An opened data directory: DIR/lathe.db (metadata) and DIR/objects (object store). */
+typedef struct lt_cli__data {
+    lt_store *store;
+    lt_blob *blob;
+    char *dir;
+} lt_cli__data;
+
+int lt_cli__data_open(lt_cli__data *data, const char *dir, lt_err *err);
+void lt_cli__data_close(lt_cli__data *data);
+/* On first start (no DIR/credentials), issues an admin key and writes DIR/credentials
+ * (mode 0600, AWS shared-credentials format) and DIR/config (region). *admin_key gets the
+ * key id of the credentials file's default profile (caller frees) or NULL. */
+int lt_cli__ensure_admin_key(lt_cli__data *data, const char *region, char **admin_key,
+                             lt_err *err);
+/* Issues a new key pair into the store; access_key holds 21 bytes, secret 41. */
+int lt_cli__key_new(lt_store *store, const char *description, bool is_admin, char *access_key,
+                    char *secret, lt_err *err);
+/* The secret of an access key, for the server's SigV4 check. */
+int lt_cli__key_secret(lt_store *store, const char *access_key, char *secret, size_t cap,
+                       lt_err *err);
+
+int lt_cli__cmd_server(int argc, char **argv);
+int lt_cli__cmd_keys(int argc, char **argv);
+int lt_cli__cmd_api(int argc, char **argv);
+
+#endif

@@ -1,0 +1,212 @@
+/* The signed HTTP client of the command line: finds the endpoint and credentials the
+ * way the AWS CLI does, signs with SigV4 (module http) and sends with libcurl. */
+#include "cli/cli_internal.h"
+#include "http/http.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static char *env_dup(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? lt_xstrdup(v) : NULL;
+}
+
+static char *home_path(const char *rel)
+{
+    const char *home = getenv("HOME");
+    return home ? lt_xasprintf("%s/%s", home, rel) : NULL;
+}
+
+char *lt_cli__credentials_path(const char *data_dir)
+{
+    return lt_xasprintf("%s/credentials", data_dir);
+}
+
+static void strip_trailing_slash(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == '/') s[--n] = '\0';
+}
+
+static bool credentials_from_file(lt_cli__client *c, const char *path, const char *profile)
+{
+    if (!path) return false;
+    char *ak = lt_cli__ini_get(path, profile, "aws_access_key_id");
+    char *sk = lt_cli__ini_get(path, profile, "aws_secret_access_key");
+    if (ak && sk) {
+        c->access_key = ak;
+        c->secret_key = sk;
+        c->session_token = lt_cli__ini_get(path, profile, "aws_session_token");
+        return true;
+    }
+    free(ak);
+    free(sk);
+    return false;
+}
+
+int lt_cli__client_init(lt_cli__client *c, const char *endpoint_opt, const char *region_opt,
+                        const char *profile_opt, const char *data_dir, lt_err *err)
+{
+    memset(c, 0, sizeof *c);
+    char *config = home_path(".lathe/config");
+    c->endpoint = endpoint_opt ? lt_xstrdup(endpoint_opt) : env_dup("LATHE_ENDPOINT");
+    if (!c->endpoint && config) c->endpoint = lt_cli__ini_get(config, "default", "endpoint");
+    if (!c->endpoint) c->endpoint = lt_xstrdup(LT_CLI_DEFAULT_ENDPOINT);
+    strip_trailing_slash(c->endpoint);
+
+    c->region = region_opt ? lt_xstrdup(region_opt) : env_dup("AWS_REGION");
+    if (!c->region) c->region = env_dup("AWS_DEFAULT_REGION");
+    if (!c->region && config) c->region = lt_cli__ini_get(config, "default", "region");
+    if (!c->region) c->region = lt_xstrdup(LT_CLI_DEFAULT_REGION);
+    free(config);
+
+    const char *profile = profile_opt ? profile_opt : getenv("AWS_PROFILE");
+    if (!profile || !*profile) profile = "default";
+    c->access_key = env_dup("AWS_ACCESS_KEY_ID");
+    c->secret_key = env_dup("AWS_SECRET_ACCESS_KEY");
+    if (c->access_key && c->secret_key) {
+        c->session_token = env_dup("AWS_SESSION_TOKEN");
+        return 0;
+    }
+    free(c->access_key);
+    free(c->secret_key);
+    c->access_key = c->secret_key = NULL;
+
+    char *shared = env_dup("AWS_SHARED_CREDENTIALS_FILE");
+    if (!shared) shared = home_path(".aws/credentials");
+    bool found = credentials_from_file(c, shared, profile);
+    free(shared);
+    if (!found) {
+        char *local = lt_cli__credentials_path(data_dir ? data_dir : LT_CLI_DEFAULT_DATA_DIR);
+        found = credentials_from_file(c, local, "default");
+        free(local);
+    }
+    if (!found) {
+        lt_cli__client_free(c);
+        return lt_err_set(err, LT_EAUTH,
+                          "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+                          "AWS_SHARED_CREDENTIALS_FILE=<data-dir>/credentials, or run from the "
+                          "directory holding ./lathe-data");
+    }
+    return 0;
+}
+
+void lt_cli__client_free(lt_cli__client *c)
+{
+    free(c->endpoint);
+    free(c->region);
+    free(c->access_key);
+    free(c->secret_key);
+    free(c->session_token);
+    memset(c, 0, sizeof *c);
+}
+
+static size_t collect(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    lt_buf *body = ctx;
+    return lt_buf_append(body, data, size * nmemb, NULL) == 0 ? size * nmemb : 0;
+}
+
+typedef struct {
+    const char *names[6];
+    const char *values[6];
+} sign_headers;
+
+static const char *sign_lookup(void *ctx, const char *name)
+{
+    sign_headers *h = ctx;
+    for (int i = 0; i < 6 && h->names[i]; i++)
+        if (strcasecmp(h->names[i], name) == 0) return h->values[i];
+    return NULL;
+}
+
+/* "http://host:port/base" -> host header "host:port" and path "/base/" (the json
+ * protocol posts to the endpoint's path exactly). */
+static int split_endpoint(const char *endpoint, char **host, char **path, lt_err *err)
+{
+    const char *p = strstr(endpoint, "://");
+    if (!p || (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0))
+        return lt_err_set(err, LT_EINVAL, "endpoint '%s' must start with http:// or https://",
+                          endpoint);
+    p += 3;
+    const char *slash = strchr(p, '/');
+    *host = lt_xstrndup(p, slash ? (size_t)(slash - p) : strlen(p));
+    *path = lt_xasprintf("%s/", slash ? slash : "");
+    return 0;
+}
+
+int lt_cli__call(const lt_cli__client *c, const char *operation, const char *json_body,
+                 long *status, lt_buf *body, lt_err *err)
+{
+    char *host = NULL, *path = NULL;
+    int rc = split_endpoint(c->endpoint, &host, &path, err);
+    if (rc) return rc;
+    char amz_date[17];
+    lt_time_format_amz(amz_date, time(NULL));
+    char *target = lt_xasprintf("SageMaker.%s", operation);
+    uint8_t digest[32];
+    char hash[65];
+    lt_sha256(json_body, strlen(json_body), digest);
+    lt_hex_encode(hash, digest, 32);
+
+    sign_headers h = {{"content-type", "host", "x-amz-date", "x-amz-target",
+                       c->session_token ? "x-amz-security-token" : NULL},
+                      {"application/x-amz-json-1.1", host, amz_date, target, c->session_token}};
+    const char *signed_list = c->session_token
+                                  ? "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
+                                  : "content-type;host;x-amz-date;x-amz-target";
+    lt_sigv4_request req = {"POST", path, "", sign_lookup, &h, hash, false};
+    char *authz = lt_sigv4_authorization(&req, c->access_key, c->secret_key, c->region,
+                                         "sagemaker", amz_date, signed_list, err);
+    if (!authz) {
+        free(host);
+        free(path);
+        free(target);
+        return err ? err->code : LT_EINVAL;
+    }
+    CURL *curl = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    char *line;
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/x-amz-json-1.1");
+    line = lt_xasprintf("X-Amz-Date: %s", amz_date);
+    hdrs = curl_slist_append(hdrs, line);
+    free(line);
+    line = lt_xasprintf("X-Amz-Target: %s", target);
+    hdrs = curl_slist_append(hdrs, line);
+    free(line);
+    line = lt_xasprintf("Authorization: %s", authz);
+    hdrs = curl_slist_append(hdrs, line);
+    free(line);
+    if (c->session_token) {
+        line = lt_xasprintf("X-Amz-Security-Token: %s", c->session_token);
+        hdrs = curl_slist_append(hdrs, line);
+        free(line);
+    }
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    char *url = lt_xasprintf("%s/", c->endpoint);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(json_body));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
+    CURLcode cc = curl_easy_perform(curl);
+    if (cc != CURLE_OK) {
+        rc = lt_err_set(err, LT_EIO, "cannot reach %s: %s", c->endpoint, curl_easy_strerror(cc));
+    } else {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(curl);
+    free(url);
+    free(authz);
+    free(host);
+    free(path);
+    free(target);
+    return rc;
+}

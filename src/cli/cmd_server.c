@@ -1,0 +1,130 @@
+/* `lathe server`: opens the data directory (store, object store, keys), starts the
+ * HTTP server and runs until SIGINT or SIGTERM. */
+#include "cli/cli_internal.h"
+#include "http/http.h"
+#include "s3/s3.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct server_options {
+    const char *host;
+    int64_t port;
+    const char *data_dir;
+    int64_t threads;
+    const char *region;
+    const char *account_id;
+    int64_t body_limit_mb;
+} server_options;
+
+static int parse_options(int argc, char **argv, server_options *o)
+{
+    bool *used = lt_xcalloc((size_t)argc + 1, sizeof *used);
+    used[0] = used[1] = true;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *v;
+    lt_err err = {0};
+    o->host = (v = lt_cli__option(argc, argv, used, "host")) ? v : "127.0.0.1";
+    o->data_dir = (v = lt_cli__option(argc, argv, used, "data-dir")) ? v : LT_CLI_DEFAULT_DATA_DIR;
+    o->region = (v = lt_cli__option(argc, argv, used, "region")) ? v
+                : getenv("LATHE_REGION")                          ? getenv("LATHE_REGION")
+                                                                  : LT_CLI_DEFAULT_REGION;
+    o->account_id = (v = lt_cli__option(argc, argv, used, "account-id")) ? v
+                    : getenv("LATHE_ACCOUNT_ID") ? getenv("LATHE_ACCOUNT_ID")
+                                                 : LT_CLI_DEFAULT_ACCOUNT;
+    o->port = 8080;
+    o->threads = ncpu > 4 ? ncpu : 4;
+    o->body_limit_mb = 16;
+    int rc = 0;
+    if ((v = lt_cli__option(argc, argv, used, "port")))
+        rc = rc ? rc : lt_parse_i64(v, 0, 65535, &o->port, "--port", &err);
+    if ((v = lt_cli__option(argc, argv, used, "threads")))
+        rc = rc ? rc : lt_parse_i64(v, 1, 1024, &o->threads, "--threads", &err);
+    if ((v = lt_cli__option(argc, argv, used, "body-limit-mb")))
+        rc = rc ? rc : lt_parse_i64(v, 1, 1024, &o->body_limit_mb, "--body-limit-mb", &err);
+    if (rc) fprintf(stderr, "lathe server: %s\n", err.msg);
+    if (!rc) rc = lt_cli__reject_unused(argc, argv, used, 2);
+    free(used);
+    return rc ? 2 : 0;
+}
+
+static int lookup_key(void *ctx, const char *access_key, char *secret, size_t cap, lt_err *err)
+{
+    return lt_cli__key_secret((lt_store *)ctx, access_key, secret, cap, err);
+}
+
+static void print_banner(const server_options *o, int port, const char *admin_key)
+{
+    printf("Lathe is serving on http://%s:%d (data directory %s)\n\n", o->host, port, o->data_dir);
+    printf("  Credentials for boto3 and the AWS CLI are in %s/credentials%s%s%s.\n", o->data_dir,
+           admin_key ? " (admin key " : "", admin_key ? admin_key : "", admin_key ? ")" : "");
+    printf("  In another shell:\n"
+           "    export AWS_SHARED_CREDENTIALS_FILE=%s/credentials AWS_DEFAULT_REGION=%s\n"
+           "    aws --endpoint-url http://%s:%d s3 mb s3://my-bucket\n"
+           "    aws --endpoint-url http://%s:%d sagemaker list-experiments\n"
+           "    ./build/lathe api ListExperiments --endpoint http://%s:%d\n"
+           "  More keys: lathe keys create --data-dir %s\n\n",
+           o->data_dir, o->region, o->host, port, o->host, port, o->host, port, o->data_dir);
+    fflush(stdout);
+}
+
+int lt_cli__cmd_server(int argc, char **argv)
+{
+    server_options o;
+    if (parse_options(argc, argv, &o)) return 2;
+
+    /* Block the stop signals before any thread starts, so that only sigwait sees them. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    lt_err err = {0};
+    lt_cli__data data;
+    if (lt_cli__data_open(&data, o.data_dir, &err) != 0) {
+        fprintf(stderr, "lathe server: %s\n", err.msg);
+        return 1;
+    }
+    char *admin_key = NULL;
+    lt_api *api = NULL;
+    lt_s3 *s3 = NULL;
+    lt_http_server *server = NULL;
+    lt_api_config api_cfg = {.region = o.region, .account_id = o.account_id};
+    int rc = lt_cli__ensure_admin_key(&data, o.region, &admin_key, &err);
+    if (!rc) rc = lt_api_open(&api, data.store, data.blob, &api_cfg, &err);
+    if (!rc) rc = lt_s3_open(&s3, data.blob, o.region, &err);
+    if (!rc) {
+        lt_http_config cfg = {
+            .host = o.host,
+            .port = (int)o.port,
+            .threads = (int)o.threads,
+            .body_limit_bytes = (size_t)o.body_limit_mb << 20,
+            .api = api,
+            .s3 = s3,
+            .key_lookup = lookup_key,
+            .key_lookup_ctx = data.store,
+        };
+        rc = lt_http_server_start(&server, &cfg, &err);
+    }
+    if (rc) {
+        fprintf(stderr, "lathe server: %s\n", err.msg);
+    } else {
+        print_banner(&o, lt_http_server_port(server), admin_key);
+        lt_log_info("ready on %s:%d", o.host, lt_http_server_port(server));
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        lt_log_info("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    lt_http_server_stop(server);
+    if (s3) lt_s3_close(s3);
+    if (api) lt_api_close(api);
+    lt_cli__data_close(&data);
+    free(admin_key);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,70 @@
+/* Private to the http module: the server, the per-request state, and the entry points
+ * of the control-plane and S3 glue (control.c, s3_glue.c) and of auth.c. */
+#ifndef LT_HTTP_SERVER_INTERNAL_H
+#define LT_HTTP_SERVER_INTERNAL_H
+
+#include "http/http_internal.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+
+struct lt_http_server {
+    struct MHD_Daemon *daemon;
+    lt_http_config cfg;
+    int port;
+    lt_http__metrics metrics;
+    char id_prefix[19];
+    _Atomic uint64_t request_counter;
+};
+
+typedef enum { LT_HTTP__ROUTE_CONTROL = 1, LT_HTTP__ROUTE_S3 } lt_http__route;
+
+typedef struct lt_http__req {
+    lt_http_server *server;
+    struct MHD_Connection *conn;
+    lt_http__route route;
+    int64_t start_ns;
+    char request_id[40];
+    char method[16];
+    char op[64];       /* operation name for metrics */
+    char *path;        /* as sent, still percent-encoded */
+    char *query;       /* raw, without '?' */
+    lt_sigv4_request sig;
+    lt_sigv4_auth auth;
+    char secret[256];
+    bool responded;
+    int status;
+    /* control plane */
+    char target_op[128];
+    lt_buf body;
+    bool body_too_large;
+    /* S3 */
+    char *bucket;
+    char *key;
+    lt_s3_request s3req;
+    lt_s3_call *s3call;
+} lt_http__req;
+
+/* Queue an answer; each returns an MHD_Result. */
+int lt_http__queue(lt_http__req *req, int status, struct MHD_Response *resp);
+int lt_http__queue_text(lt_http__req *req, int status, const char *content_type,
+                        const char *body, size_t len);
+int lt_http__queue_json_error(lt_http__req *req, int status, const char *type,
+                              const char *message);
+
+/* Parses the signature, checks the scope's service, the clock and the key (and fills
+ * req->auth and req->secret). The signature itself is checked by lt_http__auth_verify
+ * once the payload hash is known. */
+lt_auth_result lt_http__auth_begin(lt_http__req *req, const char *service, lt_err *err);
+lt_auth_result lt_http__auth_verify(lt_http__req *req, const char *payload_hash, lt_err *err);
+
+int lt_http__control_begin(lt_http__req *req, const char *target);
+int lt_http__control_body(lt_http__req *req, const char *data, size_t len);
+int lt_http__control_finish(lt_http__req *req);
+
+int lt_http__s3_begin(lt_http__req *req);
+int lt_http__s3_body(lt_http__req *req, const char *data, size_t len);
+int lt_http__s3_finish(lt_http__req *req);
+
+#endif

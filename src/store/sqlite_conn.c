@@ -1,0 +1,295 @@
+/* SQLite connections: one per thread, WAL, synchronous=FULL, a busy timeout, and the
+ * versioned schema migrations applied when the store opens. */
+#include "store/sqlite_conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Migrations, applied in order; the schema version is their count. Append only. */
+static const char *const migrations[] = {
+    /* 1: resources, relations, tags, access keys */
+    "CREATE TABLE resources ("
+    "  kind TEXT NOT NULL, name TEXT NOT NULL, name_lc TEXT NOT NULL, arn TEXT NOT NULL UNIQUE,"
+    "  status TEXT, parent TEXT, parent_lc TEXT, creation_ms INTEGER NOT NULL,"
+    "  modified_ms INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, name_lc));"
+    "CREATE INDEX resources_by_creation ON resources (kind, creation_ms, name_lc);"
+    "CREATE INDEX resources_by_modified ON resources (kind, modified_ms, name_lc);"
+    "CREATE INDEX resources_by_status ON resources (kind, status, name_lc);"
+    "CREATE INDEX resources_by_parent ON resources (kind, parent_lc);"
+    "CREATE TABLE relations ("
+    "  kind TEXT NOT NULL, from_arn TEXT NOT NULL, to_arn TEXT NOT NULL,"
+    "  PRIMARY KEY (kind, from_arn, to_arn)) WITHOUT ROWID;"
+    "CREATE INDEX relations_by_to ON relations (kind, to_arn, from_arn);"
+    "CREATE TABLE tags ("
+    "  arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    "  PRIMARY KEY (arn, key)) WITHOUT ROWID;"
+    "CREATE TABLE access_keys ("
+    "  access_key_id TEXT PRIMARY KEY, secret TEXT NOT NULL, description TEXT NOT NULL,"
+    "  is_admin INTEGER NOT NULL, created_ms INTEGER NOT NULL);",
+};
+
+static const char *const stmt_sql[STMT_COUNT] = {
+    [STMT_RES_INSERT] = "INSERT INTO resources (kind, name, name_lc, arn, status, parent, parent_lc,"
+                        " creation_ms, modified_ms, doc) VALUES (?1, ?2, lower(?2), ?3, ?4, ?5,"
+                        " lower(?5), ?6, ?7, ?8)",
+    [STMT_RES_GET] = "SELECT " LT_STORE__RESOURCE_COLUMNS
+                     " FROM resources WHERE kind = ?1 AND name_lc = lower(?2)",
+    [STMT_RES_GET_ARN] = "SELECT " LT_STORE__RESOURCE_COLUMNS " FROM resources WHERE arn = ?1",
+    [STMT_RES_UPDATE] = "UPDATE resources SET doc = ?3, status = ?4, parent = ?5,"
+                        " parent_lc = lower(?5), modified_ms = ?6"
+                        " WHERE kind = ?1 AND name_lc = lower(?2)",
+    [STMT_RES_DELETE] = "DELETE FROM resources WHERE kind = ?1 AND name_lc = lower(?2)"
+                        " RETURNING arn",
+    [STMT_RES_EXISTS] = "SELECT 1 FROM resources WHERE (kind = ?1 AND name_lc = lower(?2))"
+                        " OR arn = ?3",
+    [STMT_REL_ADD] = "INSERT OR IGNORE INTO relations (kind, from_arn, to_arn) VALUES (?1, ?2, ?3)",
+    [STMT_REL_REMOVE] = "DELETE FROM relations WHERE kind = ?1 AND from_arn = ?2 AND to_arn = ?3",
+    [STMT_REL_COUNT_FROM] = "SELECT count(*) FROM relations WHERE kind = ?1 AND from_arn = ?2",
+    [STMT_REL_COUNT_TO] = "SELECT count(*) FROM relations WHERE kind = ?1 AND to_arn = ?2",
+    [STMT_REL_DELETE_ARN] = "DELETE FROM relations WHERE from_arn = ?1 OR to_arn = ?1",
+    [STMT_TAG_PUT] = "INSERT INTO tags (arn, key, value) VALUES (?1, ?2, ?3)"
+                     " ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
+    [STMT_TAG_COUNT] = "SELECT count(*) FROM tags WHERE arn = ?1",
+    [STMT_TAG_LIST] = "SELECT key, value FROM tags WHERE arn = ?1 ORDER BY key",
+    [STMT_TAG_DELETE] = "DELETE FROM tags WHERE arn = ?1 AND key = ?2",
+    [STMT_TAG_DELETE_ARN] = "DELETE FROM tags WHERE arn = ?1",
+    [STMT_KEY_INSERT] = "INSERT INTO access_keys (access_key_id, secret, description, is_admin,"
+                        " created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_KEY_SECRET] = "SELECT secret FROM access_keys WHERE access_key_id = ?1",
+    [STMT_KEY_LIST] = "SELECT access_key_id, description, is_admin, created_ms FROM access_keys"
+                      " ORDER BY created_ms, access_key_id",
+    [STMT_KEY_DELETE] = "DELETE FROM access_keys WHERE access_key_id = ?1",
+};
+
+int lt_store__fail(lt_store__conn *c, int rc, const char *what, lt_err *err)
+{
+    int primary = rc & 0xff;
+    const char *msg = c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+    if (primary == SQLITE_CONSTRAINT) return lt_err_set(err, LT_ECONFLICT, "%s: %s", what, msg);
+    if (primary == SQLITE_FULL) return lt_err_set(err, LT_ELIMIT, "%s: disk full: %s", what, msg);
+    return lt_err_set(err, LT_EIO, "%s: %s", what, msg);
+}
+
+static int exec(sqlite3 *db, const char *sql, lt_err *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        lt_err_set(err, LT_EIO, "store: %s failed: %s", sql, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return LT_EIO;
+    }
+    return 0;
+}
+
+static int open_db(const char *path, sqlite3 **out, lt_err *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        lt_err_set(err, LT_EIO, "cannot open the store %s: %s", path,
+                   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return LT_EIO;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    rc = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+              err);
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+static int migrate(sqlite3 *db, int *version, lt_err *err)
+{
+    int rc = exec(db, "BEGIN IMMEDIATE", err);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    int current = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        current = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    int target = (int)(sizeof migrations / sizeof migrations[0]);
+    if (current > target) {
+        exec(db, "ROLLBACK", NULL);
+        return lt_err_set(err, LT_EIO,
+                          "the store's schema version %d is newer than this lathe knows (%d); "
+                          "use a newer lathe",
+                          current, target);
+    }
+    for (int v = current; v < target && !rc; v++) {
+        rc = exec(db, migrations[v], err);
+        if (!rc) {
+            char pragma[64];
+            snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+            rc = exec(db, pragma, err);
+        }
+        if (!rc) lt_log_info("store: migrated schema to version %d", v + 1);
+    }
+    if (rc) {
+        exec(db, "ROLLBACK", NULL);
+        return rc;
+    }
+    rc = exec(db, "COMMIT", err);
+    if (!rc) *version = target;
+    return rc;
+}
+
+lt_store__conn *lt_store__conn_get(lt_store__sqlite_db *s, lt_err *err)
+{
+    lt_store__conn *c = pthread_getspecific(s->key);
+    if (c) return c;
+    c = lt_xcalloc(1, sizeof *c);
+    if (open_db(s->path, &c->db, err) != 0) {
+        free(c);
+        return NULL;
+    }
+    pthread_setspecific(s->key, c);
+    pthread_mutex_lock(&s->lock);
+    c->next = s->all;
+    s->all = c;
+    pthread_mutex_unlock(&s->lock);
+    return c;
+}
+
+sqlite3_stmt *lt_store__stmt(lt_store__conn *c, lt_store__stmt_id id, lt_err *err)
+{
+    sqlite3_stmt *st = c->stmts[id];
+    if (!st) {
+        int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (rc != SQLITE_OK) {
+            lt_store__fail(c, rc, "store: prepare", err);
+            return NULL;
+        }
+        c->stmts[id] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static int sqlite_open(void **impl, const char *path, lt_err *err)
+{
+    sqlite3 *db = NULL;
+    int version = 0;
+    int rc = open_db(path, &db, err);
+    if (!rc) rc = migrate(db, &version, err);
+    sqlite3_close(db);
+    if (rc) return rc;
+    lt_store__sqlite_db *s = lt_xcalloc(1, sizeof *s);
+    s->path = lt_xstrdup(path);
+    s->version = version;
+    pthread_key_create(&s->key, NULL);
+    pthread_mutex_init(&s->lock, NULL);
+    *impl = s;
+    return 0;
+}
+
+static void sqlite_close(void *impl)
+{
+    lt_store__sqlite_db *s = impl;
+    lt_store__conn *c = s->all;
+    while (c) {
+        lt_store__conn *next = c->next;
+        for (int i = 0; i < STMT_COUNT; i++) sqlite3_finalize(c->stmts[i]);
+        sqlite3_close(c->db);
+        free(c);
+        c = next;
+    }
+    pthread_key_delete(s->key);
+    pthread_mutex_destroy(&s->lock);
+    free(s->path);
+    free(s);
+}
+
+static int sqlite_schema_version(void *impl)
+{
+    return ((lt_store__sqlite_db *)impl)->version;
+}
+
+/* Nested transactions become savepoints, so a helper that wraps its own writes in a
+ * transaction composes with a caller's. BEGIN IMMEDIATE takes the write lock up front:
+ * a deferred transaction that upgrades later can deadlock against another writer. */
+static int sqlite_txn_begin(void *impl, lt_err *err)
+{
+    lt_store__conn *c = lt_store__conn_get(impl, err);
+    if (!c) return err ? err->code : LT_EIO;
+    int rc = exec(c->db, c->txn_depth ? "SAVEPOINT lt" : "BEGIN IMMEDIATE", err);
+    if (!rc) c->txn_depth++;
+    return rc;
+}
+
+static int sqlite_txn_commit(void *impl, lt_err *err)
+{
+    lt_store__conn *c = lt_store__conn_get(impl, err);
+    if (!c || c->txn_depth == 0) return lt_err_set(err, LT_EINTERNAL, "commit without begin");
+    int rc = exec(c->db, c->txn_depth > 1 ? "RELEASE lt" : "COMMIT", err);
+    if (!rc) c->txn_depth--;
+    return rc;
+}
+
+static void sqlite_txn_rollback(void *impl)
+{
+    lt_store__conn *c = lt_store__conn_get(impl, NULL);
+    if (!c || c->txn_depth == 0) return;
+    if (c->txn_depth > 1) exec(c->db, "ROLLBACK TO lt; RELEASE lt", NULL);
+    else exec(c->db, "ROLLBACK", NULL);
+    c->txn_depth--;
+}
+
+char *lt_store__lower(const char *s)
+{
+    char *out = lt_xstrdup(s);
+    for (char *p = out; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+    return out;
+}
+
+static char *column_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? lt_xstrdup((const char *)t) : NULL;
+}
+
+void lt_store__row_to_resource(sqlite3_stmt *st, lt_store_resource *out)
+{
+    out->kind = column_dup(st, 0);
+    out->name = column_dup(st, 1);
+    out->arn = column_dup(st, 2);
+    out->status = column_dup(st, 3);
+    out->parent = column_dup(st, 4);
+    out->creation_ms = sqlite3_column_int64(st, 5);
+    out->modified_ms = sqlite3_column_int64(st, 6);
+    out->doc = column_dup(st, 7);
+}
+
+const lt_store__backend lt_store__sqlite = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .schema_version = sqlite_schema_version,
+    .txn_begin = sqlite_txn_begin,
+    .txn_commit = sqlite_txn_commit,
+    .txn_rollback = sqlite_txn_rollback,
+    .resource_create = lt_store__sqlite_resource_create,
+    .resource_get = lt_store__sqlite_resource_get,
+    .resource_get_by_arn = lt_store__sqlite_resource_get_by_arn,
+    .resource_update = lt_store__sqlite_resource_update,
+    .resource_delete = lt_store__sqlite_resource_delete,
+    .resource_list = lt_store__sqlite_list,
+    .relation_add = lt_store__sqlite_relation_add,
+    .relation_remove = lt_store__sqlite_relation_remove,
+    .relation_count = lt_store__sqlite_relation_count,
+    .tags_put = lt_store__sqlite_tags_put,
+    .tags_list = lt_store__sqlite_tags_list,
+    .tags_delete = lt_store__sqlite_tags_delete,
+    .key_create = lt_store__sqlite_key_create,
+    .key_secret = lt_store__sqlite_key_secret,
+    .key_list = lt_store__sqlite_key_list,
+    .key_delete = lt_store__sqlite_key_delete,
+};
