@@ -161,13 +161,14 @@ void lt_api_call(lt_api *api, const char *operation, const char *body, size_t bo
     int rc = op->handler(&ctx, input, &output, &err);
     json_decref(input);
     if (rc != 0) {
+        free(ctx.raw_output);
         json_decref(output);
         if (err.code == 0) lt_err_set(&err, rc, "%s failed", operation);
         reply_from_err(reply, op, &err);
         return;
     }
     reply->status = 200;
-    reply->body = output ? lt_json_dump(output) : lt_xstrdup("{}");
+    reply->body = ctx.raw_output ? ctx.raw_output : output ? lt_json_dump(output) : lt_xstrdup("{}");
     reply->body_len = strlen(reply->body);
     json_decref(output);
 }

@@ -19,6 +19,9 @@ typedef struct lt_api_ctx {
     lt_api *api;
     lt_store *store;
     int64_t now_ms; /* one clock reading per call, so every time a call writes agrees */
+    /* Set by a handler whose answer already exists as JSON text (a stored document, which
+     * is exactly what Describe returns): sent as is, sparing a parse and a dump. */
+    char *raw_output;
 } lt_api_ctx;
 
 /* A handler validates nothing the service model already covers (that ran before it).

@@ -21,6 +21,20 @@ int lt_api__resource_load(lt_api_ctx *ctx, const lt_api_kind *k, const char *nam
     return 0;
 }
 
+int lt_api__resource_describe(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
+                              lt_err *err)
+{
+    lt_store_resource res = {0};
+    lt_err inner = {0};
+    int rc = lt_store_resource_get(ctx->store, k->kind, name, &res, &inner);
+    if (rc == LT_ENOTFOUND) return lt_err_set(err, LT_ENOTFOUND, "%s '%s' does not exist.", k->label, name);
+    if (rc) return lt_err_set(err, rc, "%s", inner.msg);
+    ctx->raw_output = res.doc;
+    res.doc = NULL;
+    lt_store_resource_clear(&res);
+    return 0;
+}
+
 static void stamp_modified(json_t *doc, int64_t now_ms)
 {
     json_object_set_new(doc, "LastModifiedTime", lt_json_epoch_ms(now_ms));

@@ -21,6 +21,10 @@ typedef struct lt_api_kind {
 int lt_api__resource_load(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
                           lt_store_resource *res, json_t **doc, lt_err *err);
 
+/* Answers a Describe with the stored document (ctx->raw_output). LT_ENOTFOUND as above. */
+int lt_api__resource_describe(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
+                              lt_err *err);
+
 /* Stores a new resource from doc (borrowed; the engine adds the name, ARN, CreationTime,
  * LastModifiedTime, CreatedBy and LastModifiedBy) with its Tags (may be NULL), in one
  * transaction. LT_ECONFLICT: "<Label> '<name>' already exists." *arn_out is new. */

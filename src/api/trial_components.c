@@ -40,11 +40,8 @@ static int create_trial_component(lt_api_ctx *ctx, const json_t *input, json_t *
 static int describe_trial_component(lt_api_ctx *ctx, const json_t *input, json_t **output,
                                     lt_err *err)
 {
-    lt_store_resource res = {0};
-    int rc = lt_api__resource_load(ctx, KIND, lt_json_str(input, "TrialComponentName"), &res,
-                                   output, err);
-    lt_store_resource_clear(&res);
-    return rc;
+    (void)output;
+    return lt_api__resource_describe(ctx, KIND, lt_json_str(input, "TrialComponentName"), err);
 }
 
 static json_t *component_summary(const json_t *doc)

@@ -177,9 +177,12 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         req->sig.query = req->query;
         req->sig.header = header_lookup;
         req->sig.header_ctx = conn;
+        /* /ping and /metrics answer on the next call: an answer queued before MHD has seen
+         * the end of the request makes it close the connection instead of keeping it. */
         bool get = strcmp(method, "GET") == 0;
-        if (get && strcmp(url, "/ping") == 0) return (enum MHD_Result)serve_ping(req);
-        if (get && strcmp(url, "/metrics") == 0) return (enum MHD_Result)serve_metrics(req);
+        if (get && strcmp(url, "/ping") == 0) req->route = LT_HTTP__ROUTE_PING;
+        else if (get && strcmp(url, "/metrics") == 0) req->route = LT_HTTP__ROUTE_METRICS;
+        if (req->route) return MHD_YES;
         const char *target = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-amz-target");
         if (target && strcmp(method, "POST") == 0 && strcmp(url, "/") == 0) {
             req->route = LT_HTTP__ROUTE_CONTROL;
@@ -192,6 +195,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         /* An answer is already queued (an early refusal): drop whatever body follows. */
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (req->route == LT_HTTP__ROUTE_PING || req->route == LT_HTTP__ROUTE_METRICS) {
+        *upload_data_size = 0;
+        return (enum MHD_Result)(req->route == LT_HTTP__ROUTE_PING ? serve_ping(req)
+                                                                   : serve_metrics(req));
     }
     if (*upload_data_size > 0) {
         int rc = req->route == LT_HTTP__ROUTE_CONTROL

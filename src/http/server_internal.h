@@ -18,7 +18,12 @@ struct lt_http_server {
     _Atomic uint64_t request_counter;
 };
 
-typedef enum { LT_HTTP__ROUTE_CONTROL = 1, LT_HTTP__ROUTE_S3 } lt_http__route;
+typedef enum {
+    LT_HTTP__ROUTE_CONTROL = 1,
+    LT_HTTP__ROUTE_S3,
+    LT_HTTP__ROUTE_PING,
+    LT_HTTP__ROUTE_METRICS,
+} lt_http__route;
 
 typedef struct lt_http__req {
     lt_http_server *server;

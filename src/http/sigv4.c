@@ -376,8 +376,8 @@ static int canonical_request(lt_buf *out, const lt_sigv4_request *req, const lt_
     return rc;
 }
 
-static void signing_key(const char *secret, const char *date, const char *region,
-                        const char *service, uint8_t key[32])
+static void derive_signing_key(const char *secret, const char *date, const char *region,
+                               const char *service, uint8_t key[32])
 {
     char k0[256];
     int n = snprintf(k0, sizeof k0, "AWS4%s", secret);
@@ -386,6 +386,36 @@ static void signing_key(const char *secret, const char *date, const char *region
     lt_hmac_sha256(key, 32, region, strlen(region), key);
     lt_hmac_sha256(key, 32, service, strlen(service), key);
     lt_hmac_sha256(key, 32, "aws4_request", 12, key);
+}
+
+/* The signing key changes once a day per (secret, region, service), but deriving it is
+ * four HMACs, most of a signature check's cost. Each thread keeps the last one it
+ * derived; a thread-local cache needs no lock and holds nothing another thread can see. */
+typedef struct key_cache {
+    char input[512]; /* secret NUL date NUL region NUL service, as one comparable blob */
+    size_t input_len;
+    uint8_t key[32];
+} key_cache;
+
+static _Thread_local key_cache cached_key;
+
+static void signing_key(const char *secret, const char *date, const char *region,
+                        const char *service, uint8_t key[32])
+{
+    char input[512];
+    int n = snprintf(input, sizeof input, "%s%c%s%c%s%c%s", secret, 0, date, 0, region, 0, service);
+    if (n < 0 || (size_t)n >= sizeof input) {
+        derive_signing_key(secret, date, region, service, key);
+        return;
+    }
+    if (cached_key.input_len == (size_t)n && memcmp(cached_key.input, input, (size_t)n) == 0) {
+        memcpy(key, cached_key.key, 32);
+        return;
+    }
+    derive_signing_key(secret, date, region, service, key);
+    memcpy(cached_key.input, input, (size_t)n);
+    cached_key.input_len = (size_t)n;
+    memcpy(cached_key.key, key, 32);
 }
 
 int lt_sigv4_compute(const lt_sigv4_request *req, const lt_sigv4_auth *auth,
