@@ -52,38 +52,27 @@ static int list_experiments(lt_api_ctx *ctx, const json_t *input, json_t **outpu
 
 static int update_experiment(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
-    lt_store_resource res = {0};
-    json_t *doc = NULL;
-    int rc = lt_api__resource_load(ctx, KIND, lt_json_str(input, "ExperimentName"), &res, &doc, err);
-    if (rc) return rc;
     static const char *const members[] = {"DisplayName", "Description", NULL};
-    lt_api__copy_members(doc, input, members);
-    rc = lt_api__resource_save(ctx, KIND, &res, doc, NULL, err);
-    if (!rc) *output = lt_api__arn_output(KIND, res.arn);
-    json_decref(doc);
-    lt_store_resource_clear(&res);
-    return rc;
+    return lt_api__resource_update_members(ctx, KIND, input, members, output, err);
 }
 
 /* SageMaker refuses to delete an experiment that still has trials (ValidationException
  * in the service); we answer the same way and name what to delete first. */
-static int delete_experiment(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
+static int experiment_has_no_trials(lt_api_ctx *ctx, const lt_store_resource *res, lt_err *err)
 {
-    lt_store_resource res = {0};
-    json_t *doc = NULL;
-    int rc = lt_api__resource_load(ctx, KIND, lt_json_str(input, "ExperimentName"), &res, &doc, err);
-    if (rc) return rc;
-    json_decref(doc);
     int64_t trials = 0;
-    rc = lt_api__count_trials_of(ctx, res.name, &trials, err);
+    int rc = lt_api__count_trials_of(ctx, res->name, &trials, err);
     if (!rc && trials > 0)
         rc = lt_err_set(err, LT_ECONFLICT,
                         "Experiment '%s' still has %lld trial(s); delete them (DeleteTrial) first.",
-                        res.name, (long long)trials);
-    if (!rc) rc = lt_store_resource_delete(ctx->store, KIND->kind, res.name, err);
-    if (!rc) *output = lt_api__arn_output(KIND, res.arn);
-    lt_store_resource_clear(&res);
+                        res->name, (long long)trials);
     return rc;
+}
+
+static int delete_experiment(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
+{
+    return lt_api__resource_delete(ctx, KIND, lt_json_str(input, "ExperimentName"),
+                                   experiment_has_no_trials, output, err);
 }
 
 const lt_api_op lt_api__experiment_ops[] = {

@@ -91,10 +91,41 @@ int lt_api__resource_save(lt_api_ctx *ctx, const lt_api_kind *k, lt_store_resour
     char *text = lt_json_dump(doc);
     free(res->doc);
     res->doc = text;
+    char *new_status = status ? lt_xstrdup(status) : NULL; /* status may be res->status */
     free(res->status);
-    res->status = status ? lt_xstrdup(status) : NULL;
+    res->status = new_status;
     res->modified_ms = ctx->now_ms;
     return lt_store_resource_update(ctx->store, res, err);
+}
+
+int lt_api__resource_update_members(lt_api_ctx *ctx, const lt_api_kind *k, const json_t *input,
+                                    const char *const *members, json_t **output, lt_err *err)
+{
+    lt_store_resource res = {0};
+    json_t *doc = NULL;
+    int rc = lt_api__resource_load(ctx, k, lt_json_str(input, k->name_member), &res, &doc, err);
+    if (rc) return rc;
+    lt_api__copy_members(doc, input, members);
+    rc = lt_api__resource_save(ctx, k, &res, doc, res.status, err);
+    if (!rc) *output = lt_api__arn_output(k, res.arn);
+    json_decref(doc);
+    lt_store_resource_clear(&res);
+    return rc;
+}
+
+int lt_api__resource_delete(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
+                            lt_api_delete_guard_fn guard, json_t **output, lt_err *err)
+{
+    lt_store_resource res = {0};
+    lt_err inner = {0};
+    int rc = lt_store_resource_get(ctx->store, k->kind, name, &res, &inner);
+    if (rc == LT_ENOTFOUND) return lt_err_set(err, LT_ENOTFOUND, "%s '%s' does not exist.", k->label, name);
+    if (rc) return lt_err_set(err, rc, "%s", inner.msg);
+    if (guard) rc = guard(ctx, &res, err);
+    if (!rc) rc = lt_store_resource_delete(ctx->store, k->kind, res.name, err);
+    if (!rc) *output = lt_api__arn_output(k, res.arn);
+    lt_store_resource_clear(&res);
+    return rc;
 }
 
 json_t *lt_api__arn_output(const lt_api_kind *k, const char *arn)

@@ -36,6 +36,21 @@ int lt_api__resource_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *n
 int lt_api__resource_save(lt_api_ctx *ctx, const lt_api_kind *k, lt_store_resource *res,
                           json_t *doc, const char *status, lt_err *err);
 
+/* Update*: loads `name`, copies `members` (NULL-terminated) from input into its document,
+ * saves it and answers {"<arn_member>": arn}. */
+int lt_api__resource_update_members(lt_api_ctx *ctx, const lt_api_kind *k, const json_t *input,
+                                    const char *const *members, json_t **output, lt_err *err);
+
+/* Refuses a Delete while something still depends on the resource: returns 0 to allow it,
+ * or an error (LT_ECONFLICT with what to remove first). */
+typedef int (*lt_api_delete_guard_fn)(lt_api_ctx *ctx, const lt_store_resource *res,
+                                      lt_err *err);
+
+/* Delete*: loads `name`, runs guard (may be NULL), deletes it with its tags and relations,
+ * and answers {"<arn_member>": arn}. */
+int lt_api__resource_delete(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
+                            lt_api_delete_guard_fn guard, json_t **output, lt_err *err);
+
 /* Builds one summary from a stored document; returns a new object. */
 typedef json_t *(*lt_api_summary_fn)(const json_t *doc);
 

@@ -139,26 +139,24 @@ static int update_trial_component(lt_api_ctx *ctx, const json_t *input, json_t *
     return rc;
 }
 
-static int delete_trial_component(lt_api_ctx *ctx, const json_t *input, json_t **output,
-                                  lt_err *err)
+static int component_in_no_trial(lt_api_ctx *ctx, const lt_store_resource *res, lt_err *err)
 {
-    lt_store_resource res = {0};
-    json_t *doc = NULL;
-    int rc = lt_api__resource_load(ctx, KIND, lt_json_str(input, "TrialComponentName"), &res,
-                                   &doc, err);
-    if (rc) return rc;
-    json_decref(doc);
     int64_t trials = 0;
-    rc = lt_store_relation_count(ctx->store, LT_API_REL_COMPONENT_TRIAL, res.arn, true, &trials, err);
+    int rc = lt_store_relation_count(ctx->store, LT_API_REL_COMPONENT_TRIAL, res->arn, true,
+                                     &trials, err);
     if (!rc && trials > 0)
         rc = lt_err_set(err, LT_ECONFLICT,
                         "Trial component '%s' is associated with %lld trial(s); disassociate it "
                         "(DisassociateTrialComponent) first.",
-                        res.name, (long long)trials);
-    if (!rc) rc = lt_store_resource_delete(ctx->store, KIND->kind, res.name, err);
-    if (!rc) *output = lt_api__arn_output(KIND, res.arn);
-    lt_store_resource_clear(&res);
+                        res->name, (long long)trials);
     return rc;
+}
+
+static int delete_trial_component(lt_api_ctx *ctx, const json_t *input, json_t **output,
+                                  lt_err *err)
+{
+    return lt_api__resource_delete(ctx, KIND, lt_json_str(input, "TrialComponentName"),
+                                   component_in_no_trial, output, err);
 }
 
 typedef struct pair {

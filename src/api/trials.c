@@ -95,38 +95,27 @@ static int list_trials(lt_api_ctx *ctx, const json_t *input, json_t **output, lt
 
 static int update_trial(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
-    lt_store_resource res = {0};
-    json_t *doc = NULL;
-    int rc = lt_api__resource_load(ctx, KIND, lt_json_str(input, "TrialName"), &res, &doc, err);
-    if (rc) return rc;
     static const char *const members[] = {"DisplayName", NULL};
-    lt_api__copy_members(doc, input, members);
-    rc = lt_api__resource_save(ctx, KIND, &res, doc, NULL, err);
-    if (!rc) *output = lt_api__arn_output(KIND, res.arn);
-    json_decref(doc);
-    lt_store_resource_clear(&res);
+    return lt_api__resource_update_members(ctx, KIND, input, members, output, err);
+}
+
+static int trial_has_no_components(lt_api_ctx *ctx, const lt_store_resource *res, lt_err *err)
+{
+    int64_t components = 0;
+    int rc = lt_store_relation_count(ctx->store, LT_API_REL_COMPONENT_TRIAL, res->arn, false,
+                                     &components, err);
+    if (!rc && components > 0)
+        rc = lt_err_set(err, LT_ECONFLICT,
+                        "Trial '%s' still has %lld trial component(s) associated; disassociate "
+                        "them (DisassociateTrialComponent) first.",
+                        res->name, (long long)components);
     return rc;
 }
 
 static int delete_trial(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
-    lt_store_resource res = {0};
-    json_t *doc = NULL;
-    int rc = lt_api__resource_load(ctx, KIND, lt_json_str(input, "TrialName"), &res, &doc, err);
-    if (rc) return rc;
-    json_decref(doc);
-    int64_t components = 0;
-    rc = lt_store_relation_count(ctx->store, LT_API_REL_COMPONENT_TRIAL, res.arn, false,
-                                 &components, err);
-    if (!rc && components > 0)
-        rc = lt_err_set(err, LT_ECONFLICT,
-                        "Trial '%s' still has %lld trial component(s) associated; disassociate "
-                        "them (DisassociateTrialComponent) first.",
-                        res.name, (long long)components);
-    if (!rc) rc = lt_store_resource_delete(ctx->store, KIND->kind, res.name, err);
-    if (!rc) *output = lt_api__arn_output(KIND, res.arn);
-    lt_store_resource_clear(&res);
-    return rc;
+    return lt_api__resource_delete(ctx, KIND, lt_json_str(input, "TrialName"),
+                                   trial_has_no_components, output, err);
 }
 
 const lt_api_op lt_api__trial_ops[] = {
