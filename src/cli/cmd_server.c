@@ -59,8 +59,11 @@ static int lookup_key(void *ctx, const char *access_key, char *secret, size_t ca
 
 static void print_banner(const server_options *o, int port, const char *admin_key)
 {
-    printf("Lathe is serving on http://%s:%d (data directory %s)\n\n", o->host, port, o->data_dir);
-    printf("  Credentials for boto3 and the AWS CLI are in %s/credentials%s%s%s.\n", o->data_dir,
+    /* Absolute, so the export line works from any directory. */
+    char *dir = realpath(o->data_dir, NULL);
+    const char *data_dir = dir ? dir : o->data_dir;
+    printf("Lathe is serving on http://%s:%d (data directory %s)\n\n", o->host, port, data_dir);
+    printf("  Credentials for boto3 and the AWS CLI are in %s/credentials%s%s%s.\n", data_dir,
            admin_key ? " (admin key " : "", admin_key ? admin_key : "", admin_key ? ")" : "");
     printf("  In another shell:\n"
            "    export AWS_SHARED_CREDENTIALS_FILE=%s/credentials AWS_DEFAULT_REGION=%s\n"
@@ -68,8 +71,9 @@ static void print_banner(const server_options *o, int port, const char *admin_ke
            "    aws --endpoint-url http://%s:%d sagemaker list-experiments\n"
            "    ./build/lathe api ListExperiments --endpoint http://%s:%d\n"
            "  More keys: lathe keys create --data-dir %s\n\n",
-           o->data_dir, o->region, o->host, port, o->host, port, o->host, port, o->data_dir);
+           data_dir, o->region, o->host, port, o->host, port, o->host, port, data_dir);
     fflush(stdout);
+    free(dir);
 }
 
 int lt_cli__cmd_server(int argc, char **argv)
