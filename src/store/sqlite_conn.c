@@ -64,7 +64,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 int lt_store__fail(lt_store__conn *c, int rc, const char *what, lt_err *err)
 {
     int primary = rc & 0xff;
-    const char *msg = c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+    /* An injected fault leaves no message on the connection: describe the code instead. */
+    const char *msg = c && c->db && sqlite3_errcode(c->db) == rc ? sqlite3_errmsg(c->db)
+                                                                  : sqlite3_errstr(rc);
     if (primary == SQLITE_CONSTRAINT) return lt_err_set(err, LT_ECONFLICT, "%s: %s", what, msg);
     if (primary == SQLITE_FULL) return lt_err_set(err, LT_ELIMIT, "%s: disk full: %s", what, msg);
     return lt_err_set(err, LT_EIO, "%s: %s", what, msg);
@@ -149,6 +151,7 @@ lt_store__conn *lt_store__conn_get(lt_store__sqlite_db *s, lt_err *err)
         free(c);
         return NULL;
     }
+    c->owner = s;
     pthread_setspecific(s->key, c);
     pthread_mutex_lock(&s->lock);
     c->next = s->all;
@@ -171,6 +174,26 @@ sqlite3_stmt *lt_store__stmt(lt_store__conn *c, lt_store__stmt_id id, lt_err *er
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
+}
+
+bool lt_store__fault_fires(lt_store__sqlite_db *s)
+{
+    unsigned nth = atomic_load_explicit(&s->fault_nth, memory_order_relaxed);
+    if (nth == 0) return false;
+    return atomic_fetch_add_explicit(&s->fault_count, 1, memory_order_relaxed) + 1 == nth;
+}
+
+int lt_store__step_write(lt_store__conn *c, sqlite3_stmt *st)
+{
+    if (lt_store__fault_fires(c->owner)) return SQLITE_IOERR;
+    return sqlite3_step(st);
+}
+
+static void sqlite_fault_inject(void *impl, unsigned nth)
+{
+    lt_store__sqlite_db *s = impl;
+    atomic_store(&s->fault_count, 0);
+    atomic_store(&s->fault_nth, nth);
 }
 
 static int sqlite_open(void **impl, const char *path, lt_err *err)
@@ -224,15 +247,6 @@ static int sqlite_txn_begin(void *impl, lt_err *err)
     return rc;
 }
 
-static int sqlite_txn_commit(void *impl, lt_err *err)
-{
-    lt_store__conn *c = lt_store__conn_get(impl, err);
-    if (!c || c->txn_depth == 0) return lt_err_set(err, LT_EINTERNAL, "commit without begin");
-    int rc = exec(c->db, c->txn_depth > 1 ? "RELEASE lt" : "COMMIT", err);
-    if (!rc) c->txn_depth--;
-    return rc;
-}
-
 static void sqlite_txn_rollback(void *impl)
 {
     lt_store__conn *c = lt_store__conn_get(impl, NULL);
@@ -240,6 +254,20 @@ static void sqlite_txn_rollback(void *impl)
     if (c->txn_depth > 1) exec(c->db, "ROLLBACK TO lt; RELEASE lt", NULL);
     else exec(c->db, "ROLLBACK", NULL);
     c->txn_depth--;
+}
+
+/* A failed commit rolls back, so the connection never stays inside a transaction that
+ * its caller believes ended. */
+static int sqlite_txn_commit(void *impl, lt_err *err)
+{
+    lt_store__conn *c = lt_store__conn_get(impl, err);
+    if (!c || c->txn_depth == 0) return lt_err_set(err, LT_EINTERNAL, "commit without begin");
+    int rc = lt_store__fault_fires(c->owner)
+                 ? lt_err_set(err, LT_EIO, "store: commit failed: disk I/O error")
+                 : exec(c->db, c->txn_depth > 1 ? "RELEASE lt" : "COMMIT", err);
+    if (rc) sqlite_txn_rollback(impl);
+    else c->txn_depth--;
+    return rc;
 }
 
 char *lt_store__lower(const char *s)
@@ -276,6 +304,7 @@ const lt_store__backend lt_store__sqlite = {
     .txn_begin = sqlite_txn_begin,
     .txn_commit = sqlite_txn_commit,
     .txn_rollback = sqlite_txn_rollback,
+    .fault_inject = sqlite_fault_inject,
     .resource_create = lt_store__sqlite_resource_create,
     .resource_get = lt_store__sqlite_resource_get,
     .resource_get_by_arn = lt_store__sqlite_resource_get_by_arn,

@@ -6,6 +6,7 @@
 #include "store/store_internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 /* Statements prepared once per connection and kept. */
@@ -37,6 +38,7 @@ typedef struct lt_store__conn {
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT];
     int txn_depth; /* 0: none; 1: BEGIN; >1: savepoints */
+    struct lt_store__sqlite_db *owner;
     struct lt_store__conn *next;
 } lt_store__conn;
 
@@ -46,6 +48,8 @@ typedef struct lt_store__sqlite_db {
     pthread_mutex_t lock; /* guards `all` */
     lt_store__conn *all;
     int version;
+    _Atomic unsigned fault_nth;   /* fail the nth write from arming; 0: never (tests) */
+    _Atomic unsigned fault_count; /* writes since arming */
 } lt_store__sqlite_db;
 
 #define CONN_OR_RETURN(c, impl, err)                                                               \
@@ -58,6 +62,12 @@ lt_store__conn *lt_store__conn_get(lt_store__sqlite_db *s, lt_err *err);
 sqlite3_stmt *lt_store__stmt(lt_store__conn *c, lt_store__stmt_id id, lt_err *err);
 /* Maps a SQLite failure to LT_EIO (or LT_ECONFLICT for a constraint) with its message. */
 int lt_store__fail(lt_store__conn *c, int rc, const char *what, lt_err *err);
+/* sqlite3_step for statements that write: the fault-injection point of the torture tests,
+ * which make the nth write fail as a full or broken disk would (SQLITE_IOERR). */
+int lt_store__step_write(lt_store__conn *c, sqlite3_stmt *st);
+/* True when the armed fault fires on this write. */
+bool lt_store__fault_fires(lt_store__sqlite_db *s);
+
 /* Fills a resource from the row of a statement selecting the resource columns. */
 void lt_store__row_to_resource(sqlite3_stmt *st, lt_store_resource *out);
 /* Lower-cases ASCII into a new string. */

@@ -23,7 +23,7 @@ int lt_store__sqlite_resource_create(void *impl, const lt_store_resource *res, l
     sqlite3_bind_int64(st, 6, res->creation_ms);
     sqlite3_bind_int64(st, 7, res->modified_ms);
     bind_text(st, 8, res->doc);
-    int rc = sqlite3_step(st);
+    int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) return 0;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -78,7 +78,7 @@ int lt_store__sqlite_resource_update(void *impl, const lt_store_resource *res, l
     bind_text(st, 4, res->status);
     bind_text(st, 5, res->parent);
     sqlite3_bind_int64(st, 6, res->modified_ms);
-    int rc = sqlite3_step(st);
+    int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return lt_store__fail(c, rc, "store: update resource", err);
     if (sqlite3_changes(c->db) == 0)
@@ -91,7 +91,7 @@ static int run_arn_stmt(lt_store__conn *c, lt_store__stmt_id id, const char *arn
     sqlite3_stmt *st = lt_store__stmt(c, id, err);
     if (!st) return LT_EIO;
     bind_text(st, 1, arn);
-    int rc = sqlite3_step(st);
+    int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : lt_store__fail(c, rc, "store: delete", err);
 }
@@ -109,7 +109,7 @@ int lt_store__sqlite_resource_delete(void *impl, const char *kind, const char *n
     }
     bind_text(st, 1, kind);
     bind_text(st, 2, name);
-    int step = sqlite3_step(st);
+    int step = lt_store__step_write(c, st);
     char *arn = step == SQLITE_ROW ? lt_xstrdup((const char *)sqlite3_column_text(st, 0)) : NULL;
     if (step == SQLITE_ROW) step = sqlite3_step(st);
     sqlite3_reset(st);
@@ -134,7 +134,7 @@ int lt_store__sqlite_relation_add(void *impl, const char *kind, const char *from
     bind_text(st, 1, kind);
     bind_text(st, 2, from_arn);
     bind_text(st, 3, to_arn);
-    int rc = sqlite3_step(st);
+    int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : lt_store__fail(c, rc, "store: add relation", err);
 }
@@ -148,7 +148,7 @@ int lt_store__sqlite_relation_remove(void *impl, const char *kind, const char *f
     bind_text(st, 1, kind);
     bind_text(st, 2, from_arn);
     bind_text(st, 3, to_arn);
-    int rc = sqlite3_step(st);
+    int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return lt_store__fail(c, rc, "store: remove relation", err);
     if (sqlite3_changes(c->db) == 0)

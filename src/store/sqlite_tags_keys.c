@@ -29,7 +29,7 @@ int lt_store__sqlite_tags_put(void *impl, const char *arn, const json_t *tags, l
         sqlite3_bind_text(st, 1, arn, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, value ? value : "", -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
+        int step = lt_store__step_write(c, st);
         sqlite3_reset(st);
         if (step != SQLITE_DONE) {
             rc = lt_store__fail(c, step, "store: put tag", err);
@@ -94,7 +94,7 @@ int lt_store__sqlite_tags_delete(void *impl, const char *arn, const json_t *keys
         }
         sqlite3_bind_text(st, 1, arn, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, json_string_value(key), -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
+        int step = lt_store__step_write(c, st);
         sqlite3_reset(st);
         if (step != SQLITE_DONE) {
             rc = lt_store__fail(c, step, "store: delete tag", err);
@@ -119,7 +119,7 @@ int lt_store__sqlite_key_create(void *impl, const char *id, const char *secret,
     sqlite3_bind_text(st, 3, description, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, is_admin ? 1 : 0);
     sqlite3_bind_int64(st, 5, lt_now_ms());
-    int rc = sqlite3_step(st);
+    int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) return 0;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -176,7 +176,7 @@ int lt_store__sqlite_key_delete(void *impl, const char *id, lt_err *err)
     sqlite3_stmt *st = lt_store__stmt(c, STMT_KEY_DELETE, err);
     if (!st) return LT_EIO;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return lt_store__fail(c, rc, "store: delete key", err);
     if (sqlite3_changes(c->db) == 0)

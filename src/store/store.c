@@ -18,6 +18,10 @@ int lt_store_open(lt_store **out, const char *path, lt_err *err)
         free(store);
         return rc;
     }
+    int64_t nth = 0;
+    const char *fault = getenv("LT_STORE_FAULT");
+    if (fault && lt_parse_i64(fault, 0, UINT32_MAX, &nth, "LT_STORE_FAULT", NULL) == 0 && nth > 0)
+        store->be->fault_inject(store->impl, (unsigned)nth);
     *out = store;
     return 0;
 }
@@ -32,6 +36,11 @@ void lt_store_close(lt_store *store)
 int lt_store_schema_version(lt_store *store)
 {
     return store->be->schema_version(store->impl);
+}
+
+void lt_store_fault_inject(lt_store *store, unsigned nth)
+{
+    store->be->fault_inject(store->impl, nth);
 }
 
 int lt_store_txn_begin(lt_store *store, lt_err *err)

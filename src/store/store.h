@@ -37,8 +37,14 @@ int lt_store_schema_version(lt_store *store);
 /* ---- transactions (on the calling thread's connection) ----------------------------- */
 
 int lt_store_txn_begin(lt_store *store, lt_err *err);
+/* On failure the transaction has been rolled back. */
 int lt_store_txn_commit(lt_store *store, lt_err *err);
 void lt_store_txn_rollback(lt_store *store);
+
+/* Fault injection for the torture tests: the nth write (statement or commit) from now
+ * fails with LT_EIO as a broken disk would; 0 disarms. The environment variable
+ * LT_STORE_FAULT=N arms it when the store opens. */
+void lt_store_fault_inject(lt_store *store, unsigned nth);
 
 /* ---- resources --------------------------------------------------------------------- */
 

@@ -14,6 +14,7 @@ typedef struct lt_store__backend {
     int (*txn_begin)(void *impl, lt_err *err);
     int (*txn_commit)(void *impl, lt_err *err);
     void (*txn_rollback)(void *impl);
+    void (*fault_inject)(void *impl, unsigned nth);
     int (*resource_create)(void *impl, const lt_store_resource *res, lt_err *err);
     int (*resource_get)(void *impl, const char *kind, const char *name, lt_store_resource *out,
                         lt_err *err);
