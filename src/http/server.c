@@ -72,7 +72,7 @@ int lt_http__queue_json_error(lt_http__req *req, int status, const char *type, c
     }
     MHD_add_response_header(resp, "Content-Type", amz_json_content_type);
     MHD_add_response_header(resp, "x-amzn-ErrorType", type);
-    snprintf(req->op, sizeof req->op, "%s", req->op[0] ? req->op : "error");
+    if (!req->op[0]) snprintf(req->op, sizeof req->op, "error");
     return lt_http__queue(req, status, resp);
 }
 
