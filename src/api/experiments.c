@@ -6,7 +6,7 @@
 #include <string.h>
 
 const lt_api_kind lt_api__experiment_kind = {"experiment", "Experiment", "ExperimentName",
-                                             "ExperimentArn"};
+                                             "ExperimentArn", NULL};
 #define KIND (&lt_api__experiment_kind)
 
 static int create_experiment(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
@@ -15,10 +15,11 @@ static int create_experiment(lt_api_ctx *ctx, const json_t *input, json_t **outp
     json_t *doc = json_object();
     static const char *const members[] = {"DisplayName", "Description", NULL};
     lt_api__copy_members(doc, input, members);
-    if (!json_object_get(doc, "DisplayName")) json_object_set_new(doc, "DisplayName", json_string(name));
+    if (!json_object_get(doc, "DisplayName"))
+        json_object_set_new(doc, "DisplayName", json_string(name));
     char *arn = NULL;
-    int rc = lt_api__resource_create(ctx, KIND, name, doc, NULL, NULL,
-                                     json_object_get(input, "Tags"), &arn, err);
+    int rc = lt_api__resource_create(ctx, KIND, name, doc, NULL, json_object_get(input, "Tags"),
+                                     &arn, err);
     json_decref(doc);
     if (rc) return rc;
     *output = lt_api__arn_output(KIND, arn);
@@ -34,8 +35,8 @@ static int describe_experiment(lt_api_ctx *ctx, const json_t *input, json_t **ou
 
 static json_t *experiment_summary(const json_t *doc)
 {
-    static const char *const members[] = {"ExperimentArn", "ExperimentName", "DisplayName",
-                                          "CreationTime", "LastModifiedTime", NULL};
+    static const char *const members[] = {"ExperimentArn", "ExperimentName",   "DisplayName",
+                                          "CreationTime",  "LastModifiedTime", NULL};
     json_t *s = json_object();
     lt_api__copy_members(s, doc, members);
     json_t *source = json_object_get(doc, "Source");
@@ -53,11 +54,13 @@ static int list_experiments(lt_api_ctx *ctx, const json_t *input, json_t **outpu
 static int update_experiment(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
     static const char *const members[] = {"DisplayName", "Description", NULL};
-    return lt_api__resource_update_members(ctx, KIND, input, members, output, err);
+    return lt_api__resource_update(ctx, KIND, input, members, NULL, output, err);
 }
 
-/* SageMaker refuses to delete an experiment that still has trials (ValidationException
- * in the service); we answer the same way and name what to delete first. */
+/* SageMaker refuses to delete an experiment that still has trials ("All trials associated
+ * with the experiment must be deleted first", DeleteExperiment in the API reference) and
+ * answers ValidationException; LT_ECONFLICT maps to that through this family's table, and
+ * the message names what to delete first. */
 static int experiment_has_no_trials(lt_api_ctx *ctx, const lt_store_resource *res, lt_err *err)
 {
     int64_t trials = 0;

@@ -1,34 +1,54 @@
-/* The generic resource engine: create, load, save and list over the store, so that a
- * resource family is mostly declarations. */
+/* The generic resource engine: create, load, update, delete and list over the store, so
+ * that a resource family is mostly declarations. */
 #include "api/resource.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Rewrites a store error for the client: "not found" names the resource and its ARN. */
+static int lookup_failed(lt_api_ctx *ctx, const lt_api_kind *k, const char *name, bool by_arn,
+                         int rc, const lt_err *inner, lt_err *err)
+{
+    if (rc != LT_ENOTFOUND) return lt_err_set(err, rc, "%s", inner->msg);
+    char *arn = by_arn ? lt_xstrdup(name) : lt_api__arn(ctx->api, k->kind, name);
+    lt_err_set(err, LT_ENOTFOUND, "%s '%s' does not exist (ARN %s).", k->label, name, arn);
+    free(arn);
+    return LT_ENOTFOUND;
+}
+
+int lt_api__resource_find(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
+                          lt_store_resource *res, lt_err *err)
+{
+    lt_err inner = {0};
+    bool by_arn = lt_str_starts_with(name, "arn:");
+    int rc = by_arn ? lt_store_resource_get_by_arn(ctx->store, name, res, &inner)
+                    : lt_store_resource_get(ctx->store, k->kind, name, res, &inner);
+    if (!rc && by_arn && strcmp(res->kind, k->kind) != 0) {
+        lt_store_resource_clear(res);
+        rc = LT_ENOTFOUND;
+    }
+    return rc ? lookup_failed(ctx, k, name, by_arn, rc, &inner, err) : 0;
+}
+
 int lt_api__resource_load(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
                           lt_store_resource *res, json_t **doc, lt_err *err)
 {
-    lt_err inner = {0};
-    int rc = lt_store_resource_get(ctx->store, k->kind, name, res, &inner);
-    if (rc == LT_ENOTFOUND) return lt_err_set(err, LT_ENOTFOUND, "%s '%s' does not exist.", k->label, name);
-    if (rc) return lt_err_set(err, rc, "%s", inner.msg);
-    rc = lt_json_parse(res->doc, strlen(res->doc), doc, err);
-    if (rc) {
+    int rc = lt_api__resource_find(ctx, k, name, res, err);
+    if (rc) return rc;
+    if (lt_json_parse(res->doc, strlen(res->doc), doc, NULL) != 0) {
         lt_store_resource_clear(res);
-        return lt_err_set(err, LT_EINTERNAL, "stored document of %s '%s' is corrupt", k->label, name);
+        return lt_err_set(err, LT_EINTERNAL, "stored document of %s '%s' is corrupt", k->label,
+                          name);
     }
     return 0;
 }
 
-int lt_api__resource_describe(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
-                              lt_err *err)
+int lt_api__resource_describe(lt_api_ctx *ctx, const lt_api_kind *k, const char *name, lt_err *err)
 {
     lt_store_resource res = {0};
-    lt_err inner = {0};
-    int rc = lt_store_resource_get(ctx->store, k->kind, name, &res, &inner);
-    if (rc == LT_ENOTFOUND) return lt_err_set(err, LT_ENOTFOUND, "%s '%s' does not exist.", k->label, name);
-    if (rc) return lt_err_set(err, rc, "%s", inner.msg);
+    int rc = lt_api__resource_find(ctx, k, name, &res, err);
+    if (rc) return rc;
     ctx->raw_output = res.doc;
     res.doc = NULL;
     lt_store_resource_clear(&res);
@@ -41,9 +61,8 @@ static void stamp_modified(json_t *doc, int64_t now_ms)
     json_object_set_new(doc, "LastModifiedBy", json_object());
 }
 
-int lt_api__resource_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
-                            json_t *doc, const char *status, const char *parent,
-                            const json_t *tags, char **arn_out, lt_err *err)
+int lt_api__resource_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *name, json_t *doc,
+                            const char *parent, const json_t *tags, char **arn_out, lt_err *err)
 {
     char *arn = lt_api__arn(ctx->api, k->kind, name);
     json_object_set_new(doc, k->name_member, json_string(name));
@@ -56,23 +75,23 @@ int lt_api__resource_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *n
         .kind = (char *)k->kind,
         .name = (char *)name,
         .arn = arn,
-        .status = (char *)status,
+        .status = k->status_of ? (char *)k->status_of(doc) : NULL,
         .parent = (char *)parent,
         .creation_ms = ctx->now_ms,
         .modified_ms = ctx->now_ms,
         .doc = text,
     };
-    lt_err inner = {0};
     int rc = lt_store_txn_begin(ctx->store, err);
     if (!rc) {
-        rc = lt_store_resource_create(ctx->store, &res, &inner);
-        if (rc == LT_ECONFLICT)
+        lt_err inner = {0};
+        int work = lt_store_resource_create(ctx->store, &res, &inner);
+        if (work == LT_ECONFLICT)
             lt_err_set(err, LT_ECONFLICT, "%s '%s' already exists.", k->label, name);
-        else if (rc)
-            lt_err_set(err, rc, "%s", inner.msg);
-        if (!rc && tags && json_array_size(tags) > 0) rc = lt_store_tags_put(ctx->store, arn, tags, err);
-        if (rc) lt_store_txn_rollback(ctx->store);
-        else rc = lt_store_txn_commit(ctx->store, err);
+        else if (work)
+            lt_err_set(err, work, "%s", inner.msg);
+        if (!work && json_array_size(tags) > 0)
+            work = lt_store_tags_put(ctx->store, arn, tags, err);
+        rc = lt_store_txn_end(ctx->store, work, err);
     }
     free(text);
     if (rc) {
@@ -83,32 +102,58 @@ int lt_api__resource_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *n
     return 0;
 }
 
-int lt_api__resource_save(lt_api_ctx *ctx, const lt_api_kind *k, lt_store_resource *res,
-                          json_t *doc, const char *status, lt_err *err)
-{
-    (void)k;
-    stamp_modified(doc, ctx->now_ms);
-    char *text = lt_json_dump(doc);
-    free(res->doc);
-    res->doc = text;
-    char *new_status = status ? lt_xstrdup(status) : NULL; /* status may be res->status */
-    free(res->status);
-    res->status = new_status;
-    res->modified_ms = ctx->now_ms;
-    return lt_store_resource_update(ctx->store, res, err);
-}
-
-int lt_api__resource_update_members(lt_api_ctx *ctx, const lt_api_kind *k, const json_t *input,
-                                    const char *const *members, json_t **output, lt_err *err)
+/* Load, change, save: the body of an Update's transaction. */
+static int update_in_txn(lt_api_ctx *ctx, const lt_api_kind *k, const json_t *input,
+                         const char *const *members, lt_api_update_fn mutate, json_t **output,
+                         lt_err *err)
 {
     lt_store_resource res = {0};
     json_t *doc = NULL;
     int rc = lt_api__resource_load(ctx, k, lt_json_str(input, k->name_member), &res, &doc, err);
     if (rc) return rc;
-    lt_api__copy_members(doc, input, members);
-    rc = lt_api__resource_save(ctx, k, &res, doc, res.status, err);
+    if (members) lt_api__copy_members(doc, input, members);
+    if (mutate) rc = mutate(ctx, input, doc, err);
+    if (!rc) {
+        stamp_modified(doc, ctx->now_ms);
+        char *text = lt_json_dump(doc);
+        const char *status = k->status_of ? k->status_of(doc) : res.status;
+        lt_store_resource upd = res;
+        upd.doc = text;
+        upd.status = (char *)status;
+        upd.modified_ms = ctx->now_ms;
+        rc = lt_store_resource_update(ctx->store, &upd, err);
+        free(text);
+    }
     if (!rc) *output = lt_api__arn_output(k, res.arn);
     json_decref(doc);
+    lt_store_resource_clear(&res);
+    return rc;
+}
+
+int lt_api__resource_update(lt_api_ctx *ctx, const lt_api_kind *k, const json_t *input,
+                            const char *const *members, lt_api_update_fn mutate, json_t **output,
+                            lt_err *err)
+{
+    int rc = lt_store_txn_begin(ctx->store, err);
+    if (rc) return rc;
+    rc = lt_store_txn_end(ctx->store, update_in_txn(ctx, k, input, members, mutate, output, err),
+                          err);
+    if (rc && *output) {
+        json_decref(*output); /* the commit failed after the answer was built */
+        *output = NULL;
+    }
+    return rc;
+}
+
+static int delete_in_txn(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
+                         lt_api_delete_guard_fn guard, json_t **output, lt_err *err)
+{
+    lt_store_resource res = {0};
+    int rc = lt_api__resource_find(ctx, k, name, &res, err);
+    if (rc) return rc;
+    if (guard) rc = guard(ctx, &res, err);
+    if (!rc) rc = lt_store_resource_delete(ctx->store, k->kind, res.name, err);
+    if (!rc) *output = lt_api__arn_output(k, res.arn);
     lt_store_resource_clear(&res);
     return rc;
 }
@@ -116,15 +161,13 @@ int lt_api__resource_update_members(lt_api_ctx *ctx, const lt_api_kind *k, const
 int lt_api__resource_delete(lt_api_ctx *ctx, const lt_api_kind *k, const char *name,
                             lt_api_delete_guard_fn guard, json_t **output, lt_err *err)
 {
-    lt_store_resource res = {0};
-    lt_err inner = {0};
-    int rc = lt_store_resource_get(ctx->store, k->kind, name, &res, &inner);
-    if (rc == LT_ENOTFOUND) return lt_err_set(err, LT_ENOTFOUND, "%s '%s' does not exist.", k->label, name);
-    if (rc) return lt_err_set(err, rc, "%s", inner.msg);
-    if (guard) rc = guard(ctx, &res, err);
-    if (!rc) rc = lt_store_resource_delete(ctx->store, k->kind, res.name, err);
-    if (!rc) *output = lt_api__arn_output(k, res.arn);
-    lt_store_resource_clear(&res);
+    int rc = lt_store_txn_begin(ctx->store, err);
+    if (rc) return rc;
+    rc = lt_store_txn_end(ctx->store, delete_in_txn(ctx, k, name, guard, output, err), err);
+    if (rc && *output) {
+        json_decref(*output);
+        *output = NULL;
+    }
     return rc;
 }
 
@@ -143,14 +186,26 @@ void lt_api__copy_members(json_t *doc, const json_t *input, const char *const *m
     }
 }
 
-int lt_api__copy_time(json_t *doc, const json_t *input, const char *member, lt_err *err)
+/* A timestamp member in milliseconds. LT_ENOTFOUND when absent. Years beyond 9999 are
+ * refused rather than overflowing the millisecond count. */
+static int time_ms(const json_t *input, const char *member, int64_t *out_ms, lt_err *err)
 {
     double t = 0;
     int rc = lt_json_time(input, member, &t);
-    if (rc == LT_ENOTFOUND) return 0;
-    if (rc) return lt_err_set(err, LT_EINVAL, "%s is not a valid timestamp", member);
-    json_object_set_new(doc, member, lt_json_epoch_ms((int64_t)llround(t * 1000.0)));
+    if (rc == LT_ENOTFOUND) return rc;
+    if (rc || fabs(t) > 253402300799.0)
+        return lt_err_set(err, LT_EINVAL, "%s is not a valid timestamp", member);
+    *out_ms = (int64_t)llround(t * 1000.0);
     return 0;
+}
+
+int lt_api__copy_time(json_t *doc, const json_t *input, const char *member, lt_err *err)
+{
+    int64_t ms = 0;
+    int rc = time_ms(input, member, &ms, err);
+    if (rc == LT_ENOTFOUND) return 0;
+    if (!rc) json_object_set_new(doc, member, lt_json_epoch_ms(ms));
+    return rc;
 }
 
 typedef struct list_ctx {
@@ -169,41 +224,56 @@ static int add_summary(void *ctx, const lt_store_resource *res, lt_err *err)
     return 0;
 }
 
+/* A list filter bound; the store reads 0 as "no bound", so a bound at the epoch itself
+ * moves by a millisecond (no resource is that old). */
 static int time_filter(const json_t *input, const char *member, int64_t *out_ms, lt_err *err)
 {
-    double t = 0;
-    int rc = lt_json_time(input, member, &t);
+    int rc = time_ms(input, member, out_ms, err);
     if (rc == LT_ENOTFOUND) return 0;
-    if (rc) return lt_err_set(err, LT_EINVAL, "%s is not a valid timestamp", member);
-    *out_ms = (int64_t)llround(t * 1000.0);
-    if (*out_ms == 0) *out_ms = 1; /* 0 means "no filter" to the store */
-    return 0;
+    if (!rc && *out_ms == 0) *out_ms = 1;
+    return rc;
+}
+
+static lt_store_sort sort_from(const char *sort_by)
+{
+    static const struct {
+        const char *name;
+        lt_store_sort sort;
+    } sorts[] = {{"Name", LT_STORE_SORT_NAME},
+                 {"Status", LT_STORE_SORT_STATUS},
+                 {"LastModifiedTime", LT_STORE_SORT_MODIFIED_TIME}};
+    for (size_t i = 0; sort_by && i < sizeof sorts / sizeof sorts[0]; i++)
+        if (strcmp(sort_by, sorts[i].name) == 0) return sorts[i].sort;
+    return LT_STORE_SORT_CREATION_TIME;
 }
 
 int lt_api__resource_list(lt_api_ctx *ctx, const json_t *input, lt_store_list_params *params,
-                          const char *result_member, lt_api_summary_fn summary,
-                          json_t **output, lt_err *err)
+                          const char *result_member, lt_api_summary_fn summary, json_t **output,
+                          lt_err *err)
 {
     params->limit = (int)lt_json_int(input, "MaxResults", 10);
     params->next_token = lt_json_str(input, "NextToken");
     params->name_contains = lt_json_str(input, "NameContains");
     params->status_equals = lt_json_str(input, "StatusEquals");
-    const char *sort_by = lt_json_str(input, "SortBy");
-    params->sort_by = !sort_by                          ? LT_STORE_SORT_CREATION_TIME
-                      : strcmp(sort_by, "Name") == 0    ? LT_STORE_SORT_NAME
-                      : strcmp(sort_by, "Status") == 0  ? LT_STORE_SORT_STATUS
-                      : LT_STORE_SORT_CREATION_TIME;
+    params->sort_by = sort_from(lt_json_str(input, "SortBy"));
     const char *order = lt_json_str(input, "SortOrder");
     params->descending = !order || strcmp(order, "Descending") == 0;
-    int rc = time_filter(input, "CreatedAfter", &params->created_after_ms, err);
-    if (!rc) rc = time_filter(input, "CreationTimeAfter", &params->created_after_ms, err);
-    if (!rc) rc = time_filter(input, "CreatedBefore", &params->created_before_ms, err);
-    if (!rc) rc = time_filter(input, "CreationTimeBefore", &params->created_before_ms, err);
-    if (rc) return rc;
-
+    const struct {
+        const char *member;
+        int64_t *bound;
+    } times[] = {{"CreatedAfter", &params->created_after_ms},
+                 {"CreationTimeAfter", &params->created_after_ms},
+                 {"CreatedBefore", &params->created_before_ms},
+                 {"CreationTimeBefore", &params->created_before_ms},
+                 {"LastModifiedTimeAfter", &params->modified_after_ms},
+                 {"LastModifiedTimeBefore", &params->modified_before_ms}};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        int rc = time_filter(input, times[i].member, times[i].bound, err);
+        if (rc) return rc;
+    }
     list_ctx lc = {json_array(), summary};
     char *next = NULL;
-    rc = lt_store_resource_list(ctx->store, params, add_summary, &lc, &next, err);
+    int rc = lt_store_resource_list(ctx->store, params, add_summary, &lc, &next, err);
     if (rc) {
         json_decref(lc.items);
         return rc;

@@ -1,37 +1,15 @@
-/* SQLite connections: one per thread, WAL, synchronous=FULL, a busy timeout, and the
- * versioned schema migrations applied when the store opens. */
+/* SQLite connections: one per thread (WAL, synchronous=FULL, a busy timeout, foreign keys
+ * on), their cached statements, transactions, and the back end's dispatch table. */
 #include "store/sqlite_conn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Migrations, applied in order; the schema version is their count. Append only. */
-static const char *const migrations[] = {
-    /* 1: resources, relations, tags, access keys */
-    "CREATE TABLE resources ("
-    "  kind TEXT NOT NULL, name TEXT NOT NULL, name_lc TEXT NOT NULL, arn TEXT NOT NULL UNIQUE,"
-    "  status TEXT, parent TEXT, parent_lc TEXT, creation_ms INTEGER NOT NULL,"
-    "  modified_ms INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, name_lc));"
-    "CREATE INDEX resources_by_creation ON resources (kind, creation_ms, name_lc);"
-    "CREATE INDEX resources_by_modified ON resources (kind, modified_ms, name_lc);"
-    "CREATE INDEX resources_by_status ON resources (kind, status, name_lc);"
-    "CREATE INDEX resources_by_parent ON resources (kind, parent_lc);"
-    "CREATE TABLE relations ("
-    "  kind TEXT NOT NULL, from_arn TEXT NOT NULL, to_arn TEXT NOT NULL,"
-    "  PRIMARY KEY (kind, from_arn, to_arn)) WITHOUT ROWID;"
-    "CREATE INDEX relations_by_to ON relations (kind, to_arn, from_arn);"
-    "CREATE TABLE tags ("
-    "  arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
-    "  PRIMARY KEY (arn, key)) WITHOUT ROWID;"
-    "CREATE TABLE access_keys ("
-    "  access_key_id TEXT PRIMARY KEY, secret TEXT NOT NULL, description TEXT NOT NULL,"
-    "  is_admin INTEGER NOT NULL, created_ms INTEGER NOT NULL);",
-};
-
 static const char *const stmt_sql[STMT_COUNT] = {
-    [STMT_RES_INSERT] = "INSERT INTO resources (kind, name, name_lc, arn, status, parent, parent_lc,"
-                        " creation_ms, modified_ms, doc) VALUES (?1, ?2, lower(?2), ?3, ?4, ?5,"
-                        " lower(?5), ?6, ?7, ?8)",
+    [STMT_RES_INSERT] =
+        "INSERT INTO resources (kind, name, name_lc, arn, status, parent, parent_lc,"
+        " creation_ms, modified_ms, doc) VALUES (?1, ?2, lower(?2), ?3, ?4, ?5,"
+        " lower(?5), ?6, ?7, ?8)",
     [STMT_RES_GET] = "SELECT " LT_STORE__RESOURCE_COLUMNS
                      " FROM resources WHERE kind = ?1 AND name_lc = lower(?2)",
     [STMT_RES_GET_ARN] = "SELECT " LT_STORE__RESOURCE_COLUMNS " FROM resources WHERE arn = ?1",
@@ -44,8 +22,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
                         " OR arn = ?3",
     [STMT_REL_ADD] = "INSERT OR IGNORE INTO relations (kind, from_arn, to_arn) VALUES (?1, ?2, ?3)",
     [STMT_REL_REMOVE] = "DELETE FROM relations WHERE kind = ?1 AND from_arn = ?2 AND to_arn = ?3",
+    [STMT_REL_HAS] = "SELECT 1 FROM relations WHERE kind = ?1 AND from_arn = ?2 AND to_arn = ?3",
     [STMT_REL_COUNT_FROM] = "SELECT count(*) FROM relations WHERE kind = ?1 AND from_arn = ?2",
     [STMT_REL_COUNT_TO] = "SELECT count(*) FROM relations WHERE kind = ?1 AND to_arn = ?2",
+    [STMT_REL_LIST_FROM] = "SELECT to_arn FROM relations WHERE kind = ?1 AND from_arn = ?2"
+                           " ORDER BY to_arn",
+    [STMT_REL_LIST_TO] = "SELECT from_arn FROM relations WHERE kind = ?1 AND to_arn = ?2"
+                         " ORDER BY from_arn",
     [STMT_REL_DELETE_ARN] = "DELETE FROM relations WHERE from_arn = ?1 OR to_arn = ?1",
     [STMT_TAG_PUT] = "INSERT INTO tags (arn, key, value) VALUES (?1, ?2, ?3)"
                      " ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
@@ -56,6 +39,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_KEY_INSERT] = "INSERT INTO access_keys (access_key_id, secret, description, is_admin,"
                         " created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     [STMT_KEY_SECRET] = "SELECT secret FROM access_keys WHERE access_key_id = ?1",
+    [STMT_KEY_GET] = "SELECT access_key_id, description, is_admin, created_ms, secret"
+                     " FROM access_keys WHERE access_key_id = ?1",
     [STMT_KEY_LIST] = "SELECT access_key_id, description, is_admin, created_ms FROM access_keys"
                       " ORDER BY created_ms, access_key_id",
     [STMT_KEY_DELETE] = "DELETE FROM access_keys WHERE access_key_id = ?1",
@@ -65,14 +50,14 @@ int lt_store__fail(lt_store__conn *c, int rc, const char *what, lt_err *err)
 {
     int primary = rc & 0xff;
     /* An injected fault leaves no message on the connection: describe the code instead. */
-    const char *msg = c && c->db && sqlite3_errcode(c->db) == rc ? sqlite3_errmsg(c->db)
-                                                                  : sqlite3_errstr(rc);
+    const char *msg =
+        c && c->db && sqlite3_errcode(c->db) == rc ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
     if (primary == SQLITE_CONSTRAINT) return lt_err_set(err, LT_ECONFLICT, "%s: %s", what, msg);
     if (primary == SQLITE_FULL) return lt_err_set(err, LT_ELIMIT, "%s: disk full: %s", what, msg);
     return lt_err_set(err, LT_EIO, "%s: %s", what, msg);
 }
 
-static int exec(sqlite3 *db, const char *sql, lt_err *err)
+int lt_store__exec(sqlite3 *db, const char *sql, lt_err *err)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
@@ -87,8 +72,8 @@ static int exec(sqlite3 *db, const char *sql, lt_err *err)
 static int open_db(const char *path, sqlite3 **out, lt_err *err)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         lt_err_set(err, LT_EIO, "cannot open the store %s: %s", path,
                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -96,8 +81,8 @@ static int open_db(const char *path, sqlite3 **out, lt_err *err)
         return LT_EIO;
     }
     sqlite3_busy_timeout(db, 10000);
-    rc = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-              err);
+    rc = lt_store__exec(
+        db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
     if (rc) {
         sqlite3_close(db);
         return rc;
@@ -106,58 +91,45 @@ static int open_db(const char *path, sqlite3 **out, lt_err *err)
     return 0;
 }
 
-static int migrate(sqlite3 *db, int *version, lt_err *err)
-{
-    int rc = exec(db, "BEGIN IMMEDIATE", err);
-    if (rc) return rc;
-    sqlite3_stmt *st = NULL;
-    int current = 0;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        current = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    int target = (int)(sizeof migrations / sizeof migrations[0]);
-    if (current > target) {
-        exec(db, "ROLLBACK", NULL);
-        return lt_err_set(err, LT_EIO,
-                          "the store's schema version %d is newer than this lathe knows (%d); "
-                          "use a newer lathe",
-                          current, target);
-    }
-    for (int v = current; v < target && !rc; v++) {
-        rc = exec(db, migrations[v], err);
-        if (!rc) {
-            char pragma[64];
-            snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-            rc = exec(db, pragma, err);
-        }
-        if (!rc) lt_log_info("store: migrated schema to version %d", v + 1);
-    }
-    if (rc) {
-        exec(db, "ROLLBACK", NULL);
-        return rc;
-    }
-    rc = exec(db, "COMMIT", err);
-    if (!rc) *version = target;
-    return rc;
-}
-
 lt_store__conn *lt_store__conn_get(lt_store__sqlite_db *s, lt_err *err)
 {
     lt_store__conn *c = pthread_getspecific(s->key);
     if (c) return c;
-    c = lt_xcalloc(1, sizeof *c);
-    if (open_db(s->path, &c->db, err) != 0) {
-        free(c);
-        return NULL;
-    }
-    c->owner = s;
-    pthread_setspecific(s->key, c);
     pthread_mutex_lock(&s->lock);
-    c->next = s->all;
-    s->all = c;
+    c = s->idle;
+    if (c) s->idle = c->idle_next;
     pthread_mutex_unlock(&s->lock);
+    if (!c) {
+        c = lt_xcalloc(1, sizeof *c);
+        if (open_db(s->path, &c->db, err) != 0) {
+            free(c);
+            return NULL;
+        }
+        c->owner = s;
+        pthread_mutex_lock(&s->lock);
+        c->next = s->all;
+        s->all = c;
+        pthread_mutex_unlock(&s->lock);
+    }
+    c->idle_next = NULL;
+    pthread_setspecific(s->key, c);
     return c;
+}
+
+/* The thread-exit destructor: a transaction the thread left open is rolled back (its
+ * caller never committed it) and the connection waits for the next new thread. */
+static void conn_release(void *arg)
+{
+    lt_store__conn *c = arg;
+    if (c->txn_depth) {
+        lt_log_warn("store: a thread exited inside a transaction; rolling it back");
+        lt_store__exec(c->db, "ROLLBACK", NULL);
+        c->txn_depth = 0;
+    }
+    pthread_mutex_lock(&c->owner->lock);
+    c->idle_next = c->owner->idle;
+    c->owner->idle = c;
+    pthread_mutex_unlock(&c->owner->lock);
 }
 
 sqlite3_stmt *lt_store__stmt(lt_store__conn *c, lt_store__stmt_id id, lt_err *err)
@@ -201,13 +173,17 @@ static int sqlite_open(void **impl, const char *path, lt_err *err)
     sqlite3 *db = NULL;
     int version = 0;
     int rc = open_db(path, &db, err);
-    if (!rc) rc = migrate(db, &version, err);
+    if (!rc) rc = lt_store__sqlite_migrate(db, &version, err);
     sqlite3_close(db);
     if (rc) return rc;
     lt_store__sqlite_db *s = lt_xcalloc(1, sizeof *s);
     s->path = lt_xstrdup(path);
     s->version = version;
-    pthread_key_create(&s->key, NULL);
+    if (pthread_key_create(&s->key, conn_release) != 0) {
+        free(s->path);
+        free(s);
+        return lt_err_set(err, LT_EIO, "store: no thread-specific key left for %s", path);
+    }
     pthread_mutex_init(&s->lock, NULL);
     *impl = s;
     return 0;
@@ -219,7 +195,9 @@ static void sqlite_close(void *impl)
     lt_store__conn *c = s->all;
     while (c) {
         lt_store__conn *next = c->next;
-        for (int i = 0; i < STMT_COUNT; i++) sqlite3_finalize(c->stmts[i]);
+        for (int i = 0; i < STMT_COUNT; i++)
+            sqlite3_finalize(c->stmts[i]);
+        lt_store__list_cache_clear(c);
         sqlite3_close(c->db);
         free(c);
         c = next;
@@ -242,7 +220,7 @@ static int sqlite_txn_begin(void *impl, lt_err *err)
 {
     lt_store__conn *c = lt_store__conn_get(impl, err);
     if (!c) return err ? err->code : LT_EIO;
-    int rc = exec(c->db, c->txn_depth ? "SAVEPOINT lt" : "BEGIN IMMEDIATE", err);
+    int rc = lt_store__exec(c->db, c->txn_depth ? "SAVEPOINT lt" : "BEGIN IMMEDIATE", err);
     if (!rc) c->txn_depth++;
     return rc;
 }
@@ -251,8 +229,10 @@ static void sqlite_txn_rollback(void *impl)
 {
     lt_store__conn *c = lt_store__conn_get(impl, NULL);
     if (!c || c->txn_depth == 0) return;
-    if (c->txn_depth > 1) exec(c->db, "ROLLBACK TO lt; RELEASE lt", NULL);
-    else exec(c->db, "ROLLBACK", NULL);
+    if (c->txn_depth > 1)
+        lt_store__exec(c->db, "ROLLBACK TO lt; RELEASE lt", NULL);
+    else
+        lt_store__exec(c->db, "ROLLBACK", NULL);
     c->txn_depth--;
 }
 
@@ -264,9 +244,11 @@ static int sqlite_txn_commit(void *impl, lt_err *err)
     if (!c || c->txn_depth == 0) return lt_err_set(err, LT_EINTERNAL, "commit without begin");
     int rc = lt_store__fault_fires(c->owner)
                  ? lt_err_set(err, LT_EIO, "store: commit failed: disk I/O error")
-                 : exec(c->db, c->txn_depth > 1 ? "RELEASE lt" : "COMMIT", err);
-    if (rc) sqlite_txn_rollback(impl);
-    else c->txn_depth--;
+                 : lt_store__exec(c->db, c->txn_depth > 1 ? "RELEASE lt" : "COMMIT", err);
+    if (rc)
+        sqlite_txn_rollback(impl);
+    else
+        c->txn_depth--;
     return rc;
 }
 
@@ -276,6 +258,14 @@ char *lt_store__lower(const char *s)
     for (char *p = out; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
     return out;
+}
+
+void lt_store__bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
 }
 
 static char *column_dup(sqlite3_stmt *st, int i)
@@ -313,12 +303,15 @@ const lt_store__backend lt_store__sqlite = {
     .resource_list = lt_store__sqlite_list,
     .relation_add = lt_store__sqlite_relation_add,
     .relation_remove = lt_store__sqlite_relation_remove,
+    .relation_has = lt_store__sqlite_relation_has,
     .relation_count = lt_store__sqlite_relation_count,
+    .relation_list = lt_store__sqlite_relation_list,
     .tags_put = lt_store__sqlite_tags_put,
     .tags_list = lt_store__sqlite_tags_list,
     .tags_delete = lt_store__sqlite_tags_delete,
     .key_create = lt_store__sqlite_key_create,
     .key_secret = lt_store__sqlite_key_secret,
+    .key_get = lt_store__sqlite_key_get,
     .key_list = lt_store__sqlite_key_list,
     .key_delete = lt_store__sqlite_key_delete,
 };

@@ -1,28 +1,22 @@
-/* Resources and relations in SQLite. */
+/* Resources in SQLite: create, get, update, delete (listing is sqlite_list.c). */
 #include "store/sqlite_conn.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, i);
-}
 
 int lt_store__sqlite_resource_create(void *impl, const lt_store_resource *res, lt_err *err)
 {
     CONN_OR_RETURN(c, impl, err);
     sqlite3_stmt *st = lt_store__stmt(c, STMT_RES_INSERT, err);
     if (!st) return LT_EIO;
-    bind_text(st, 1, res->kind);
-    bind_text(st, 2, res->name);
-    bind_text(st, 3, res->arn);
-    bind_text(st, 4, res->status);
-    bind_text(st, 5, res->parent);
+    lt_store__bind_text(st, 1, res->kind);
+    lt_store__bind_text(st, 2, res->name);
+    lt_store__bind_text(st, 3, res->arn);
+    lt_store__bind_text(st, 4, res->status);
+    lt_store__bind_text(st, 5, res->parent);
     sqlite3_bind_int64(st, 6, res->creation_ms);
     sqlite3_bind_int64(st, 7, res->modified_ms);
-    bind_text(st, 8, res->doc);
+    lt_store__bind_text(st, 8, res->doc);
     int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) return 0;
@@ -31,8 +25,8 @@ int lt_store__sqlite_resource_create(void *impl, const lt_store_resource *res, l
     return lt_store__fail(c, rc, "store: insert resource", err);
 }
 
-static int get_one(lt_store__conn *c, sqlite3_stmt *st, lt_store_resource *out,
-                   const char *what, lt_err *err)
+static int get_one(lt_store__conn *c, sqlite3_stmt *st, lt_store_resource *out, const char *what,
+                   lt_err *err)
 {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -52,8 +46,8 @@ int lt_store__sqlite_resource_get(void *impl, const char *kind, const char *name
     CONN_OR_RETURN(c, impl, err);
     sqlite3_stmt *st = lt_store__stmt(c, STMT_RES_GET, err);
     if (!st) return LT_EIO;
-    bind_text(st, 1, kind);
-    bind_text(st, 2, name);
+    lt_store__bind_text(st, 1, kind);
+    lt_store__bind_text(st, 2, name);
     return get_one(c, st, out, name, err);
 }
 
@@ -63,7 +57,7 @@ int lt_store__sqlite_resource_get_by_arn(void *impl, const char *arn, lt_store_r
     CONN_OR_RETURN(c, impl, err);
     sqlite3_stmt *st = lt_store__stmt(c, STMT_RES_GET_ARN, err);
     if (!st) return LT_EIO;
-    bind_text(st, 1, arn);
+    lt_store__bind_text(st, 1, arn);
     return get_one(c, st, out, arn, err);
 }
 
@@ -72,11 +66,11 @@ int lt_store__sqlite_resource_update(void *impl, const lt_store_resource *res, l
     CONN_OR_RETURN(c, impl, err);
     sqlite3_stmt *st = lt_store__stmt(c, STMT_RES_UPDATE, err);
     if (!st) return LT_EIO;
-    bind_text(st, 1, res->kind);
-    bind_text(st, 2, res->name);
-    bind_text(st, 3, res->doc);
-    bind_text(st, 4, res->status);
-    bind_text(st, 5, res->parent);
+    lt_store__bind_text(st, 1, res->kind);
+    lt_store__bind_text(st, 2, res->name);
+    lt_store__bind_text(st, 3, res->doc);
+    lt_store__bind_text(st, 4, res->status);
+    lt_store__bind_text(st, 5, res->parent);
     sqlite3_bind_int64(st, 6, res->modified_ms);
     int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
@@ -90,7 +84,7 @@ static int run_arn_stmt(lt_store__conn *c, lt_store__stmt_id id, const char *arn
 {
     sqlite3_stmt *st = lt_store__stmt(c, id, err);
     if (!st) return LT_EIO;
-    bind_text(st, 1, arn);
+    lt_store__bind_text(st, 1, arn);
     int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : lt_store__fail(c, rc, "store: delete", err);
@@ -107,14 +101,16 @@ int lt_store__sqlite_resource_delete(void *impl, const char *kind, const char *n
         lt_store__sqlite.txn_rollback(impl);
         return LT_EIO;
     }
-    bind_text(st, 1, kind);
-    bind_text(st, 2, name);
+    lt_store__bind_text(st, 1, kind);
+    lt_store__bind_text(st, 2, name);
     int step = lt_store__step_write(c, st);
     char *arn = step == SQLITE_ROW ? lt_xstrdup((const char *)sqlite3_column_text(st, 0)) : NULL;
     if (step == SQLITE_ROW) step = sqlite3_step(st);
     sqlite3_reset(st);
-    if (step != SQLITE_DONE) rc = lt_store__fail(c, step, "store: delete resource", err);
-    else if (!arn) rc = lt_err_set(err, LT_ENOTFOUND, "%s '%s' does not exist", kind, name);
+    if (step != SQLITE_DONE)
+        rc = lt_store__fail(c, step, "store: delete resource", err);
+    else if (!arn)
+        rc = lt_err_set(err, LT_ENOTFOUND, "%s '%s' does not exist", kind, name);
     if (!rc) rc = run_arn_stmt(c, STMT_TAG_DELETE_ARN, arn, err);
     if (!rc) rc = run_arn_stmt(c, STMT_REL_DELETE_ARN, arn, err);
     free(arn);
@@ -123,49 +119,4 @@ int lt_store__sqlite_resource_delete(void *impl, const char *kind, const char *n
         return rc;
     }
     return lt_store__sqlite.txn_commit(impl, err);
-}
-
-int lt_store__sqlite_relation_add(void *impl, const char *kind, const char *from_arn,
-                                  const char *to_arn, lt_err *err)
-{
-    CONN_OR_RETURN(c, impl, err);
-    sqlite3_stmt *st = lt_store__stmt(c, STMT_REL_ADD, err);
-    if (!st) return LT_EIO;
-    bind_text(st, 1, kind);
-    bind_text(st, 2, from_arn);
-    bind_text(st, 3, to_arn);
-    int rc = lt_store__step_write(c, st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : lt_store__fail(c, rc, "store: add relation", err);
-}
-
-int lt_store__sqlite_relation_remove(void *impl, const char *kind, const char *from_arn,
-                                     const char *to_arn, lt_err *err)
-{
-    CONN_OR_RETURN(c, impl, err);
-    sqlite3_stmt *st = lt_store__stmt(c, STMT_REL_REMOVE, err);
-    if (!st) return LT_EIO;
-    bind_text(st, 1, kind);
-    bind_text(st, 2, from_arn);
-    bind_text(st, 3, to_arn);
-    int rc = lt_store__step_write(c, st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return lt_store__fail(c, rc, "store: remove relation", err);
-    if (sqlite3_changes(c->db) == 0)
-        return lt_err_set(err, LT_ENOTFOUND, "%s is not associated with %s", from_arn, to_arn);
-    return 0;
-}
-
-int lt_store__sqlite_relation_count(void *impl, const char *kind, const char *arn,
-                                    bool from_side, int64_t *count, lt_err *err)
-{
-    CONN_OR_RETURN(c, impl, err);
-    sqlite3_stmt *st = lt_store__stmt(c, from_side ? STMT_REL_COUNT_FROM : STMT_REL_COUNT_TO, err);
-    if (!st) return LT_EIO;
-    bind_text(st, 1, kind);
-    bind_text(st, 2, arn);
-    int rc = sqlite3_step(st);
-    *count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : lt_store__fail(c, rc, "store: count relations", err);
 }

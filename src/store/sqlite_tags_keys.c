@@ -38,7 +38,8 @@ int lt_store__sqlite_tags_put(void *impl, const char *arn, const json_t *tags, l
     }
     if (!rc) {
         sqlite3_stmt *st = lt_store__stmt(c, STMT_TAG_COUNT, err);
-        if (!st) rc = LT_EIO;
+        if (!st)
+            rc = LT_EIO;
         else {
             sqlite3_bind_text(st, 1, arn, -1, SQLITE_STATIC);
             int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -148,6 +149,31 @@ int lt_store__sqlite_key_secret(void *impl, const char *id, char *secret, size_t
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) return lt_err_set(err, LT_ENOTFOUND, "access key %s does not exist", id);
     return lt_store__fail(c, rc, "store: read key", err);
+}
+
+int lt_store__sqlite_key_get(void *impl, const char *id, lt_store_key_fn fn, void *ctx, lt_err *err)
+{
+    CONN_OR_RETURN(c, impl, err);
+    sqlite3_stmt *st = lt_store__stmt(c, STMT_KEY_GET, err);
+    if (!st) return LT_EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            return lt_err_set(err, LT_ENOTFOUND, "access key %s does not exist", id);
+        return lt_store__fail(c, rc, "store: read key", err);
+    }
+    lt_store_key key = {
+        .access_key_id = (const char *)sqlite3_column_text(st, 0),
+        .description = (const char *)sqlite3_column_text(st, 1),
+        .is_admin = sqlite3_column_int(st, 2) != 0,
+        .created_ms = sqlite3_column_int64(st, 3),
+        .secret = (const char *)sqlite3_column_text(st, 4),
+    };
+    rc = fn(ctx, &key, err);
+    sqlite3_reset(st);
+    return rc;
 }
 
 int lt_store__sqlite_key_list(void *impl, lt_store_key_fn fn, void *ctx, lt_err *err)

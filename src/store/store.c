@@ -58,6 +58,15 @@ void lt_store_txn_rollback(lt_store *store)
     store->be->txn_rollback(store->impl);
 }
 
+int lt_store_txn_end(lt_store *store, int rc, lt_err *err)
+{
+    if (rc) {
+        store->be->txn_rollback(store->impl);
+        return rc;
+    }
+    return store->be->txn_commit(store->impl, err);
+}
+
 void lt_store_resource_clear(lt_store_resource *res)
 {
     free(res->kind);
@@ -120,6 +129,18 @@ int lt_store_relation_remove(lt_store *store, const char *kind, const char *from
     return store->be->relation_remove(store->impl, kind, from_arn, to_arn, err);
 }
 
+int lt_store_relation_has(lt_store *store, const char *kind, const char *from_arn,
+                          const char *to_arn, bool *yes, lt_err *err)
+{
+    return store->be->relation_has(store->impl, kind, from_arn, to_arn, yes, err);
+}
+
+int lt_store_relation_list(lt_store *store, const char *kind, const char *arn, bool from_side,
+                           lt_store_relation_fn fn, void *ctx, lt_err *err)
+{
+    return store->be->relation_list(store->impl, kind, arn, from_side, fn, ctx, err);
+}
+
 int lt_store_relation_count(lt_store *store, const char *kind, const char *arn, bool from_side,
                             int64_t *count, lt_err *err)
 {
@@ -154,6 +175,12 @@ int lt_store_key_secret(lt_store *store, const char *access_key_id, char *secret
                         lt_err *err)
 {
     return store->be->key_secret(store->impl, access_key_id, secret, cap, err);
+}
+
+int lt_store_key_get(lt_store *store, const char *access_key_id, lt_store_key_fn fn, void *ctx,
+                     lt_err *err)
+{
+    return store->be->key_get(store->impl, access_key_id, fn, ctx, err);
 }
 
 int lt_store_key_list(lt_store *store, lt_store_key_fn fn, void *ctx, lt_err *err)

@@ -25,16 +25,21 @@ typedef struct lt_store__backend {
                          void *ctx, char **next_token, lt_err *err);
     int (*relation_add)(void *impl, const char *kind, const char *from_arn, const char *to_arn,
                         lt_err *err);
-    int (*relation_remove)(void *impl, const char *kind, const char *from_arn,
-                           const char *to_arn, lt_err *err);
+    int (*relation_remove)(void *impl, const char *kind, const char *from_arn, const char *to_arn,
+                           lt_err *err);
+    int (*relation_has)(void *impl, const char *kind, const char *from_arn, const char *to_arn,
+                        bool *yes, lt_err *err);
     int (*relation_count)(void *impl, const char *kind, const char *arn, bool from_side,
                           int64_t *count, lt_err *err);
+    int (*relation_list)(void *impl, const char *kind, const char *arn, bool from_side,
+                         lt_store_relation_fn fn, void *ctx, lt_err *err);
     int (*tags_put)(void *impl, const char *arn, const json_t *tags, lt_err *err);
     int (*tags_list)(void *impl, const char *arn, json_t **out, lt_err *err);
     int (*tags_delete)(void *impl, const char *arn, const json_t *keys, lt_err *err);
     int (*key_create)(void *impl, const char *id, const char *secret, const char *description,
                       bool is_admin, lt_err *err);
     int (*key_secret)(void *impl, const char *id, char *secret, size_t cap, lt_err *err);
+    int (*key_get)(void *impl, const char *id, lt_store_key_fn fn, void *ctx, lt_err *err);
     int (*key_list)(void *impl, lt_store_key_fn fn, void *ctx, lt_err *err);
     int (*key_delete)(void *impl, const char *id, lt_err *err);
 } lt_store__backend;
@@ -46,8 +51,7 @@ char *lt_store__token_encode(const lt_store_list_params *params, bool int_value,
                              const char *sval, const char *name_lc);
 /* Decodes into the caller's buffers; LT_EINVAL "Invalid NextToken" when malformed or made
  * for another sort. *sval and *name_lc point into *scratch (caller frees). */
-int lt_store__token_decode(const lt_store_list_params *params, const char *token,
-                           bool *int_value, int64_t *ival, char **sval, char **name_lc,
-                           char **scratch, lt_err *err);
+int lt_store__token_decode(const lt_store_list_params *params, const char *token, bool *int_value,
+                           int64_t *ival, char **sval, char **name_lc, char **scratch, lt_err *err);
 
 #endif

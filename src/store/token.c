@@ -17,9 +17,8 @@ char *lt_store__token_encode(const lt_store_list_params *params, bool int_value,
     return token;
 }
 
-int lt_store__token_decode(const lt_store_list_params *params, const char *token,
-                           bool *int_value, int64_t *ival, char **sval, char **name_lc,
-                           char **scratch, lt_err *err)
+int lt_store__token_decode(const lt_store_list_params *params, const char *token, bool *int_value,
+                           int64_t *ival, char **sval, char **name_lc, char **scratch, lt_err *err)
 {
     size_t len = strlen(token);
     *scratch = NULL;
