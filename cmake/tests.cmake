@@ -48,3 +48,4 @@ add_test(NAME integration
          COMMAND ${LT_PYTHON} -m pytest -q -p no:cacheprovider ${CMAKE_SOURCE_DIR}/tests/integration)
 set_tests_properties(integration PROPERTIES LABELS "integration" TIMEOUT 900
                      ENVIRONMENT "LATHE_BIN=${CMAKE_BINARY_DIR}/lathe;LATHE_SANITIZED=${LT_SANITIZE}")
+add_subdirectory(${CMAKE_SOURCE_DIR}/tests/fuzz ${CMAKE_BINARY_DIR}/tests/fuzz)
