@@ -3,40 +3,7 @@
  * the 4xx that follows from an earlier failed call), what was stored before must stay
  * whole, a resource created with tags has all of them or does not exist, and the store
  * must take writes again once the fault is gone. */
-#include "api/api.h"
-#include "test.h"
-
-typedef struct {
-    lt_store *store;
-    lt_blob *blob;
-    lt_api *api;
-    char *dir;
-} world;
-
-static void world_open(world *w)
-{
-    lt_err err = {0};
-    w->dir = lt_test_tmpdir("api-torture");
-    char *db = lt_xasprintf("%s/lathe.db", w->dir);
-    char *objects = lt_xasprintf("%s/objects", w->dir);
-    lt_api_config cfg = {"us-east-1", "000000000000"};
-    if (lt_store_open(&w->store, db, &err) || lt_blob_open(&w->blob, objects, &err) ||
-        lt_api_open(&w->api, w->store, w->blob, &cfg, &err)) {
-        fprintf(stderr, "cannot open the world: %s\n", err.msg);
-        abort();
-    }
-    free(db);
-    free(objects);
-}
-
-static void world_close(world *w)
-{
-    lt_api_close(w->api);
-    lt_blob_close(w->blob);
-    lt_store_close(w->store);
-    lt_rm_rf(w->dir, NULL);
-    free(w->dir);
-}
+#include "api_test_world.h"
 
 static int call(world *w, const char *op, const char *body, char *type_out, size_t cap)
 {
@@ -68,7 +35,7 @@ static const struct {
 static void run_with_fault(unsigned nth, bool *fault_seen)
 {
     world w;
-    world_open(&w);
+    world_open(&w, "api-torture");
     char type[64];
     LT_CHECK_INT(call(&w, "CreateExperiment",
                       "{\"ExperimentName\":\"base\",\"Description\":\"keep me\","

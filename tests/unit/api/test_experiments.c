@@ -1,45 +1,12 @@
 /* api (src/api/api.h): the experiments family end to end through lt_api_call — JSON in,
  * (status, __type, JSON body) out — over a store and an object store in a scratch
  * directory. Expected ARNs, messages and orders are written out by hand. */
-#include "api/api.h"
-#include "test.h"
+#include "api_test_world.h"
 
 #include <math.h>
 #include <stdarg.h>
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-typedef struct {
-    char *dir;
-    lt_store *store;
-    lt_blob *blob;
-    lt_api *api;
-} world;
-
-static void world_open(world *w, const char *name)
-{
-    lt_err err = {0};
-    w->dir = lt_test_tmpdir(name);
-    char *db = lt_xasprintf("%s/lathe.db", w->dir);
-    char *objects = lt_xasprintf("%s/objects", w->dir);
-    lt_api_config cfg = {.region = "us-east-1", .account_id = "000000000000"};
-    if (lt_store_open(&w->store, db, &err) || lt_blob_open(&w->blob, objects, &err) ||
-        lt_api_open(&w->api, w->store, w->blob, &cfg, &err)) {
-        fprintf(stderr, "cannot open the api over %s: %s\n", w->dir, err.msg);
-        abort();
-    }
-    free(db);
-    free(objects);
-}
-
-static void world_close(world *w)
-{
-    lt_api_close(w->api);
-    lt_blob_close(w->blob);
-    lt_store_close(w->store);
-    lt_rm_rf(w->dir, NULL);
-    free(w->dir);
-}
 
 /* One call's answer: the status, the __type ("" on success), the raw body and its parse. */
 typedef struct {
