@@ -33,7 +33,13 @@ int lt_time_parse_amz(const char *s, time_t *out)
     struct tm tm = {0};
     const char *end = strptime(s, "%Y%m%dT%H%M%SZ", &tm);
     if (!end || *end) return LT_EINVAL;
-    *out = timegm(&tm);
+    time_t t = timegm(&tm);
+    /* timegm normalises impossible dates (20240230 becomes 20240301): refuse any date
+     * that does not print back as itself. Found by tests/fuzz/fuzz_base_decoders. */
+    char back[17];
+    lt_time_format_amz(back, t);
+    if (memcmp(back, s, 16) != 0) return LT_EINVAL;
+    *out = t;
     return 0;
 }
 

@@ -97,6 +97,9 @@ static void amz_dates_parse_and_format(void)
     LT_CHECK_STR(out, "20240101T010101Z");
     LT_CHECK_INT(lt_time_parse_amz("2024-01-01T00:00:00Z", &t), ==, LT_EINVAL);
     LT_CHECK_INT(lt_time_parse_amz("20240101T0000Z", &t), ==, LT_EINVAL);
+    LT_CHECK_INT(lt_time_parse_amz("20240230T000000Z", &t), ==, LT_EINVAL); /* no Feb 30 */
+    LT_CHECK_INT(lt_time_parse_amz("20240101T246000Z", &t), ==, LT_EINVAL);
+    LT_CHECK_INT(lt_time_parse_amz("20240229T235959Z", &t), ==, 0); /* leap day */
     char iso[32];
     lt_time_format_iso8601_ms(iso, 1704067200123);
     LT_CHECK_STR(iso, "2024-01-01T00:00:00.123Z");
@@ -148,6 +151,16 @@ static void json_time_accepts_numbers_and_iso8601(void)
     LT_CHECK_INT(lt_json_time(obj, "d", &t), ==, LT_EINVAL);
     LT_CHECK_INT(lt_json_time(obj, "e", &t), ==, LT_EINVAL);
     LT_CHECK_INT(lt_json_time(obj, "missing", &t), ==, LT_ENOTFOUND);
+    json_decref(obj);
+    /* Found by the fuzzer: impossible dates and exponents in the fraction. */
+    obj = json_pack("{s:s, s:s, s:s, s:s}", "feb30", "2023-02-30T00:00:00Z", "exp",
+                    "2023-11-14T22:13:20.5e400Z", "offset", "2023-11-15T03:43:20.5+05:30", "tz",
+                    "2023-11-14T22:13:20+5:30");
+    LT_CHECK_INT(lt_json_time(obj, "feb30", &t), ==, LT_EINVAL);
+    LT_CHECK_INT(lt_json_time(obj, "exp", &t), ==, LT_EINVAL);
+    LT_CHECK_INT(lt_json_time(obj, "offset", &t), ==, 0);
+    LT_CHECK(t == 1700000000.5);
+    LT_CHECK_INT(lt_json_time(obj, "tz", &t), ==, LT_EINVAL);
     json_decref(obj);
 }
 
