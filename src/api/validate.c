@@ -425,29 +425,12 @@ static void check_float(vctx *c, const lt_api_val_shape *sh, const json_t *v)
     }
 }
 
-/* The ISO-8601 forms base/json.c's lt_json_time parses: "2023-11-14T22:13:20",
- * optional ".fraction", optional "Z" or "+hh:mm"/"-hh:mm". */
+/* The ISO-8601 forms lt_json_time accepts: the same parser, so a timestamp that passes
+ * validation is one the handlers can read. */
 static bool iso8601_valid(const char *s)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p) return false;
-    if (*p == '.') {
-        char *end = NULL;
-        (void)strtod(p, &end);
-        if (end == p) return false;
-        p = end;
-    }
-    if (*p == 'Z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
-            !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
-            return false;
-        p += 6;
-    }
-    return *p == '\0';
+    double t;
+    return lt_time_parse_iso8601(s, &t) == 0;
 }
 
 /* Decoded length of padded standard base64, or false if s is not that. */

@@ -108,6 +108,10 @@ void lt_time_format_amz(char *out, time_t t);
 int lt_time_parse_amz(const char *s, time_t *out);
 /* "2026-11-24T15:58:59.123Z"; out holds at least 32 bytes. */
 void lt_time_format_iso8601_ms(char *out, int64_t epoch_ms);
+/* "YYYY-MM-DDTHH:MM:SS[.digits][Z|+HH:MM|-HH:MM]" to epoch seconds; impossible dates
+ * (Feb 30) and exponent fractions are LT_EINVAL. The one ISO-8601 parser: validation and
+ * lt_json_time both use it, so they cannot disagree. */
+int lt_time_parse_iso8601(const char *s, double *out_epoch_s);
 /* RFC 7231 HTTP date, "Tue, 24 Nov 2026 15:58:59 GMT"; out holds at least 32 bytes. */
 void lt_time_format_http(char *out, time_t t);
 

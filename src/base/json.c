@@ -2,7 +2,6 @@
  * and the timestamp forms botocore sends (epoch numbers) and accepts (ISO-8601). */
 #include "base/base.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,49 +36,6 @@ int64_t lt_json_int(const json_t *obj, const char *key, int64_t fallback)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : fallback;
 }
 
-static bool two_digits(const char *p)
-{
-    return isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]);
-}
-
-/* "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM]". Impossible dates (Feb 30) are refused
- * rather than normalised, and the fraction is digits only (no exponent, so never inf). */
-static int parse_iso8601(const char *s, double *out)
-{
-    struct tm tm = {0};
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p) return LT_EINVAL;
-    struct tm want = tm;
-    double frac = 0, scale = 0.1;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p)) return LT_EINVAL;
-        for (; isdigit((unsigned char)*p); p++, scale /= 10) frac += (*p - '0') * scale;
-    }
-    long offset = 0;
-    if (*p == 'Z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1;
-        if (!two_digits(p + 1) || p[3] != ':' || !two_digits(p + 4)) return LT_EINVAL;
-        int hh = (p[1] - '0') * 10 + (p[2] - '0');
-        int mm = (p[4] - '0') * 10 + (p[5] - '0');
-        if (hh > 23 || mm > 59) return LT_EINVAL;
-        offset = sign * (hh * 3600L + mm * 60L);
-        p += 6;
-    }
-    if (*p) return LT_EINVAL;
-    time_t t = timegm(&tm);
-    struct tm check;
-    gmtime_r(&t, &check);
-    if (check.tm_year != want.tm_year || check.tm_mon != want.tm_mon ||
-        check.tm_mday != want.tm_mday || check.tm_hour != want.tm_hour ||
-        check.tm_min != want.tm_min || check.tm_sec != want.tm_sec)
-        return LT_EINVAL;
-    *out = (double)(t - offset) + frac;
-    return 0;
-}
-
 int lt_json_time(const json_t *obj, const char *key, double *out_epoch_s)
 {
     json_t *v = json_object_get(obj, key);
@@ -90,7 +46,7 @@ int lt_json_time(const json_t *obj, const char *key, double *out_epoch_s)
         *out_epoch_s = d;
         return 0;
     }
-    if (json_is_string(v)) return parse_iso8601(json_string_value(v), out_epoch_s);
+    if (json_is_string(v)) return lt_time_parse_iso8601(json_string_value(v), out_epoch_s);
     return LT_EINVAL;
 }
 

@@ -117,6 +117,12 @@ static int split_path(lt_http__req *req, lt_err *err)
         lt_buf_free(&k);
         return rc;
     }
+    /* Names are used as C strings: a decoded %00 would silently cut them. */
+    if ((b.data && memchr(b.data, '\0', b.len)) || (k.data && memchr(k.data, '\0', k.len))) {
+        lt_buf_free(&b);
+        lt_buf_free(&k);
+        return lt_err_set(err, LT_EINVAL, "bucket and key names may not contain NUL (%%00)");
+    }
     req->bucket = lt_buf_take(&b);
     req->key = lt_buf_take(&k);
     return 0;

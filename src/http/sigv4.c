@@ -43,7 +43,9 @@ static bool parse_credential(const char *cred, size_t len, lt_sigv4_auth *auth)
             start = cred + i + 1;
         }
     }
-    if (n != 5 || start < cred + len) return false;
+    /* Exactly five parts: the loop stops after the fifth, so anything left (even a
+     * trailing '/') means the credential is malformed. */
+    if (n != 5 || start != cred + len + 1) return false;
     if (lens[4] != 12 || memcmp(parts[4], "aws4_request", 12) != 0) return false;
     if (lens[1] != 8) return false;
     return lens[0] > 0 && copy_field(auth->access_key, sizeof auth->access_key, parts[0], lens[0]) &&

@@ -169,6 +169,9 @@ static void check_uri(const char *uri, const lt_sigv4_request *req)
                  !(n >= 2 && strcmp(uri + n - 2, "/.") == 0) &&
                  !(n >= 3 && strcmp(uri + n - 3, "/..") == 0),
              "URI '%s' keeps a dot segment", uri);
+    size_t plen = strlen(req->path);
+    FZ_CHECK(plen == 0 || req->path[plen - 1] != '/' || uri[n - 1] == '/',
+             "URI '%s' lost the trailing slash of '%s'", uri, req->path);
 }
 
 static void check_query(char *q, bool presigned)

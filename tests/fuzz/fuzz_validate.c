@@ -16,7 +16,10 @@
  *    and the plural matching n, and is well-formed UTF-8 (every cut lands on a character
  *    boundary), while a non-object is refused with the body message;
  *  - validating the same body again gives the same code and the same message (the
- *    pattern cache, warm on the second call, changes nothing).
+ *    pattern cache, warm on the second call, changes nothing);
+ *  - a timestamp validation accepts, lt_json_time (what the handlers then call) parses:
+ *    validate.c's iso8601_valid promises the forms base/json.c parses (checked on
+ *    ListExperiments' CreatedAfter and CreatedBefore).
  */
 #include "validation_tables.h"
 
@@ -88,6 +91,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(rc2 == rc && strcmp(first.msg, again.msg) == 0,
              "%s: not deterministic: %d '%s' then %d '%s'", operation, rc, first.msg, rc2,
              again.msg);
+    if (rc == 0 && strcmp(operation, "ListExperiments") == 0) {
+        static const char *const times[] = {"CreatedAfter", "CreatedBefore"};
+        for (size_t i = 0; i < 2; i++) {
+            const json_t *v = json_object_get(input, times[i]);
+            double t;
+            if (v && !json_is_null(v))
+                FZ_CHECK(lt_json_time(input, times[i], &t) == 0,
+                         "%s passed validation but lt_json_time refuses it: %s", times[i],
+                         json_is_string(v) ? json_string_value(v) : "(a number)");
+        }
+    }
     json_decref(input);
     return 0;
 }

@@ -158,6 +158,9 @@ static void malformed_authorization_headers_are_refused(void)
         "Signature=c1dc1fcc6731f175e6b655885ffb72267f2ae737bdbfc93a52215034d0ae3c83",
         "AWS4-HMAC-SHA256 Credential=AK/20240101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, "
         "Signature=short",
+        /* found by fuzz_sigv4: a sixth, empty credential part */
+        "AWS4-HMAC-SHA256 Credential=AK/20240101/us-east-1/sagemaker/aws4_request/, "
+        "SignedHeaders=host, Signature=c1dc1fcc6731f175e6b655885ffb72267f2ae737bdbfc93a52215034d0ae3c83",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         headers h = {{"Authorization", "X-Amz-Date"}, {bad[i], "20240101T000000Z"}};
