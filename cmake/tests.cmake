@@ -43,6 +43,15 @@ target_link_libraries(lt_header_check PRIVATE PkgConfig::JANSSON PkgConfig::MHD)
 add_test(NAME source_check COMMAND ${LT_PYTHON} ${CMAKE_SOURCE_DIR}/tools/checksrc.py ${CMAKE_SOURCE_DIR}/src)
 set_tests_properties(source_check PROPERTIES LABELS "unit;lint" TIMEOUT 60)
 
+# Parity with the reference libraries: each tests/algo/*_parity.py trains with `lathe algo`
+# and with python3-sklearn / python3-xgboost on the same data, in the same run.
+file(GLOB lt_parity_scripts ${CMAKE_SOURCE_DIR}/tests/algo/*_parity.py)
+foreach(script ${lt_parity_scripts})
+  get_filename_component(stem ${script} NAME_WE)
+  add_test(NAME ${stem} COMMAND ${LT_PYTHON} ${script} --lathe ${CMAKE_BINARY_DIR}/lathe)
+  set_tests_properties(${stem} PROPERTIES LABELS "parity" TIMEOUT 600)
+endforeach()
+
 # Integration tests: pytest with Debian's boto3 and AWS CLI against a live server.
 add_test(NAME integration
          COMMAND ${LT_PYTHON} -m pytest -q -p no:cacheprovider ${CMAKE_SOURCE_DIR}/tests/integration)

@@ -25,6 +25,9 @@ static void usage(FILE *out)
             "         sign and send any SageMaker operation; prints the answer\n"
             "  api --list\n"
             "         the operations this build implements\n"
+            "  algo list | train NAME --train PATH --model-dir DIR [--hp K=V ...]\n"
+            "       | predict --model-dir DIR --input PATH [--accept T]\n"
+            "         the built-in algorithms without a server\n"
             "  version\n\n"
             "The endpoint comes from --endpoint, LATHE_ENDPOINT or ~/.lathe/config; credentials\n"
             "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_SHARED_CREDENTIALS_FILE or\n"
@@ -53,6 +56,7 @@ int lt_cli_main(int argc, char **argv)
     if (strcmp(cmd, "server") == 0) status = lt_cli__cmd_server(argc, argv);
     else if (strcmp(cmd, "keys") == 0) status = lt_cli__cmd_keys(argc, argv);
     else if (strcmp(cmd, "api") == 0) status = lt_cli__cmd_api(argc, argv);
+    else if (strcmp(cmd, "algo") == 0) status = lt_cli__cmd_algo(argc, argv);
     else {
         fprintf(stderr, "lathe: unknown command '%s'\n\n", cmd);
         usage(stderr);

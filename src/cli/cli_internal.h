@@ -70,5 +70,6 @@ int lt_cli__key_secret(lt_store *store, const char *access_key, char *secret, si
 int lt_cli__cmd_server(int argc, char **argv);
 int lt_cli__cmd_keys(int argc, char **argv);
 int lt_cli__cmd_api(int argc, char **argv);
+int lt_cli__cmd_algo(int argc, char **argv);
 
 #endif

@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""K-Means training time: Lathe `algo train kmeans` vs scikit-learn KMeans.fit, same data,
+same run, 2 threads each (OMP_NUM_THREADS=2, KMeans(algorithm='lloyd', n_init=1)).
+Data: make_blobs 1,000,000 x 50 float32, 10 centers, random_state=0; k = 10.
+Lathe's time is the wall time of the train command minus its reported read time when it
+prints one (parsing CSV is not training); both totals are printed.
+Usage: python3 bench/algos/kmeans.py [--lathe build/lathe] [--rows N]"""
+import argparse, json, os, re, subprocess, sys, tempfile, time
+os.environ["OMP_NUM_THREADS"] = "2"
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lathe", default="build/lathe")
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    a = ap.parse_args()
+    k, dim = 10, 50
+    x, _ = make_blobs(n_samples=a.rows, n_features=dim, centers=k, random_state=0)
+    x = x.astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = os.path.join(tmp, "train.csv")
+        with open(csv, "w") as f:
+            for s in range(0, len(x), 100_000):
+                np.savetxt(f, np.hstack([np.zeros((len(x[s:s + 100_000]), 1), np.float32),
+                                         x[s:s + 100_000]]), delimiter=",", fmt="%.7g")
+        model = os.path.join(tmp, "model")
+        os.makedirs(model)
+        t0 = time.perf_counter()
+        r = subprocess.run([a.lathe, "algo", "train", "kmeans", "--train", csv, "--content-type",
+                            "text/csv", "--hp", "k=%d" % k, "--hp", "feature_dim=%d" % dim,
+                            "--hp", "seed=0", "--threads", "2", "--model-dir", model],
+                           capture_output=True, text=True)
+        lt_wall = time.perf_counter() - t0
+        if r.returncode:
+            print(r.stdout, r.stderr, file=sys.stderr)
+            return 1
+        m = re.search(r"trained kmeans in ([0-9.]+) s", r.stderr + r.stdout)
+        lt_train = float(m.group(1)) if m else lt_wall
+        centers = np.array(json.load(open(os.path.join(model, "kmeans_model.json")))["centers"])
+    d = (x.astype(np.float64) ** 2).sum(1)[:, None] - 2 * x @ centers.T + (centers ** 2).sum(1)
+    lt_inertia = float(np.maximum(d.min(1), 0).sum())
+    t0 = time.perf_counter()
+    km = KMeans(n_clusters=k, init="k-means++", n_init=1, algorithm="lloyd", random_state=0).fit(x)
+    sk_time = time.perf_counter() - t0
+    print("rows %d dim %d k %d threads 2" % (a.rows, dim, k))
+    print("lathe  train %.3f s (command wall %.3f s incl. CSV read)  inertia %.6g"
+          % (lt_train, lt_wall, lt_inertia))
+    print("sklearn fit  %.3f s                                  inertia %.6g" % (sk_time, km.inertia_))
+    print("ratio lathe/sklearn %.3f   inertia ratio %.5f" % (lt_train / sk_time, lt_inertia / km.inertia_))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,451 @@
+/* SageMaker's K-Means (built-in algorithm "kmeans"): k-means++ or random init, then
+ * Lloyd iterations until the centroid shift < tol or max_iterations. Accepted-but-unused
+ * SageMaker knobs (mini_batch_size, extra_center_factor, local_lloyd_*, half_life_time_size,
+ * epochs) are declared so hyperparameters.json validates; training here is full-batch
+ * Lloyd, which is what SageMaker's local_lloyd refinement converges to. */
+#include "algo/algo_internal.h"
+#include "algo/kmeans/kmeans.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+
+struct lt_algo_model {
+    int k, dim;
+    float *centers; /* (k, dim) */
+};
+
+static const char *const init_choices[] = {"kmeans++", "random", NULL};
+/* "auto" or a small integer: the spec type has no "int or auto", so list the values. */
+static const char *const auto_or_int[] = {"auto", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", NULL};
+static const char *const metric_choices[] = {"[\"msd\"]", "[\"ssd\"]", "[\"msd\",\"ssd\"]",
+                                             "[\"ssd\",\"msd\"]", "[\"msd\", \"ssd\"]",
+                                             "[\"ssd\", \"msd\"]", NULL};
+static const lt_hp_spec kmeans_hps[] = {
+    {"feature_dim", LT_HP_INT, NULL, 1, INT_MAX, NULL, false},
+    {"k", LT_HP_INT, NULL, 2, INT_MAX, NULL, false},
+    {"init_method", LT_HP_CATEGORICAL, "kmeans++", 0, 0, init_choices, true},
+    {"max_iterations", LT_HP_INT, "100", 1, INT_MAX, NULL, false},
+    {"tol", LT_HP_FLOAT, "0.0001", 0, 1e30, NULL, false},
+    {"mini_batch_size", LT_HP_INT, "5000", 1, INT_MAX, NULL, true},
+    {"epochs", LT_HP_INT, "1", 1, INT_MAX, NULL, true},
+    {"extra_center_factor", LT_HP_CATEGORICAL, "auto", 0, 0, auto_or_int, true},
+    {"local_lloyd_max_iter", LT_HP_INT, "300", 1, INT_MAX, NULL, false},
+    {"local_lloyd_tol", LT_HP_FLOAT, "0.0001", 0, 1e30, NULL, false},
+    {"local_lloyd_init_method", LT_HP_CATEGORICAL, "kmeans++", 0, 0, init_choices, false},
+    {"local_lloyd_num_trials", LT_HP_CATEGORICAL, "auto", 0, 0, auto_or_int, false},
+    {"half_life_time_size", LT_HP_INT, "0", 0, INT_MAX, NULL, false},
+    {"eval_metrics", LT_HP_CATEGORICAL, "[\"msd\"]", 0, 0, metric_choices, false},
+    {"seed", LT_HP_INT, "0", 0, INT_MAX, NULL, false},
+    {NULL, 0, NULL, 0, 0, NULL, false},
+};
+
+/* splitmix64: a small, seedable generator so a seed gives the same centers everywhere. */
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
+
+static float sqdist(const float *a, const float *b, int dim)
+{
+    float d = 0;
+    for (int j = 0; j < dim; j++) {
+        float t = a[j] - b[j];
+        d += t * t;
+    }
+    return d;
+}
+
+/* The scalar twin of assign_block: nearest center by direct squared distance. */
+void lt_kmeans__assign_scalar(const float *x, size_t n, int dim, const float *c, int k,
+                              int *label, float *d2)
+{
+    for (size_t i = 0; i < n; i++) {
+        float best = FLT_MAX;
+        int bi = 0;
+        for (int j = 0; j < k; j++) {
+            float d = sqdist(x + i * dim, c + (size_t)j * dim, dim);
+            if (d < best) best = d, bi = j;
+        }
+        label[i] = bi;
+        d2[i] = best;
+    }
+}
+
+#define BLOCK 256
+/* Nearest center for rows x (n <= BLOCK, dim) via ||x||^2 - 2 x.c + ||c||^2; dots is
+ * scratch (BLOCK, k), cnorm (k). */
+void lt_kmeans__assign_block(const float *x, size_t n, int dim, const float *c, const float *cnorm,
+                             int k, float *dots, int *label, float *d2)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, k, dim, 1.0f, x, dim, c, dim,
+                0.0f, dots, k);
+    for (size_t i = 0; i < n; i++) {
+        float xn = 0;
+        for (int j = 0; j < dim; j++) xn += x[i * dim + j] * x[i * dim + j];
+        float best = FLT_MAX;
+        int bi = 0;
+        for (int j = 0; j < k; j++) {
+            float d = cnorm[j] - 2.0f * dots[i * k + j];
+            if (d < best) best = d, bi = j;
+        }
+        label[i] = bi;
+        d2[i] = fmaxf(best + xn, 0.0f); /* cancellation may dip below zero */
+    }
+}
+
+static void center_norms(const float *c, int k, int dim, float *cnorm)
+{
+    for (int j = 0; j < k; j++)
+        cnorm[j] = cblas_sdot(dim, c + (size_t)j * dim, 1, c + (size_t)j * dim, 1);
+}
+
+/* Assigns every row in parallel; returns the sum of squared distances. */
+static double assign_all(const float *x, size_t n, int dim, const float *c, const float *cnorm,
+                         int k, float *dots_all, int nth, int *label, float *d2)
+{
+    double ssd = 0;
+    size_t nblk = (n + BLOCK - 1) / BLOCK;
+#pragma omp parallel for num_threads(nth) schedule(static) reduction(+ : ssd)
+    for (size_t b = 0; b < nblk; b++) {
+        size_t r0 = b * BLOCK, m = n - r0 < BLOCK ? n - r0 : BLOCK;
+        float *dots = dots_all + (size_t)omp_get_thread_num() * BLOCK * k; /* (BLOCK, k) */
+        lt_kmeans__assign_block(x + r0 * dim, m, dim, c, cnorm, k, dots, label + r0, d2 + r0);
+        for (size_t i = 0; i < m; i++) ssd += d2[r0 + i];
+    }
+    return ssd;
+}
+
+/* k-means++ (Arthur & Vassilvitskii 2007): each next center drawn with probability
+ * proportional to the squared distance to the nearest chosen one. */
+static void init_centers(const float *x, size_t n, int dim, int k, bool plusplus, uint64_t seed,
+                         float *c, float *mind /* (n) */)
+{
+    uint64_t s = seed * 0x2545F4914F6CDD1DULL + 1;
+    size_t first = (size_t)(rng_unit(&s) * (double)n);
+    memcpy(c, x + first * dim, sizeof(float) * dim);
+    if (!plusplus) {
+        for (int j = 1; j < k; j++) {
+            size_t r = (size_t)(rng_unit(&s) * (double)n);
+            memcpy(c + (size_t)j * dim, x + r * dim, sizeof(float) * dim);
+        }
+        return;
+    }
+    double total = 0;
+    for (size_t i = 0; i < n; i++) total += (mind[i] = sqdist(x + i * dim, c, dim));
+    for (int j = 1; j < k; j++) {
+        double u = rng_unit(&s) * total, acc = 0;
+        size_t pick = n - 1;
+        for (size_t i = 0; i < n; i++) {
+            acc += mind[i];
+            if (acc > u) { pick = i; break; }
+        }
+        float *cj = c + (size_t)j * dim;
+        memcpy(cj, x + pick * dim, sizeof(float) * dim);
+        total = 0;
+        for (size_t i = 0; i < n; i++) {
+            float d = sqdist(x + i * dim, cj, dim);
+            if (d < mind[i]) mind[i] = d;
+            total += mind[i];
+        }
+    }
+}
+
+static int dense_view(const lt_dataset *ds, int dim, const char *what, lt_err *err)
+{
+    if (ds->x.kind != LT_MATRIX_DENSE)
+        return lt_err_set(err, LT_EINVAL, "kmeans: %s data must be dense (densify CSR first)", what);
+    if (ds->x.n_cols != (size_t)dim)
+        return lt_err_set(err, LT_EINVAL,
+                          "hyperparameter feature_dim=%d does not match the %s data's %zu columns",
+                          dim, what, ds->x.n_cols);
+    return 0;
+}
+
+static int kmeans_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err *err)
+{
+    const json_t *hp = args->hyperparameters;
+    int rc = lt_algo_hp_check(kmeans_hps, hp, err);
+    if (rc) return rc;
+    int dim = (int)lt_algo_hp_number(kmeans_hps, hp, "feature_dim");
+    int k = (int)lt_algo_hp_number(kmeans_hps, hp, "k");
+    int max_iter = (int)lt_algo_hp_number(kmeans_hps, hp, "max_iterations");
+    double tol = lt_algo_hp_number(kmeans_hps, hp, "tol");
+    uint64_t seed = (uint64_t)lt_algo_hp_number(kmeans_hps, hp, "seed");
+    bool plusplus = strcmp(lt_algo_hp_string(kmeans_hps, hp, "init_method"), "random") != 0;
+    const char *metrics = lt_algo_hp_string(kmeans_hps, hp, "eval_metrics");
+    bool want_msd = strstr(metrics, "msd") != NULL, want_ssd = strstr(metrics, "ssd") != NULL;
+    if ((rc = dense_view(args->train, dim, "train", err))) return rc;
+    if (args->validation && (rc = dense_view(args->validation, dim, "validation", err))) return rc;
+    const float *x = args->train->x.values; /* (n, dim) */
+    size_t n = args->train->x.n_rows;
+    if (n < (size_t)k)
+        return lt_err_set(err, LT_EINVAL, "hyperparameter k=%d exceeds the %zu training rows", k, n);
+    for (size_t i = 0; i < n * dim; i++)
+        if (!isfinite(x[i]))
+            return lt_err_set(err, LT_EINVAL, "kmeans: train row %zu has a missing or non-finite value",
+                              i / dim + 1);
+    int nth = args->threads > 0 ? args->threads : omp_get_max_threads();
+    size_t nv = args->validation ? args->validation->x.n_rows : 0;
+    size_t nmax = n > nv ? n : nv;
+
+    /* One allocation, carved: centers, new centers, norms, per-thread sums and counts,
+     * per-thread gemm scratch, labels and distances. */
+    size_t kd = (size_t)k * dim;
+    size_t floats = kd + kd + k + (size_t)nth * BLOCK * k + nmax;
+    size_t doubles = (size_t)nth * (kd + k);
+    char *mem = malloc(doubles * sizeof(double) + floats * sizeof(float) + nmax * sizeof(int));
+    if (!mem) return lt_err_set(err, LT_ENOMEM, "kmeans: out of memory for k=%d, %zu rows", k, n);
+    double *psum = (double *)mem;                    /* (nth, k, dim) */
+    double *pcnt = psum + (size_t)nth * kd;          /* (nth, k) */
+    float *c = (float *)(pcnt + (size_t)nth * k);    /* (k, dim) */
+    float *cnew = c + kd;                            /* (k, dim) */
+    float *cnorm = cnew + kd;                        /* (k) */
+    float *dots = cnorm + k;                         /* (nth, BLOCK, k) */
+    float *d2 = dots + (size_t)nth * BLOCK * k;      /* (nmax) */
+    int *label = (int *)(d2 + nmax);                 /* (nmax) */
+
+    init_centers(x, n, dim, k, plusplus, seed, c, d2);
+    double ssd = 0;
+    int it;
+    for (it = 0; it < max_iter; it++) {
+        center_norms(c, k, dim, cnorm);
+        ssd = assign_all(x, n, dim, c, cnorm, k, dots, nth, label, d2);
+        memset(psum, 0, (size_t)nth * (kd + k) * sizeof(double));
+        /* Each thread sums a fixed static chunk into its own slab, then slabs are added in
+         * thread order: no atomics, and the result depends only on nth. */
+#pragma omp parallel num_threads(nth)
+        {
+            int t = omp_get_thread_num();
+            double *s = psum + (size_t)t * kd, *cn = pcnt + (size_t)t * k;
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < n; i++) {
+                int l = label[i];
+                cn[l] += 1;
+                for (int j = 0; j < dim; j++) s[(size_t)l * dim + j] += x[i * dim + j];
+            }
+        }
+        for (int t = 1; t < nth; t++) {
+            for (size_t q = 0; q < kd; q++) psum[q] += psum[(size_t)t * kd + q];
+            for (int j = 0; j < k; j++) pcnt[j] += pcnt[(size_t)t * k + j];
+        }
+        double shift = 0;
+        for (int j = 0; j < k; j++) {
+            float *cj = cnew + (size_t)j * dim;
+            if (pcnt[j] > 0) {
+                for (int q = 0; q < dim; q++) cj[q] = (float)(psum[(size_t)j * dim + q] / pcnt[j]);
+            } else {
+                /* Empty cluster: re-seed it at the point farthest from its center, and
+                 * zero that point's distance so two empties do not take the same point. */
+                size_t far = 0;
+                for (size_t i = 1; i < n; i++)
+                    if (d2[i] > d2[far]) far = i;
+                memcpy(cj, x + far * dim, sizeof(float) * dim);
+                d2[far] = 0;
+            }
+            shift += sqdist(cj, c + (size_t)j * dim, dim);
+        }
+        memcpy(c, cnew, kd * sizeof(float));
+        if (sqrt(shift) < tol) { it++; break; }
+    }
+    center_norms(c, k, dim, cnorm);
+    ssd = assign_all(x, n, dim, c, cnorm, k, dots, nth, label, d2);
+    if (args->on_metric) {
+        if (want_msd) args->on_metric(args->metric_ctx, "train:msd", ssd / (double)n, it);
+        if (want_ssd) args->on_metric(args->metric_ctx, "train:ssd", ssd, it);
+    }
+    if (args->validation && nv > 0) {
+        double vssd = assign_all(args->validation->x.values, nv, dim, c, cnorm, k, dots, nth,
+                                 label, d2);
+        if (args->on_metric) {
+            if (want_msd) args->on_metric(args->metric_ctx, "test:msd", vssd / (double)nv, it);
+            if (want_ssd) args->on_metric(args->metric_ctx, "test:ssd", vssd, it);
+        }
+    }
+    lt_algo_model *m = lt_xmalloc(sizeof *m);
+    m->k = k;
+    m->dim = dim;
+    m->centers = lt_xmalloc(kd * sizeof(float));
+    memcpy(m->centers, c, kd * sizeof(float));
+    free(mem);
+    *out = m;
+    return 0;
+}
+
+static void kmeans_free(lt_algo_model *m)
+{
+    if (!m) return;
+    free(m->centers);
+    free(m);
+}
+
+static int kmeans_save(const lt_algo_model *m, const char *dir, lt_err *err)
+{
+    char *path = lt_xasprintf("%s/kmeans_model.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        int rc = lt_err_set(err, LT_EIO, "%s: cannot create: %s", path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    fprintf(f, "{\"algorithm\":\"kmeans\",\"feature_dim\":%d,\"k\":%d,\"centers\":[", m->dim, m->k);
+    for (int j = 0; j < m->k; j++) {
+        fputs(j ? ",[" : "[", f);
+        for (int q = 0; q < m->dim; q++)
+            fprintf(f, q ? ",%.9g" : "%.9g", (double)m->centers[(size_t)j * m->dim + q]);
+        fputc(']', f);
+    }
+    fputs("]}\n", f);
+    int bad = ferror(f) | (fclose(f) != 0);
+    int rc = bad ? lt_err_set(err, LT_EIO, "%s: write failed", path) : 0;
+    free(path);
+    return rc;
+}
+
+static int kmeans_load(const char *dir, lt_algo_model **out, lt_err *err)
+{
+    char *path = lt_xasprintf("%s/kmeans_model.json", dir);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    int rc = 0;
+    lt_algo_model *m = NULL;
+    if (!root) {
+        rc = lt_err_set(err, LT_EINVAL, "%s: corrupt kmeans model: %s (line %d)", path, je.text,
+                        je.line);
+        goto done;
+    }
+    json_t *jd = json_object_get(root, "feature_dim"), *jk = json_object_get(root, "k");
+    json_t *jc = json_object_get(root, "centers");
+    if (!json_is_integer(jd) || !json_is_integer(jk) || !json_is_array(jc) ||
+        json_integer_value(jd) < 1 || json_integer_value(jd) > INT_MAX ||
+        json_integer_value(jk) < 2 || json_integer_value(jk) > INT_MAX ||
+        json_array_size(jc) != (size_t)json_integer_value(jk)) {
+        rc = lt_err_set(err, LT_EINVAL, "%s: corrupt kmeans model: bad feature_dim, k or centers",
+                        path);
+        goto done;
+    }
+    int dim = (int)json_integer_value(jd), k = (int)json_integer_value(jk);
+    /* k rows each of dim numbers were present in the file, so k*dim is bounded by its size. */
+    m = lt_xmalloc(sizeof *m);
+    m->k = k;
+    m->dim = dim;
+    m->centers = lt_xmalloc((size_t)k * dim * sizeof(float));
+    for (int j = 0; j < k; j++) {
+        json_t *row = json_array_get(jc, j);
+        if (!json_is_array(row) || json_array_size(row) != (size_t)dim) {
+            rc = lt_err_set(err, LT_EINVAL, "%s: corrupt kmeans model: center %d is not %d numbers",
+                            path, j, dim);
+            goto done;
+        }
+        for (int q = 0; q < dim; q++) {
+            json_t *v = json_array_get(row, q);
+            double d = json_is_number(v) ? json_number_value(v) : NAN;
+            if (!isfinite(d) || fabs(d) > FLT_MAX) {
+                rc = lt_err_set(err, LT_EINVAL,
+                                "%s: corrupt kmeans model: center %d value %d is not a finite number",
+                                path, j, q);
+                goto done;
+            }
+            m->centers[(size_t)j * dim + q] = (float)d;
+        }
+    }
+done:
+    if (rc) kmeans_free(m), m = NULL;
+    json_decref(root);
+    free(path);
+    *out = m;
+    return rc;
+}
+
+static size_t kmeans_output_width(const lt_algo_model *m)
+{
+    (void)m;
+    return 2;
+}
+
+/* Exact per-row distances (direct sums, no cancellation) so predictions match the oracle;
+ * a row is independent of the others, so rows split over threads freely. */
+static int kmeans_predict(const lt_algo_model *m, const lt_matrix *x, int threads, double *out,
+                          lt_err *err)
+{
+    if (x->n_cols != (size_t)m->dim)
+        return lt_err_set(err, LT_EINVAL, "kmeans: input has %zu columns, the model expects %d",
+                          x->n_cols, m->dim);
+    int nth = threads > 0 ? threads : omp_get_max_threads();
+    int dim = m->dim, k = m->k;
+    const float *c = m->centers;
+    if (x->kind == LT_MATRIX_DENSE) {
+#pragma omp parallel for num_threads(nth) schedule(static)
+        for (size_t i = 0; i < x->n_rows; i++) {
+            const float *xi = x->values + i * dim;
+            float best = FLT_MAX;
+            int bi = 0;
+            for (int j = 0; j < k; j++) {
+                float d = sqdist(xi, c + (size_t)j * dim, dim);
+                if (d < best) best = d, bi = j;
+            }
+            out[2 * i] = bi;
+            out[2 * i + 1] = sqrt((double)best);
+        }
+        return 0;
+    }
+    /* CSR: absent entries are zero; ||x-c||^2 = ||c||^2 + sum over nonzeros (x^2 - 2xc). */
+#pragma omp parallel for num_threads(nth) schedule(static)
+    for (size_t i = 0; i < x->n_rows; i++) {
+        double best = INFINITY;
+        int bi = 0;
+        for (int j = 0; j < k; j++) {
+            const float *cj = c + (size_t)j * dim;
+            double d = 0;
+            for (int q = 0; q < dim; q++) d += (double)cj[q] * cj[q];
+            for (size_t p = x->row_ptr[i]; p < x->row_ptr[i + 1]; p++) {
+                double v = x->values[p];
+                uint32_t q = x->col_idx[p];
+                if (q < (uint32_t)dim) d += v * v - 2 * v * cj[q];
+            }
+            if (d < best) best = d, bi = j;
+        }
+        out[2 * i] = bi;
+        out[2 * i + 1] = sqrt(fmax(best, 0));
+    }
+    return 0;
+}
+
+static int kmeans_format_json(const lt_algo_model *m, const double *row, lt_buf *out, lt_err *err)
+{
+    (void)m;
+    return lt_buf_printf(out, err, "{\"closest_cluster\":%d,\"distance_to_cluster\":%.9g}",
+                         (int)row[0], row[1]);
+}
+
+static const char *const kmeans_images[] = {"k-means", NULL};
+/* What the readers parse today; RecordIO-protobuf comes with its reader. */
+static const char *const kmeans_content_types[] = {"text/csv", "text/libsvm",
+                                                   "application/jsonlines", NULL};
+static const char *const kmeans_metrics[] = {"train:msd", "train:ssd", "test:msd", "test:ssd",
+                                             NULL};
+
+const lt_algo lt_algo__kmeans = {
+    .name = "kmeans",
+    .image_names = kmeans_images,
+    .hyperparameters = kmeans_hps,
+    .content_types = kmeans_content_types,
+    .metrics = kmeans_metrics,
+    .train = kmeans_train,
+    .save = kmeans_save,
+    .load = kmeans_load,
+    .output_width = kmeans_output_width,
+    .predict = kmeans_predict,
+    .format_json = kmeans_format_json,
+    .free = kmeans_free,
+};

@@ -1,0 +1,227 @@
+/* K-Means: blob recovery, the sgemm kernel against its scalar twin, predict, model files,
+ * hyperparameter errors and thread-count determinism. */
+#include "algo/algo.h"
+#include "algo/algo_internal.h"
+#include "algo/kmeans/kmeans.h"
+#include "test.h"
+
+#include <math.h>
+#include <stdio.h>
+
+enum { N_PER = 200, K_TRUE = 4, DIM = 5 };
+
+static uint64_t rng = 12345;
+static double unif(void)
+{
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return ((rng >> 11) + 0.5) * 0x1.0p-53;
+}
+static double gauss(void) { return sqrt(-2 * log(unif())) * cos(2 * M_PI * unif()); }
+
+/* K_TRUE blobs with centers 20 apart on the axes and unit variance per coordinate:
+ * the expected msd of the true clustering is DIM * 1^2 = 5. */
+static lt_dataset *blobs(int *truth)
+{
+    lt_dataset *ds = lt_dataset_new_dense(N_PER * K_TRUE, DIM, false);
+    for (int i = 0; i < N_PER * K_TRUE; i++) {
+        int b = i % K_TRUE;
+        truth[i] = b;
+        for (int j = 0; j < DIM; j++)
+            ds->x.values[(size_t)i * DIM + j] = (float)((j == b ? 20.0 : 0.0) + gauss());
+    }
+    return ds;
+}
+
+static json_t *hps(const char *k, const char *dim, const char *extra_name, const char *extra)
+{
+    json_t *h = json_pack("{s:s,s:s,s:s}", "k", k, "feature_dim", dim, "seed", "1");
+    if (extra_name) json_object_set_new(h, extra_name, json_string(extra));
+    return h;
+}
+
+static double last_msd;
+static void on_metric(void *ctx, const char *name, double value, int it)
+{
+    (void)ctx, (void)it;
+    if (strcmp(name, "train:msd") == 0) last_msd = value;
+}
+
+static lt_algo_model *train(const lt_dataset *ds, json_t *h, int threads, lt_err *err)
+{
+    lt_algo_train_args a = {.train = ds, .hyperparameters = h, .threads = threads,
+                            .on_metric = on_metric};
+    lt_algo_model *m = NULL;
+    lt_err_clear(err);
+    int rc = lt_algo__kmeans.train(&a, &m, err);
+    json_decref(h);
+    return rc ? NULL : m;
+}
+
+static void blobs_are_recovered(void)
+{
+    int truth[N_PER * K_TRUE];
+    lt_dataset *ds = blobs(truth);
+    lt_err err = {0};
+    lt_algo_model *m = train(ds, hps("4", "5", NULL, NULL), 2, &err);
+    LT_CHECK(m != NULL);
+    if (!m) goto out;
+    /* msd of the true partition is ~5 (DIM unit variances); 7.5 leaves room for sampling. */
+    LT_CHECK(last_msd < 7.5);
+    double out[N_PER * K_TRUE * 2];
+    LT_CHECK_INT(lt_algo__kmeans.predict(m, &ds->x, 1, out, &err), ==, 0);
+    int map[K_TRUE] = {-1, -1, -1, -1}, used[K_TRUE] = {0};
+    for (int i = 0; i < N_PER * K_TRUE; i++) {
+        int c = (int)out[2 * i];
+        if (map[truth[i]] < 0) {
+            map[truth[i]] = c;
+            LT_CHECK_INT(used[c]++, ==, 0); /* one center per true blob */
+        }
+        LT_CHECK_INT(c, ==, map[truth[i]]);
+    }
+    lt_algo__kmeans.free(m);
+out:
+    lt_dataset_free(ds);
+}
+
+static void predict_is_nearest_center_with_oracle_distance(void)
+{
+    int truth[N_PER * K_TRUE];
+    lt_dataset *ds = blobs(truth);
+    lt_err err = {0};
+    lt_algo_model *m = train(ds, hps("3", "5", "init_method", "random"), 1, &err);
+    LT_CHECK(m != NULL);
+    if (!m) goto out;
+    char *dir = lt_test_tmpdir("kmeans");
+    LT_CHECK_INT(lt_algo__kmeans.save(m, dir, &err), ==, 0);
+    /* read the centers back through load: the test does not peek into the struct */
+    lt_algo_model *m2 = NULL;
+    LT_CHECK_INT(lt_algo__kmeans.load(dir, &m2, &err), ==, 0);
+    size_t n = ds->x.n_rows;
+    double *o1 = calloc(2 * n, sizeof(double)), *o2 = calloc(2 * n, sizeof(double));
+    LT_CHECK_INT(lt_algo__kmeans.predict(m, &ds->x, 2, o1, &err), ==, 0);
+    if (m2) LT_CHECK_INT(lt_algo__kmeans.predict(m2, &ds->x, 1, o2, &err), ==, 0);
+    for (size_t i = 0; i < 2 * n; i++)
+        if (o1[i] != o2[i]) LT_FAIL_AT("save/load changed output %zu: %g vs %g", i, o1[i], o2[i]);
+    /* oracle: centers from the saved file (%.9g round-trips floats), plain distances */
+    char *path = NULL;
+    if (asprintf(&path, "%s/kmeans_model.json", dir) < 0) abort();
+    json_t *root = json_load_file(path, 0, NULL);
+    json_t *cs = json_object_get(root, "centers");
+    float c[3 * DIM];
+    for (int j = 0; j < 3; j++)
+        for (int q = 0; q < DIM; q++)
+            c[j * DIM + q] = (float)json_number_value(json_array_get(json_array_get(cs, j), q));
+    int *lab = calloc(n, sizeof(int));
+    float *d2 = calloc(n, sizeof(float));
+    lt_kmeans__assign_scalar(ds->x.values, n, DIM, c, 3, lab, d2);
+    for (size_t i = 0; i < n; i++) {
+        if ((int)o1[2 * i] != lab[i]) LT_FAIL_AT("row %zu: cluster %g, oracle %d", i, o1[2 * i], lab[i]);
+        if (fabs(o1[2 * i + 1] - sqrt(d2[i])) > 1e-5 * (1 + sqrt(d2[i])))
+            LT_FAIL_AT("row %zu: distance %g, oracle %g", i, o1[2 * i + 1], sqrt(d2[i]));
+    }
+    lt_buf b = {0};
+    lt_buf_init(&b, 256);
+    double row[2] = {3, 0.41};
+    LT_CHECK_INT(lt_algo__kmeans.format_json(m, row, &b, &err), ==, 0);
+    LT_CHECK_INT(lt_buf_append(&b, "", 1, &err), ==, 0);
+    LT_CHECK_STR(b.data, "{\"closest_cluster\":3,\"distance_to_cluster\":0.41}");
+    lt_buf_free(&b);
+    json_decref(root);
+    free(path), free(lab), free(d2), free(o1), free(o2), free(dir);
+    lt_algo__kmeans.free(m);
+    lt_algo__kmeans.free(m2);
+out:
+    lt_dataset_free(ds);
+}
+
+static void sgemm_kernel_matches_scalar_twin(void)
+{
+    enum { N = 200, D = 17, K = 7 };
+    float x[N * D], c[K * D], cn[K], dots[N * K], d2a[N], d2b[N];
+    int la[N], lb[N];
+    for (int i = 0; i < N * D; i++) x[i] = (float)(unif() * 4 - 2);
+    for (int i = 0; i < K * D; i++) c[i] = (float)(unif() * 4 - 2);
+    for (int j = 0; j < K; j++) {
+        cn[j] = 0;
+        for (int q = 0; q < D; q++) cn[j] += c[j * D + q] * c[j * D + q];
+    }
+    lt_kmeans__assign_block(x, N, D, c, cn, K, dots, la, d2a);
+    lt_kmeans__assign_scalar(x, N, D, c, K, lb, d2b);
+    for (int i = 0; i < N; i++) {
+        if (fabsf(d2a[i] - d2b[i]) > 1e-4f * (1 + d2b[i]))
+            LT_FAIL_AT("row %d: sgemm %g scalar %g", i, d2a[i], d2b[i]);
+        /* a label may differ only on a near tie */
+        if (la[i] != lb[i] && fabsf(d2a[i] - d2b[i]) > 1e-4f * (1 + d2b[i]))
+            LT_FAIL_AT("row %d: label %d vs %d", i, la[i], lb[i]);
+    }
+}
+
+static void bad_hyperparameters_are_named(void)
+{
+    int truth[N_PER * K_TRUE];
+    lt_dataset *ds = blobs(truth);
+    lt_err err = {0};
+    LT_CHECK(train(ds, hps("1", "5", NULL, NULL), 1, &err) == NULL);
+    LT_CHECK_CONTAINS(err.msg, "k");
+    LT_CHECK(train(ds, hps("3", "4", NULL, NULL), 1, &err) == NULL);
+    LT_CHECK_CONTAINS(err.msg, "feature_dim");
+    LT_CHECK(train(ds, hps("3", "5", "init_method", "magic"), 1, &err) == NULL);
+    LT_CHECK_CONTAINS(err.msg, "init_method");
+    LT_CHECK(train(ds, hps("3", "5", "bogus_name", "1"), 1, &err) == NULL);
+    LT_CHECK_CONTAINS(err.msg, "bogus_name");
+    lt_dataset_free(ds);
+}
+
+static void corrupt_model_fails_cleanly(void)
+{
+    const char *bodies[] = {"{not json", "{\"feature_dim\":2,\"k\":2,\"centers\":[[1,2]]}",
+                            "{\"feature_dim\":2,\"k\":2,\"centers\":[[1,2],[3,\"x\"]]}",
+                            "{\"feature_dim\":2,\"k\":2,\"centers\":[[1,2],[3]]}", ""};
+    for (size_t t = 0; t < sizeof bodies / sizeof *bodies; t++) {
+        char *dir = lt_test_tmpdir("kmeans_bad"), *path = NULL;
+        if (asprintf(&path, "%s/kmeans_model.json", dir) < 0) abort();
+        FILE *f = fopen(path, "w");
+        fputs(bodies[t], f);
+        fclose(f);
+        lt_algo_model *m = (lt_algo_model *)1;
+        lt_err err = {0};
+        LT_CHECK_INT(lt_algo__kmeans.load(dir, &m, &err), ==, LT_EINVAL);
+        LT_CHECK(m == NULL);
+        LT_CHECK_CONTAINS(err.msg, "kmeans_model.json");
+        free(path), free(dir);
+    }
+}
+
+/* Partial sums are per-thread and added in thread order, so float rounding can differ
+ * between 1 and 2 threads; the centers must agree to rounding, not bit for bit. */
+static void one_and_two_threads_agree(void)
+{
+    int truth[N_PER * K_TRUE];
+    lt_dataset *ds = blobs(truth);
+    lt_err err = {0};
+    lt_algo_model *a = train(ds, hps("4", "5", NULL, NULL), 1, &err);
+    lt_algo_model *b = train(ds, hps("4", "5", NULL, NULL), 2, &err);
+    LT_CHECK(a && b);
+    if (a && b) {
+        double oa[2 * N_PER * K_TRUE], ob[2 * N_PER * K_TRUE];
+        lt_algo__kmeans.predict(a, &ds->x, 1, oa, &err);
+        lt_algo__kmeans.predict(b, &ds->x, 1, ob, &err);
+        for (int i = 0; i < 2 * N_PER * K_TRUE; i++)
+            if (fabs(oa[i] - ob[i]) > 1e-4 * (1 + fabs(oa[i])))
+                LT_FAIL_AT("output %d: 1 thread %g, 2 threads %g", i, oa[i], ob[i]);
+    }
+    lt_algo__kmeans.free(a);
+    lt_algo__kmeans.free(b);
+    lt_dataset_free(ds);
+}
+
+int main(void)
+{
+    LT_RUN(blobs_are_recovered);
+    LT_RUN(predict_is_nearest_center_with_oracle_distance);
+    LT_RUN(sgemm_kernel_matches_scalar_twin);
+    LT_RUN(bad_hyperparameters_are_named);
+    LT_RUN(corrupt_model_fails_cleanly);
+    LT_RUN(one_and_two_threads_agree);
+    return lt_test_summary();
+}
