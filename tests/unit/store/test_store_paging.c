@@ -1,35 +1,9 @@
 /* store (src/store/store.h): lt_store_resource_list — every filter, every sort in both
  * directions with ties broken by the name, keyset pagination and its tokens. Expected
  * orders are written out by hand from the fixture below. */
-#include "store/store.h"
-#include "test.h"
+#include "store_test_util.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-typedef struct {
-    char *dir;
-    lt_store *s;
-} tdb;
-
-static lt_store *tdb_fresh(tdb *db, const char *name)
-{
-    db->dir = lt_test_tmpdir(name);
-    char *path = lt_xasprintf("%s/lathe.db", db->dir);
-    lt_err err = {0};
-    if (lt_store_open(&db->s, path, &err) != 0) {
-        fprintf(stderr, "lt_store_open(%s): %s\n", path, err.msg);
-        abort();
-    }
-    free(path);
-    return db->s;
-}
-
-static void tdb_drop(tdb *db)
-{
-    lt_store_close(db->s);
-    lt_rm_rf(db->dir, NULL);
-    free(db->dir);
-}
 
 /* ARN "arn:t:<kind>/<name>" exactly as given. */
 static int put(lt_store *s, const char *kind, const char *name, const char *status,
@@ -111,8 +85,8 @@ static void seed(lt_store *s)
 
 static void every_filter_selects_the_rows_it_names(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "list-filters");
+    test_db db;
+    lt_store *s = fresh_db(&db, "list-filters");
     seed(s);
     static const struct {
         const char *what;
@@ -158,15 +132,15 @@ static void every_filter_selects_the_rows_it_names(void)
         free(got);
         free(next);
     }
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 /* ---- sorts -------------------------------------------------------------------------- */
 
 static void every_sort_orders_both_ways_with_ties_broken_by_name(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "list-sorts");
+    test_db db;
+    lt_store *s = fresh_db(&db, "list-sorts");
     seed(s);
     static const struct {
         lt_store_sort sort;
@@ -209,7 +183,7 @@ static void every_sort_orders_both_ways_with_ties_broken_by_name(void)
             lt_buf_free(&all);
         }
     }
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 /* ---- pagination --------------------------------------------------------------------- */
@@ -229,8 +203,8 @@ static void seed_many(lt_store *s, int rows)
 
 static void pages_of_ten_see_every_row_once_in_every_order(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "list-pages");
+    test_db db;
+    lt_store *s = fresh_db(&db, "list-pages");
     seed_many(s, PAGE_ROWS);
     static const lt_store_sort sorts[] = {LT_STORE_SORT_NAME, LT_STORE_SORT_CREATION_TIME,
                                           LT_STORE_SORT_STATUS, LT_STORE_SORT_MODIFIED_TIME};
@@ -273,13 +247,13 @@ static void pages_of_ten_see_every_row_once_in_every_order(void)
             for (int i = 0; i < 8; i++)
                 free(tokens[i]);
         }
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void rows_ending_on_a_page_boundary_leave_no_token(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "list-boundary");
+    test_db db;
+    lt_store *s = fresh_db(&db, "list-boundary");
     seed_many(s, 20);
     lt_store_list_params p = {.kind = "k", .sort_by = LT_STORE_SORT_NAME, .limit = 10};
     char *next = NULL;
@@ -298,13 +272,13 @@ static void rows_ending_on_a_page_boundary_leave_no_token(void)
     free(got);
     free(next);
     free(last);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void a_row_inserted_before_the_cursor_is_not_repeated(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "list-insert");
+    test_db db;
+    lt_store *s = fresh_db(&db, "list-insert");
     seed_many(s, 20);
     lt_store_list_params p = {.kind = "k", .sort_by = LT_STORE_SORT_NAME, .limit = 10};
     char *next = NULL;
@@ -332,13 +306,13 @@ static void a_row_inserted_before_the_cursor_is_not_repeated(void)
     free(next);
     free(next2);
     free(next3);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void a_token_from_another_sort_or_direction_is_refused(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "list-token-sort");
+    test_db db;
+    lt_store *s = fresh_db(&db, "list-token-sort");
     seed_many(s, 20);
     lt_store_list_params from = {.kind = "k", .sort_by = LT_STORE_SORT_NAME, .limit = 5};
     char *token = NULL;
@@ -387,13 +361,13 @@ static void a_token_from_another_sort_or_direction_is_refused(void)
     free(next);
     free(ctoken);
     free(token);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void a_garbage_token_is_refused(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "list-token-garbage");
+    test_db db;
+    lt_store *s = fresh_db(&db, "list-token-garbage");
     seed_many(s, 3);
     static const char *const garbage[] = {
         "not-a-token!",
@@ -416,13 +390,13 @@ static void a_garbage_token_is_refused(void)
             LT_FAIL_AT("token \"%s\": expected LT_EINVAL, got %d (%s)", garbage[i], rc, err.msg);
         free(next);
     }
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void page_size_out_of_range_is_refused(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "list-limit");
+    test_db db;
+    lt_store *s = fresh_db(&db, "list-limit");
     seed_many(s, 3);
     static const struct {
         int limit;
@@ -443,7 +417,7 @@ static void page_size_out_of_range_is_refused(void)
     char *next = NULL;
     int n = 0;
     LT_CHECK_INT(lt_store_resource_list(s, &nokind, count_row, &n, &next, NULL), ==, LT_EINTERNAL);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static int stop_after_two(void *ctx, const lt_store_resource *res, lt_err *err)
@@ -456,8 +430,8 @@ static int stop_after_two(void *ctx, const lt_store_resource *res, lt_err *err)
 
 static void a_callback_error_stops_the_listing_and_is_returned(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "list-stop");
+    test_db db;
+    lt_store *s = fresh_db(&db, "list-stop");
     seed_many(s, 5);
     lt_store_list_params p = {.kind = "k", .limit = 3};
     int n = 0;
@@ -467,7 +441,7 @@ static void a_callback_error_stops_the_listing_and_is_returned(void)
     LT_CHECK_INT(n, ==, 2);
     LT_CHECK(next == NULL);
     free(next);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 int main(void)

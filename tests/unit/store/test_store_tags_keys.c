@@ -1,37 +1,11 @@
 /* store (src/store/store.h): tags (put, overwrite, list sorted by key, delete, the limit of
  * 50 all or none), relations (idempotent add, remove, has, count and list from either
  * side) and access keys (create, secret lookup, get, list oldest first, delete). */
-#include "store/store.h"
-#include "test.h"
+#include "store_test_util.h"
 
 #include <time.h>
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-typedef struct {
-    char *dir;
-    lt_store *s;
-} tdb;
-
-static lt_store *tdb_fresh(tdb *db, const char *name)
-{
-    db->dir = lt_test_tmpdir(name);
-    char *path = lt_xasprintf("%s/lathe.db", db->dir);
-    lt_err err = {0};
-    if (lt_store_open(&db->s, path, &err) != 0) {
-        fprintf(stderr, "lt_store_open(%s): %s\n", path, err.msg);
-        abort();
-    }
-    free(path);
-    return db->s;
-}
-
-static void tdb_drop(tdb *db)
-{
-    lt_store_close(db->s);
-    lt_rm_rf(db->dir, NULL);
-    free(db->dir);
-}
 
 static json_t *js(const char *text)
 {
@@ -104,8 +78,8 @@ static const char *const ARN = "arn:aws:sagemaker:us-east-1:000000000000:experim
 
 static void tags_list_sorted_by_key(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "tags-sorted");
+    test_db db;
+    lt_store *s = fresh_db(&db, "tags-sorted");
     LT_CHECK_INT(tags_put(s, ARN,
                           "[{\"Key\":\"zeta\",\"Value\":\"1\"},{\"Key\":\"alpha\",\"Value\":\"2\"},"
                           "{\"Key\":\"mid\",\"Value\":\"3\"}]"),
@@ -113,55 +87,55 @@ static void tags_list_sorted_by_key(void)
     CHECK_TAGS(s, ARN,
                "[{\"Key\":\"alpha\",\"Value\":\"2\"},{\"Key\":\"mid\",\"Value\":\"3\"},"
                "{\"Key\":\"zeta\",\"Value\":\"1\"}]");
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void tags_of_an_untagged_arn_are_an_empty_list(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "tags-empty");
+    test_db db;
+    lt_store *s = fresh_db(&db, "tags-empty");
     CHECK_TAGS(s, "arn:t:nothing", "[]");
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void tags_put_overwrites_an_existing_key(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "tags-overwrite");
+    test_db db;
+    lt_store *s = fresh_db(&db, "tags-overwrite");
     LT_CHECK_INT(tags_put(s, ARN,
                           "[{\"Key\":\"a\",\"Value\":\"old\"},{\"Key\":\"b\",\"Value\":"
                           "\"keep\"}]"),
                  ==, 0);
     LT_CHECK_INT(tags_put(s, ARN, "[{\"Key\":\"a\",\"Value\":\"new\"}]"), ==, 0);
     CHECK_TAGS(s, ARN, "[{\"Key\":\"a\",\"Value\":\"new\"},{\"Key\":\"b\",\"Value\":\"keep\"}]");
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void tags_without_a_value_get_an_empty_value(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "tags-novalue");
+    test_db db;
+    lt_store *s = fresh_db(&db, "tags-novalue");
     LT_CHECK_INT(tags_put(s, ARN, "[{\"Key\":\"bare\"}]"), ==, 0);
     CHECK_TAGS(s, ARN, "[{\"Key\":\"bare\",\"Value\":\"\"}]");
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void tags_belong_to_their_arn_only(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "tags-arn");
+    test_db db;
+    lt_store *s = fresh_db(&db, "tags-arn");
     LT_CHECK_INT(tags_put(s, "arn:t:one", "[{\"Key\":\"k\",\"Value\":\"1\"}]"), ==, 0);
     LT_CHECK_INT(tags_put(s, "arn:t:two", "[{\"Key\":\"k\",\"Value\":\"2\"}]"), ==, 0);
     CHECK_TAGS(s, "arn:t:one", "[{\"Key\":\"k\",\"Value\":\"1\"}]");
     CHECK_TAGS(s, "arn:t:two", "[{\"Key\":\"k\",\"Value\":\"2\"}]");
     CHECK_TAGS(s, "arn:t:ONE", "[]");
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void tags_delete_removes_the_keys_and_ignores_absent_ones(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "tags-delete");
+    test_db db;
+    lt_store *s = fresh_db(&db, "tags-delete");
     LT_CHECK_INT(tags_put(s, ARN,
                           "[{\"Key\":\"a\",\"Value\":\"1\"},{\"Key\":\"b\",\"Value\":\"2\"},"
                           "{\"Key\":\"c\",\"Value\":\"3\"}]"),
@@ -176,13 +150,13 @@ static void tags_delete_removes_the_keys_and_ignores_absent_ones(void)
     LT_CHECK_INT(lt_store_tags_delete(s, ARN, keys, &err), ==, 0); /* again: nothing to do */
     json_decref(keys);
     CHECK_TAGS(s, ARN, "[]");
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void tags_fifty_one_on_a_resource_is_refused_and_nothing_of_the_call_written(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "tags-limit");
+    test_db db;
+    lt_store *s = fresh_db(&db, "tags-limit");
     char *fifty = numbered_tags(0, 50);
     LT_CHECK_INT(tags_put(s, ARN, fifty), ==, 0);
     LT_CHECK_INT(tag_count(s, ARN), ==, 50);
@@ -197,13 +171,13 @@ static void tags_fifty_one_on_a_resource_is_refused_and_nothing_of_the_call_writ
     json_decref(more);
     CHECK_TAGS(s, ARN, fifty);
     free(fifty);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void tags_fifty_one_in_one_call_writes_none(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "tags-limit-one-call");
+    test_db db;
+    lt_store *s = fresh_db(&db, "tags-limit-one-call");
     char *fifty_one = numbered_tags(0, 51);
     LT_CHECK_INT(tags_put(s, ARN, fifty_one), ==, LT_ELIMIT);
     CHECK_TAGS(s, ARN, "[]");
@@ -211,13 +185,13 @@ static void tags_fifty_one_in_one_call_writes_none(void)
     char *fifty = numbered_tags(0, 50);
     LT_CHECK_INT(tags_put(s, ARN, fifty), ==, 0);
     free(fifty);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void tags_with_a_bad_argument_are_refused_and_nothing_written(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "tags-bad");
+    test_db db;
+    lt_store *s = fresh_db(&db, "tags-bad");
     static const char *const bad_puts[] = {
         "{\"Key\":\"a\",\"Value\":\"1\"}",                          /* not an array */
         "[{\"Key\":\"a\",\"Value\":\"1\"},{\"Value\":\"no key\"}]", /* second entry has no Key */
@@ -228,7 +202,7 @@ static void tags_with_a_bad_argument_are_refused_and_nothing_written(void)
     json_t *not_array = js("\"a\"");
     LT_CHECK_INT(lt_store_tags_delete(s, ARN, not_array, NULL), ==, LT_EINVAL);
     json_decref(not_array);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 /* ---- relations ---------------------------------------------------------------------- */
@@ -244,8 +218,8 @@ static int64_t count_of(lt_store *s, const char *kind, const char *arn, bool fro
 
 static void relation_add_is_idempotent(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "rel-idem");
+    test_db db;
+    lt_store *s = fresh_db(&db, "rel-idem");
     lt_err err = {0};
     LT_CHECK_INT(lt_store_relation_add(s, "tc", "arn:t:c1", "arn:t:t1", &err), ==, 0);
     LT_CHECK_INT(lt_store_relation_add(s, "tc", "arn:t:c1", "arn:t:t1", &err), ==, 0);
@@ -254,13 +228,13 @@ static void relation_add_is_idempotent(void)
     /* One removal undoes both adds. */
     LT_CHECK_INT(lt_store_relation_remove(s, "tc", "arn:t:c1", "arn:t:t1", &err), ==, 0);
     LT_CHECK_INT(count_of(s, "tc", "arn:t:c1", true), ==, 0);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void relation_remove_of_a_missing_one_is_not_found(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "rel-missing");
+    test_db db;
+    lt_store *s = fresh_db(&db, "rel-missing");
     LT_CHECK_INT(lt_store_relation_add(s, "tc", "arn:t:a", "arn:t:b", NULL), ==, 0);
     static const struct {
         const char *kind, *from, *to;
@@ -278,13 +252,13 @@ static void relation_remove_of_a_missing_one_is_not_found(void)
     LT_CHECK_INT(count_of(s, "tc", "arn:t:a", true), ==, 1);
     LT_CHECK_INT(lt_store_relation_remove(s, "tc", "arn:t:a", "arn:t:b", NULL), ==, 0);
     LT_CHECK_INT(lt_store_relation_remove(s, "tc", "arn:t:a", "arn:t:b", NULL), ==, LT_ENOTFOUND);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void relation_count_counts_the_from_and_the_to_side(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "rel-count");
+    test_db db;
+    lt_store *s = fresh_db(&db, "rel-count");
     /* A -> B, A -> C, D -> B under "k"; A -> B under "other". */
     LT_CHECK_INT(lt_store_relation_add(s, "k", "arn:t:A", "arn:t:B", NULL), ==, 0);
     LT_CHECK_INT(lt_store_relation_add(s, "k", "arn:t:A", "arn:t:C", NULL), ==, 0);
@@ -306,7 +280,7 @@ static void relation_count_counts_the_from_and_the_to_side(void)
                        cases[i].from_side ? "from" : "to", (long long)got,
                        (long long)cases[i].want);
     }
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static int append_arn(void *ctx, const char *other, lt_err *err)
@@ -319,8 +293,8 @@ static int append_arn(void *ctx, const char *other, lt_err *err)
 
 static void relation_has_and_list_see_each_side(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "rel-list");
+    test_db db;
+    lt_store *s = fresh_db(&db, "rel-list");
     LT_CHECK_INT(lt_store_relation_add(s, "k", "arn:t:A", "arn:t:C", NULL), ==, 0);
     LT_CHECK_INT(lt_store_relation_add(s, "k", "arn:t:A", "arn:t:B", NULL), ==, 0);
     LT_CHECK_INT(lt_store_relation_add(s, "k", "arn:t:D", "arn:t:B", NULL), ==, 0);
@@ -339,15 +313,15 @@ static void relation_has_and_list_see_each_side(void)
     LT_CHECK_INT(lt_store_relation_list(s, "k", "arn:t:B", false, append_arn, &b, NULL), ==, 0);
     LT_CHECK_STR(b.data, "arn:t:A,arn:t:D,");
     lt_buf_free(&b);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 /* ---- access keys -------------------------------------------------------------------- */
 
 static void key_secret_is_found_by_its_id(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "keys-secret");
+    test_db db;
+    lt_store *s = fresh_db(&db, "keys-secret");
     lt_err err = {0};
     LT_CHECK_INT(lt_store_key_create(s, "AKIAONE", "s3cr3t/One+", "first", true, &err), ==, 0);
     LT_CHECK_INT(lt_store_key_create(s, "AKIATWO", "other", NULL, false, &err), ==, 0);
@@ -359,26 +333,26 @@ static void key_secret_is_found_by_its_id(void)
     /* Ids are exact. */
     LT_CHECK_INT(lt_store_key_secret(s, "akiaone", secret, sizeof secret, NULL), ==, LT_ENOTFOUND);
     LT_CHECK_INT(lt_store_key_secret(s, "AKIANONE", secret, sizeof secret, NULL), ==, LT_ENOTFOUND);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void key_create_of_an_existing_id_conflicts(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "keys-dup");
+    test_db db;
+    lt_store *s = fresh_db(&db, "keys-dup");
     LT_CHECK_INT(lt_store_key_create(s, "AKIADUP", "first", "d", false, NULL), ==, 0);
     lt_err err = {0};
     LT_CHECK_INT(lt_store_key_create(s, "AKIADUP", "second", "d", true, &err), ==, LT_ECONFLICT);
     char secret[32];
     LT_CHECK_INT(lt_store_key_secret(s, "AKIADUP", secret, sizeof secret, NULL), ==, 0);
     LT_CHECK_STR(secret, "first");
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void key_secret_that_does_not_fit_is_a_limit(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "keys-cap");
+    test_db db;
+    lt_store *s = fresh_db(&db, "keys-cap");
     LT_CHECK_INT(lt_store_key_create(s, "AKIACAP", "0123456789", NULL, false, NULL), ==, 0);
     static const struct {
         size_t cap;
@@ -394,7 +368,7 @@ static void key_secret_that_does_not_fit_is_a_limit(void)
         /* Nothing is written past the capacity. */
         if (cases[i].cap < sizeof secret) LT_CHECK(secret[cases[i].cap] == 'X');
     }
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 typedef struct {
@@ -420,8 +394,8 @@ static void sleep_ms(long ms)
 
 static void key_list_visits_oldest_first_without_secrets(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "keys-list");
+    test_db db;
+    lt_store *s = fresh_db(&db, "keys-list");
     /* Created in an order that is neither alphabetical nor its reverse. */
     LT_CHECK_INT(lt_store_key_create(s, "AKIAMMM", "s1", "middle", false, NULL), ==, 0);
     sleep_ms(5);
@@ -436,7 +410,7 @@ static void key_list_visits_oldest_first_without_secrets(void)
     LT_CHECK_STR(v.text.data, "AKIAMMM|middle|0;AKIAZZZ|last name|1;AKIAAAA||0;");
     LT_CHECK_INT(v.secrets_seen, ==, 0);
     lt_buf_free(&v.text);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static int stop_at_first(void *ctx, const lt_store_key *key, lt_err *err)
@@ -448,14 +422,14 @@ static int stop_at_first(void *ctx, const lt_store_key *key, lt_err *err)
 
 static void key_list_stops_when_the_callback_fails(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "keys-stop");
+    test_db db;
+    lt_store *s = fresh_db(&db, "keys-stop");
     LT_CHECK_INT(lt_store_key_create(s, "AKIA1", "s", NULL, false, NULL), ==, 0);
     LT_CHECK_INT(lt_store_key_create(s, "AKIA2", "s", NULL, false, NULL), ==, 0);
     int calls = 0;
     LT_CHECK_INT(lt_store_key_list(s, stop_at_first, &calls, NULL), ==, LT_ECONFLICT);
     LT_CHECK_INT(calls, ==, 1);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static int copy_key(void *ctx, const lt_store_key *key, lt_err *err)
@@ -470,8 +444,8 @@ static int copy_key(void *ctx, const lt_store_key *key, lt_err *err)
 
 static void key_get_gives_the_whole_key(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "keys-get");
+    test_db db;
+    lt_store *s = fresh_db(&db, "keys-get");
     LT_CHECK_INT(lt_store_key_create(s, "AKIAGET", "the-secret", "admin key", true, NULL), ==, 0);
     key_visit v = {0};
     lt_buf_init(&v.text, 1 << 12);
@@ -481,13 +455,13 @@ static void key_get_gives_the_whole_key(void)
     LT_CHECK_INT(v.secrets_seen, ==, 1); /* created_ms was set */
     LT_CHECK_INT(lt_store_key_get(s, "AKIANONE", copy_key, &v, NULL), ==, LT_ENOTFOUND);
     lt_buf_free(&v.text);
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 static void key_delete_removes_it_and_a_missing_one_is_not_found(void)
 {
-    tdb db;
-    lt_store *s = tdb_fresh(&db, "keys-delete");
+    test_db db;
+    lt_store *s = fresh_db(&db, "keys-delete");
     LT_CHECK_INT(lt_store_key_create(s, "AKIADEL", "s", NULL, false, NULL), ==, 0);
     LT_CHECK_INT(lt_store_key_create(s, "AKIAKEEP", "k", NULL, false, NULL), ==, 0);
     lt_err err = {0};
@@ -502,7 +476,7 @@ static void key_delete_removes_it_and_a_missing_one_is_not_found(void)
     LT_CHECK_INT(lt_store_key_create(s, "AKIADEL", "new", NULL, false, NULL), ==, 0);
     LT_CHECK_INT(lt_store_key_secret(s, "AKIADEL", secret, sizeof secret, NULL), ==, 0);
     LT_CHECK_STR(secret, "new");
-    tdb_drop(&db);
+    drop_db(&db);
 }
 
 int main(void)
