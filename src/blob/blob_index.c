@@ -262,6 +262,15 @@ void lt_blob__txn_rollback(lt_blob__local *loc, lt_blob__conn *conn)
     txn_end(loc, false);
 }
 
+int lt_blob__txn_end(lt_blob__local *loc, lt_blob__conn *conn, int rc, lt_err *err)
+{
+    if (rc) {
+        lt_blob__txn_rollback(loc, conn);
+        return rc;
+    }
+    return lt_blob__txn_commit(loc, conn, err);
+}
+
 int lt_blob__txn_commit(lt_blob__local *loc, lt_blob__conn *conn, lt_err *err)
 {
     int rc = 0;

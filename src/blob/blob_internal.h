@@ -154,6 +154,8 @@ int lt_blob__txn_begin(lt_blob__local *loc, lt_blob__conn *conn, lt_err *err);
 /* COMMIT (fault point LT_BLOB_FAULT_COMMIT), or ROLLBACK on failure; releases write_mu. */
 int lt_blob__txn_commit(lt_blob__local *loc, lt_blob__conn *conn, lt_err *err);
 void lt_blob__txn_rollback(lt_blob__local *loc, lt_blob__conn *conn);
+/* Ends a transaction: commits when rc is 0, else rolls back and returns rc unchanged. */
+int lt_blob__txn_end(lt_blob__local *loc, lt_blob__conn *conn, int rc, lt_err *err);
 /* Within a transaction: records that content id is no longer referenced (a trash row,
  * so a crash before the unlink is finished by the next open) and appends it to ids. */
 int lt_blob__trash_add(lt_blob__conn *conn, lt_blob__ids *ids, const char *id, lt_err *err);

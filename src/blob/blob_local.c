@@ -307,10 +307,7 @@ static int bucket_create(lt_blob *blob, const char *name, lt_err *err)
                     rc = lt_blob__sql_fail(conn, "bucket insert", err);
             }
         }
-        if (rc)
-            lt_blob__txn_rollback(loc, conn);
-        else
-            rc = lt_blob__txn_commit(loc, conn, err);
+        rc = lt_blob__txn_end(loc, conn, rc, err);
     }
     lt_blob__conn_release(loc, conn);
     return rc;
@@ -372,10 +369,7 @@ static int bucket_delete(lt_blob *blob, const char *name, lt_err *err)
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) rc = lt_blob__sql_fail(conn, "bucket delete", err);
     }
-    if (rc)
-        lt_blob__txn_rollback(loc, conn);
-    else
-        rc = lt_blob__txn_commit(loc, conn, err);
+    rc = lt_blob__txn_end(loc, conn, rc, err);
     if (!rc) lt_blob__trash_unlink(loc, &trash);
     lt_blob__ids_free(&trash);
     lt_blob__conn_release(loc, conn);
@@ -505,10 +499,7 @@ static int object_delete_many(lt_blob *blob, const char *bucket, const char *con
         if (sqlite3_step(st) != SQLITE_DONE) rc = lt_blob__sql_fail(conn, "object delete", err);
         if (!rc) rc = lt_blob__trash_add(conn, &trash, id, err);
     }
-    if (rc)
-        lt_blob__txn_rollback(loc, conn);
-    else
-        rc = lt_blob__txn_commit(loc, conn, err);
+    rc = lt_blob__txn_end(loc, conn, rc, err);
     if (!rc) lt_blob__trash_unlink(loc, &trash);
     lt_blob__ids_free(&trash);
     lt_blob__conn_release(loc, conn);
@@ -596,10 +587,7 @@ static int object_copy(lt_blob *blob, const char *src_bucket, const char *src_ke
             sqlite3_bind_text(st, 8, id, -1, SQLITE_STATIC);
             if (sqlite3_step(st) != SQLITE_DONE) rc = lt_blob__sql_fail(conn, "object insert", err);
         }
-        if (rc)
-            lt_blob__txn_rollback(loc, conn);
-        else
-            rc = lt_blob__txn_commit(loc, conn, err);
+        rc = lt_blob__txn_end(loc, conn, rc, err);
         if (!rc && out) {
             out->key = lt_xstrdup(dst_key);
             out->size = src.size;

@@ -65,10 +65,7 @@ int lt_blob__local_upload_create(lt_blob *blob, const char *bucket, const char *
             sqlite3_bind_text(st, 6, opts ? opts->metadata_json : NULL, -1, SQLITE_STATIC);
             if (sqlite3_step(st) != SQLITE_DONE) rc = lt_blob__sql_fail(conn, "upload insert", err);
         }
-        if (rc)
-            lt_blob__txn_rollback(loc, conn);
-        else
-            rc = lt_blob__txn_commit(loc, conn, err);
+        rc = lt_blob__txn_end(loc, conn, rc, err);
     }
     lt_blob__conn_release(loc, conn);
     return rc;
@@ -129,10 +126,7 @@ int lt_blob__local_upload_abort(lt_blob *blob, const char *bucket, const char *k
     if (!rc) {
         rc = lt_blob__upload_check(conn, bucket, key, upload_id, err);
         if (!rc) rc = drop_upload(conn, upload_id, &trash, err);
-        if (rc)
-            lt_blob__txn_rollback(loc, conn);
-        else
-            rc = lt_blob__txn_commit(loc, conn, err);
+        rc = lt_blob__txn_end(loc, conn, rc, err);
         if (!rc) lt_blob__trash_unlink(loc, &trash);
     }
     lt_blob__ids_free(&trash);
@@ -464,10 +458,7 @@ int lt_blob__local_upload_complete(lt_blob *blob, const char *bucket, const char
         if (!rc)
             rc = publish_object(conn, bucket, key, upload_id, id, size, etag, lt_now_ms(), out,
                                 &trash, err);
-        if (rc)
-            lt_blob__txn_rollback(loc, conn);
-        else
-            rc = lt_blob__txn_commit(loc, conn, err);
+        rc = lt_blob__txn_end(loc, conn, rc, err);
     }
     if (rc && created) {
         lt_blob__discard(loc, id);

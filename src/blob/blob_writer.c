@@ -338,10 +338,7 @@ int lt_blob__local_writer_commit(void *impl, lt_blob_object *out, lt_err *err)
         if (!rc) {
             rc = w->part_number ? index_part(w, conn, etag, now, &trash, err)
                                 : index_object(w, conn, etag, now, &trash, err);
-            if (rc)
-                lt_blob__txn_rollback(loc, conn);
-            else
-                rc = lt_blob__txn_commit(loc, conn, err);
+            rc = lt_blob__txn_end(loc, conn, rc, err);
         }
         lt_blob__conn_release(loc, conn);
     }
