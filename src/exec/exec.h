@@ -1,0 +1,135 @@
+/*
+ * exec: runs training and processing jobs as sandboxed processes under the SageMaker
+ * container contract, and keeps what they leave behind (logs, metric points, artifacts).
+ *
+ * The pieces, each in its own file:
+ *   - instance types: the vCPU / memory / GPU size behind "ml.m5.large" (limits, SM_NUM_CPUS);
+ *   - pack: /opt/ml/model <-> model.tar.gz with libarchive;
+ *   - images: a directory registered as an image (copied, content-addressed);
+ *   - log streams: one durable, append-only file per host, read back by stream and offset;
+ *   - metrics: MetricDefinitions regexes (PCRE2) applied to each log line as it is written;
+ *   - the job runner (`lathe job run`): lays out /opt/ml, stages channels, starts one bubblewrap
+ *     sandbox per host, enforces limits, uploads outputs and writes every state change to the
+ *     store. It is its own process, so a server crash does not take running jobs down;
+ *   - the executor: starts runners, signals them (stop, interrupt) and, after a server restart,
+ *     accounts for every job that was running.
+ *
+ * Errors follow base.h (LT_EINVAL for what a request got wrong, LT_EIO for the disk).
+ */
+#ifndef LT_EXEC_H
+#define LT_EXEC_H
+
+#include "base/base.h"
+#include "blob/blob.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- instance types ------------------------------------------------------------------ */
+
+typedef struct lt_exec_instance_type {
+    const char *name; /* "ml.m5.large" */
+    int vcpus;
+    int memory_gib;
+    int gpus;
+} lt_exec_instance_type;
+
+/* The size of an instance type, or NULL when the table does not know it (a job then runs
+ * with the machine's own size and no limits). */
+const lt_exec_instance_type *lt_exec_instance_type_find(const char *name);
+
+/* ---- pack: directories <-> .tar.gz ------------------------------------------------- */
+
+/* Writes dir's regular files, directories and symlinks into a gzip tar at tar_gz_path,
+ * member names relative to dir ("model.json", "sub/x.bin"; no leading "./"), in sorted
+ * order so the same tree gives the same members. An empty dir gives a valid empty archive. */
+int lt_exec_pack_dir(const char *dir, const char *tar_gz_path, lt_err *err);
+
+/* Extracts a .tar.gz (or plain .tar) into dir (created when missing). Refuses members that
+ * are absolute, contain "..", or are links that point outside dir, and device files:
+ * LT_EINVAL naming the member. */
+int lt_exec_unpack(const char *archive_path, const char *dir, lt_err *err);
+
+/* ---- images ------------------------------------------------------------------------ */
+
+/* Copies src_dir into images_root/sha256/<digest>/ (the digest covers every path, mode and
+ * content in src_dir, so the same tree gives the same digest and is stored once), and
+ * returns the digest ("sha256:<64 hex>") and the stored path (both new; caller frees).
+ * LT_EINVAL when src_dir is not a directory or has no executable `train` or `serve` at its
+ * top. */
+int lt_exec_image_import(const char *images_root, const char *src_dir, char **digest,
+                         char **stored_path, lt_err *err);
+
+/* ---- log streams ------------------------------------------------------------------- */
+
+/* A log stream is a file of events, one per line: "<epoch ms> <message>\n". Messages never
+ * contain a newline (the writer splits on them). Group and stream names follow CloudWatch
+ * ("/aws/sagemaker/TrainingJobs", "<job>/algo-1-<epoch s>"); the file lives at
+ * logs_root/<group without the leading '/', '/' kept>/<stream>. */
+typedef struct lt_exec_log lt_exec_log;
+
+int lt_exec_log_open(lt_exec_log **out, const char *logs_root, const char *group,
+                     const char *stream, lt_err *err);
+/* Appends raw bytes as they come from a pipe: complete lines become events stamped with
+ * now_ms, a partial line is kept until its end arrives (or lt_exec_log_flush). Calls
+ * on_line (may be NULL) for each complete line with its text. Lines over 256 KiB are cut
+ * into several events. */
+typedef void (*lt_exec_line_fn)(void *ctx, const char *line, size_t len, int64_t ts_ms);
+int lt_exec_log_write(lt_exec_log *log, const char *data, size_t len, int64_t now_ms,
+                      lt_exec_line_fn on_line, void *ctx, lt_err *err);
+/* Ends a partial line and fsyncs. */
+int lt_exec_log_flush(lt_exec_log *log, int64_t now_ms, lt_exec_line_fn on_line, void *ctx,
+                      lt_err *err);
+void lt_exec_log_close(lt_exec_log *log);
+
+typedef struct lt_exec_log_stream {
+    char *name;            /* "<job>/algo-1-1700000000" */
+    int64_t first_ms;      /* first event's time (creation time when empty) */
+    int64_t last_ms;       /* last event's time */
+    uint64_t stored_bytes; /* file size */
+} lt_exec_log_stream;
+
+/* Streams of a group whose name starts with prefix (may be NULL), sorted by name.
+ * *out is an array of *n (free with lt_exec_log_streams_free). A group with no streams
+ * gives n = 0 and rc 0. */
+int lt_exec_log_streams(const char *logs_root, const char *group, const char *prefix,
+                        lt_exec_log_stream **out, size_t *n, lt_err *err);
+void lt_exec_log_streams_free(lt_exec_log_stream *streams, size_t n);
+
+typedef struct lt_exec_log_event {
+    int64_t ts_ms;
+    char *message;
+} lt_exec_log_event;
+
+/* Reads up to max events of one stream starting at byte offset *offset (0: the start),
+ * skipping events before start_ms / at or after end_ms when those are > 0, and advances
+ * *offset past what it read, so a follower calls it again with the same offset to get what
+ * was written since. A missing stream is LT_ENOTFOUND. */
+int lt_exec_log_read(const char *logs_root, const char *group, const char *stream,
+                     uint64_t *offset, size_t max, int64_t start_ms, int64_t end_ms,
+                     lt_exec_log_event **out, size_t *n, lt_err *err);
+void lt_exec_log_events_free(lt_exec_log_event *events, size_t n);
+
+/* ---- metrics ----------------------------------------------------------------------- */
+
+/* MetricDefinitions applied to log lines. Each definition's regex (PCRE2, searched anywhere
+ * in the line) is tried on the line with tabs replaced by "#011" (as SageMaker's log
+ * pipeline writes them) and, if that does not match, on the raw line; the first capture
+ * group (the whole match when there is none) parsed as a number is one point. */
+typedef struct lt_exec_metrics lt_exec_metrics;
+
+/* definitions: a JSON array of {"Name": ..., "Regex": ...} (may be NULL or empty).
+ * LT_EINVAL names the definition whose regex does not compile, with PCRE2's message and
+ * offset. */
+int lt_exec_metrics_new(lt_exec_metrics **out, const json_t *definitions, lt_err *err);
+void lt_exec_metrics_free(lt_exec_metrics *m);
+
+/* Called for each point found. */
+typedef void (*lt_exec_point_fn)(void *ctx, const char *metric, double value, int64_t ts_ms);
+/* Applies every definition to one line; returns how many points it found. */
+int lt_exec_metrics_scan(lt_exec_metrics *m, const char *line, size_t len, int64_t ts_ms,
+                         lt_exec_point_fn on_point, void *ctx);
+
+#endif
