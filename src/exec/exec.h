@@ -82,6 +82,7 @@ int lt_exec_log_write(lt_exec_log *log, const char *data, size_t len, int64_t no
 /* Ends a partial line and fsyncs. */
 int lt_exec_log_flush(lt_exec_log *log, int64_t now_ms, lt_exec_line_fn on_line, void *ctx,
                       lt_err *err);
+/* Closes the file; a partial line not ended by lt_exec_log_flush is dropped. */
 void lt_exec_log_close(lt_exec_log *log);
 
 typedef struct lt_exec_log_stream {
@@ -93,7 +94,9 @@ typedef struct lt_exec_log_stream {
 
 /* Streams of a group whose name starts with prefix (may be NULL), sorted by name.
  * *out is an array of *n (free with lt_exec_log_streams_free). A group with no streams
- * gives n = 0 and rc 0. */
+ * gives n = 0 and rc 0; a group that was never written (no directory) is LT_ENOTFOUND.
+ * Group and stream names with an empty, "." or ".." component are LT_EINVAL (here and in
+ * every function of this section). */
 int lt_exec_log_streams(const char *logs_root, const char *group, const char *prefix,
                         lt_exec_log_stream **out, size_t *n, lt_err *err);
 void lt_exec_log_streams_free(lt_exec_log_stream *streams, size_t n);
@@ -101,12 +104,16 @@ void lt_exec_log_streams_free(lt_exec_log_stream *streams, size_t n);
 typedef struct lt_exec_log_event {
     int64_t ts_ms;
     char *message;
+    uint64_t offset; /* where the event's line starts in the stream file */
 } lt_exec_log_event;
 
 /* Reads up to max events of one stream starting at byte offset *offset (0: the start),
  * skipping events before start_ms / at or after end_ms when those are > 0, and advances
  * *offset past what it read, so a follower calls it again with the same offset to get what
- * was written since. A missing stream is LT_ENOTFOUND. */
+ * was written since. A line not yet ended by '\n' (being written) is neither returned nor
+ * passed. One call returns at most about 1 MiB of messages (at least one event), as
+ * CloudWatch's GetLogEvents does; call again from *offset for more. A missing stream is
+ * LT_ENOTFOUND. */
 int lt_exec_log_read(const char *logs_root, const char *group, const char *stream,
                      uint64_t *offset, size_t max, int64_t start_ms, int64_t end_ms,
                      lt_exec_log_event **out, size_t *n, lt_err *err);
