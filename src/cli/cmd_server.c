@@ -1,5 +1,5 @@
-/* `lathe server`: opens the data directory (store, object store, keys), starts the
- * HTTP server and runs until SIGINT or SIGTERM. */
+/* `lathe server`: opens the data directory (store, object store, keys, DATA/logs for the
+ * log streams), starts the HTTP server and runs until SIGINT or SIGTERM. */
 #include "cli/cli_internal.h"
 #include "http/http.h"
 #include "s3/s3.h"
@@ -100,7 +100,9 @@ int lt_cli__cmd_server(int argc, char **argv)
     lt_s3 *s3 = NULL;
     lt_http_server *server = NULL;
     lt_api_config api_cfg = {.region = o.region, .account_id = o.account_id};
+    char *logs_root = lt_xasprintf("%s/logs", o.data_dir);
     int rc = lt_cli__ensure_admin_key(&data, o.region, &admin_key, &err);
+    if (!rc) rc = lt_mkdir_p(logs_root, 0755, &err);
     if (!rc) rc = lt_api_open(&api, data.store, data.blob, &api_cfg, &err);
     if (!rc) rc = lt_s3_open(&s3, data.blob, o.region, &err);
     if (!rc) {
@@ -113,6 +115,8 @@ int lt_cli__cmd_server(int argc, char **argv)
             .s3 = s3,
             .key_lookup = lookup_key,
             .key_lookup_ctx = data.store,
+            .logs_root = logs_root,
+            .account_id = o.account_id,
         };
         rc = lt_http_server_start(&server, &cfg, &err);
     }
@@ -130,5 +134,6 @@ int lt_cli__cmd_server(int argc, char **argv)
     if (api) lt_api_close(api);
     lt_cli__data_close(&data);
     free(admin_key);
+    free(logs_root);
     return rc ? 1 : 0;
 }

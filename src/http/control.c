@@ -1,6 +1,7 @@
 /* The control plane over HTTP: awsJson 1.1 (POST /, X-Amz-Target: SageMaker.<Op>).
  * The body is collected (bounded), its SHA-256 completes the signature check, and the
- * api module turns (operation, JSON) into the answer. */
+ * api module turns (operation, JSON) into the answer. Logs_20140328.<Op> takes the same
+ * path, signed for service "logs", and is answered by logs_api.c. */
 #include "http/server_internal.h"
 
 #include <stdio.h>
@@ -32,8 +33,11 @@ static int refuse(lt_http__req *req, lt_auth_result r, const lt_err *err)
 int lt_http__control_begin(lt_http__req *req, const char *target)
 {
     static const char prefix[] = "SageMaker.";
-    if (strncmp(target, prefix, sizeof prefix - 1) != 0 ||
-        strlen(target) - (sizeof prefix - 1) >= sizeof req->target_op) {
+    static const char logs_prefix[] = "Logs_20140328.";
+    req->logs = strncmp(target, logs_prefix, sizeof logs_prefix - 1) == 0;
+    size_t skip = req->logs ? sizeof logs_prefix - 1 : sizeof prefix - 1;
+    if ((!req->logs && strncmp(target, prefix, sizeof prefix - 1) != 0) ||
+        strlen(target) - skip >= sizeof req->target_op) {
         char *msg = lt_xasprintf("X-Amz-Target '%.128s' does not name a SageMaker operation "
                                  "(expected 'SageMaker.<Operation>').",
                                  target);
@@ -41,12 +45,13 @@ int lt_http__control_begin(lt_http__req *req, const char *target)
         free(msg);
         return rc;
     }
-    const char *op = target + sizeof prefix - 1;
+    const char *op = target + skip;
     snprintf(req->target_op, sizeof req->target_op, "%s", op);
-    snprintf(req->op, sizeof req->op, "%s", lt_api_operation_in_model(op) ? op : "unknown");
+    bool known = req->logs ? lt_http__logs_operation_known(op) : lt_api_operation_in_model(op);
+    snprintf(req->op, sizeof req->op, "%s", known ? op : "unknown");
 
     lt_err err = {0};
-    lt_auth_result r = lt_http__auth_begin(req, "sagemaker", &err);
+    lt_auth_result r = lt_http__auth_begin(req, req->logs ? "logs" : "sagemaker", &err);
     if (r != LT_AUTH_OK) return refuse(req, r, &err);
 
     size_t limit = req->server->cfg.body_limit_bytes;
@@ -90,8 +95,12 @@ int lt_http__control_finish(lt_http__req *req)
     if (r != LT_AUTH_OK) return refuse(req, r, &err);
 
     lt_api_reply reply;
-    lt_api_call(req->server->cfg.api, req->target_op, req->body.data ? req->body.data : "",
-                req->body.len, &reply);
+    if (req->logs)
+        lt_http__logs_call(&req->server->cfg, req->auth.region, req->target_op,
+                           req->body.data ? req->body.data : "", req->body.len, &reply);
+    else
+        lt_api_call(req->server->cfg.api, req->target_op, req->body.data ? req->body.data : "",
+                    req->body.len, &reply);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(reply.body_len, reply.body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {

@@ -3,6 +3,10 @@
  *
  * One libmicrohttpd daemon (epoll, a pool of threads) serves, on one port:
  *   POST /  with X-Amz-Target: SageMaker.<Op>   the control plane (module api)
+ *   POST /  with X-Amz-Target: Logs_20140328.<Op>
+ *                                              CloudWatch Logs reads over the exec module's
+ *                                              log streams (DescribeLogStreams,
+ *                                              GetLogEvents, FilterLogEvents)
  *   GET  /ping                                 200 once the server is ready
  *   GET  /metrics                              Prometheus text: requests by operation and
  *                                              status, a latency histogram
@@ -103,6 +107,9 @@ typedef struct lt_http_config {
     lt_s3 *s3;                   /* borrowed */
     lt_http_key_lookup_fn key_lookup;
     void *key_lookup_ctx;
+    const char *logs_root;       /* the exec module's log streams (DATA/logs), served by
+                                    the CloudWatch Logs read API; NULL: none */
+    const char *account_id;      /* in the Logs API's ARNs; NULL: "000000000000" */
 } lt_http_config;
 
 typedef struct lt_http_server lt_http_server;

@@ -40,7 +40,8 @@ typedef struct lt_http__req {
     char secret[256];
     bool responded;
     int status;
-    /* control plane */
+    /* control plane and the Logs API */
+    bool logs; /* X-Amz-Target: Logs_20140328.<Op> */
     char target_op[128];
     lt_buf body;
     bool body_too_large;
@@ -67,6 +68,12 @@ lt_auth_result lt_http__auth_verify(lt_http__req *req, const char *payload_hash,
 int lt_http__control_begin(lt_http__req *req, const char *target);
 int lt_http__control_body(lt_http__req *req, const char *data, size_t len);
 int lt_http__control_finish(lt_http__req *req);
+
+/* The CloudWatch Logs read API (logs_api.c): answers one call in reply (a pure function of
+ * the call and the files under cfg->logs_root). region goes into ARNs. */
+bool lt_http__logs_operation_known(const char *op);
+void lt_http__logs_call(const lt_http_config *cfg, const char *region, const char *op,
+                        const char *body, size_t len, lt_api_reply *reply);
 
 int lt_http__s3_begin(lt_http__req *req);
 int lt_http__s3_body(lt_http__req *req, const char *data, size_t len);
