@@ -14,6 +14,8 @@ static const lt_api_op *const families[] = {
     lt_api__trial_ops,
     lt_api__trial_component_ops,
     lt_api__tag_ops,
+    lt_api__training_job_ops,
+    lt_api__processing_job_ops,
 };
 
 enum { N_FAMILIES = sizeof families / sizeof families[0] };
@@ -63,6 +65,8 @@ int lt_api_open(lt_api **out, lt_store *store, lt_blob *blob, const lt_api_confi
     lt_api *api = lt_xcalloc(1, sizeof *api);
     api->store = store;
     api->blob = blob;
+    api->on_job = cfg->on_job;
+    api->on_job_ctx = cfg->on_job_ctx;
     memcpy(api->region, cfg->region, strlen(cfg->region) + 1);
     memcpy(api->account_id, cfg->account_id, acct_len + 1);
     *out = api;

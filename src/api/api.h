@@ -22,10 +22,30 @@
 
 typedef struct lt_api lt_api;
 
+/* Told after a job's state change has committed, so the executor can act at once instead
+ * of at its next reconcile. job_kind is "training" or "processing"; action is "start"
+ * (the job was created) or "stop" (StopTrainingJob moved it to Stopping). */
+typedef void (*lt_api_job_fn)(void *ctx, const char *job_kind, const char *name,
+                              const char *action);
+
 typedef struct lt_api_config {
     const char *region;     /* used in ARNs, e.g. "us-east-1" */
     const char *account_id; /* 12 digits, used in ARNs */
+    lt_api_job_fn on_job;   /* may be NULL: jobs then wait for the executor's reconcile */
+    void *on_job_ctx;
 } lt_api_config;
+
+/* What an image URI or algorithm name runs, as the api resolved it at Create (a new JSON
+ * object, caller decrefs): {"Type": "algorithm", "Algorithm": "kmeans"} | {"Type": "python"}
+ * | {"Type": "directory", "Image": "repo:tag", "Digest": ..., "Path": ...}. LT_EINVAL says
+ * why the URI does not resolve (no such image registered, an algorithm this build lacks). */
+int lt_api_image_resolve(lt_store *store, const char *uri_or_algorithm, json_t **spec,
+                         lt_err *err);
+
+/* Registers (or moves) the tag NAME:TAG to an imported image directory. */
+int lt_api_image_register(lt_store *store, const char *name_tag, const char *digest,
+                          const char *path, json_t *entry_points, int64_t now_ms, lt_err *err);
+
 
 /* Borrows store and blob, which must outlive the lt_api. */
 int lt_api_open(lt_api **out, lt_store *store, lt_blob *blob, const lt_api_config *cfg,

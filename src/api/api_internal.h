@@ -12,6 +12,8 @@ struct lt_api {
     lt_blob *blob;
     char region[64];
     char account_id[16];
+    lt_api_job_fn on_job;
+    void *on_job_ctx;
 };
 
 /* What a handler sees of the call. */
@@ -44,6 +46,8 @@ extern const lt_api_op lt_api__experiment_ops[];
 extern const lt_api_op lt_api__trial_ops[];
 extern const lt_api_op lt_api__trial_component_ops[];
 extern const lt_api_op lt_api__tag_ops[];
+extern const lt_api_op lt_api__training_job_ops[];
+extern const lt_api_op lt_api__processing_job_ops[];
 
 /* Validation generated from botocore's service model (validate.c + gen/validation_tables.c).
  * lt_api__validate returns LT_EINVAL with the AWS-style message

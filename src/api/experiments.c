@@ -46,7 +46,7 @@ static json_t *experiment_summary(const json_t *doc)
 
 static int list_experiments(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
-    lt_store_list_params params = {.kind = KIND->kind};
+    lt_store_list_params params = {.kind = KIND->kind, .descending = true};
     return lt_api__resource_list(ctx, input, &params, "ExperimentSummaries", experiment_summary,
                                  output, err);
 }

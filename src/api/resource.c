@@ -257,7 +257,8 @@ int lt_api__resource_list(lt_api_ctx *ctx, const json_t *input, lt_store_list_pa
     params->status_equals = lt_json_str(input, "StatusEquals");
     params->sort_by = sort_from(lt_json_str(input, "SortBy"));
     const char *order = lt_json_str(input, "SortOrder");
-    params->descending = !order || strcmp(order, "Descending") == 0;
+    /* Without SortOrder, the caller's preset is the operation's documented default. */
+    if (order) params->descending = strcmp(order, "Descending") == 0;
     const struct {
         const char *member;
         int64_t *bound;

@@ -70,7 +70,7 @@ typedef json_t *(*lt_api_summary_fn)(const json_t *doc);
 
 /* Serves a List call. Reads from input, where the operation has them: MaxResults (default
  * 10), NextToken, SortBy (Name | CreationTime | LastModifiedTime | Status; default
- * CreationTime), SortOrder (default Descending), CreatedAfter/CreatedBefore and
+ * CreationTime), SortOrder (default: params->descending as the caller preset it), CreatedAfter/CreatedBefore and
  * CreationTimeAfter/Before, LastModifiedTimeAfter/Before, NameContains, StatusEquals;
  * params' kind and family filters are the caller's. Answers {result_member: [...]} plus
  * NextToken while more rows follow. LT_EINVAL for a bad token or timestamp. */

@@ -85,7 +85,7 @@ static int list_trial_components(lt_api_ctx *ctx, const json_t *input, json_t **
     if ((trial != NULL) + (experiment != NULL) + (source != NULL) > 1)
         return lt_err_set(err, LT_EINVAL,
                           "Specify at most one of ExperimentName, TrialName and SourceArn.");
-    lt_store_list_params params = {.kind = KIND->kind, .parent_equals = source};
+    lt_store_list_params params = {.kind = KIND->kind, .parent_equals = source, .descending = true};
     lt_store_resource related = {0};
     int rc = 0;
     if (trial) {

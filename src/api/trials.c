@@ -82,7 +82,7 @@ static json_t *trial_summary(const json_t *doc)
  * ResourceNotFound (the model lists it for ListTrials), not an empty page. */
 static int list_trials(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
-    lt_store_list_params params = {.kind = KIND->kind};
+    lt_store_list_params params = {.kind = KIND->kind, .descending = true};
     lt_store_resource exp = {0}, tc = {0};
     const char *experiment = lt_json_str(input, "ExperimentName");
     const char *component = lt_json_str(input, "TrialComponentName");

@@ -28,6 +28,12 @@ static void usage(FILE *out)
             "  algo list | train NAME --train PATH --model-dir DIR [--hp K=V ...]\n"
             "       | predict --model-dir DIR --input PATH [--accept T]\n"
             "         the built-in algorithms without a server\n"
+            "  image push NAME[:TAG] DIR | list [--data-dir DIR]\n"
+            "         register a directory (with an executable `train`) as an image\n"
+            "  admin interrupt JOB [--data-dir DIR]\n"
+            "         simulate a spot reclaim of a running training job\n"
+            "  job run KIND NAME [--data-dir DIR]\n"
+            "         run one job (the server starts these; safe to repeat)\n"
             "  version\n\n"
             "The endpoint comes from --endpoint, LATHE_ENDPOINT or ~/.lathe/config; credentials\n"
             "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_SHARED_CREDENTIALS_FILE or\n"
@@ -57,6 +63,9 @@ int lt_cli_main(int argc, char **argv)
     else if (strcmp(cmd, "keys") == 0) status = lt_cli__cmd_keys(argc, argv);
     else if (strcmp(cmd, "api") == 0) status = lt_cli__cmd_api(argc, argv);
     else if (strcmp(cmd, "algo") == 0) status = lt_cli__cmd_algo(argc, argv);
+    else if (strcmp(cmd, "job") == 0) status = lt_cli__cmd_job(argc, argv);
+    else if (strcmp(cmd, "admin") == 0) status = lt_cli__cmd_admin(argc, argv);
+    else if (strcmp(cmd, "image") == 0) status = lt_cli__cmd_image(argc, argv);
     else {
         fprintf(stderr, "lathe: unknown command '%s'\n\n", cmd);
         usage(stderr);

@@ -241,6 +241,7 @@ int lt_cli__cmd_algo(int argc, char **argv)
     if (argc < 3) return usage();
     const char *action = argv[2];
     if (!strcmp(action, "list")) return argc == 3 ? cmd_list() : usage();
+    if (!strcmp(action, "container-train")) return lt_cli__cmd_algo_container(argc, argv);
     if (strcmp(action, "train") && strcmp(action, "predict")) return usage();
     lt_err err = {0};
     algo_args a;
@@ -255,4 +256,17 @@ int lt_cli__cmd_algo(int argc, char **argv)
     if (rc == 2) return 2; /* usage already printed */
     if (rc) fprintf(stderr, "lathe algo %s: %s\n", action, err.msg);
     return rc ? 1 : 0;
+}
+
+int lt_cli__algo_train(const char *name, const char *train, const char *validation,
+                       const char *content_type, const char *model_dir, json_t *hp, lt_err *err)
+{
+    algo_args a = {.name = name,
+                   .train = train,
+                   .validation = validation,
+                   .content_type = content_type,
+                   .model_dir = model_dir,
+                   .hp = hp};
+    int rc = cmd_train(&a, err);
+    return rc == 2 ? lt_err_set(err, LT_EINVAL, "missing training arguments") : rc;
 }

@@ -1,6 +1,7 @@
 /* `lathe server`: opens the data directory (store, object store, keys, DATA/logs for the
  * log streams), starts the HTTP server and runs until SIGINT or SIGTERM. */
 #include "cli/cli_internal.h"
+#include "exec/exec.h"
 #include "http/http.h"
 #include "s3/s3.h"
 
@@ -99,10 +100,18 @@ int lt_cli__cmd_server(int argc, char **argv)
     lt_api *api = NULL;
     lt_s3 *s3 = NULL;
     lt_http_server *server = NULL;
-    lt_api_config api_cfg = {.region = o.region, .account_id = o.account_id};
+    lt_executor *executor = NULL;
+    char exe[4096];
+    ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[exe_len > 0 ? exe_len : 0] = '\0';
     char *logs_root = lt_xasprintf("%s/logs", o.data_dir);
     int rc = lt_cli__ensure_admin_key(&data, o.region, &admin_key, &err);
     if (!rc) rc = lt_mkdir_p(logs_root, 0755, &err);
+    if (!rc) rc = lt_executor_open(&executor, data.store, o.data_dir, exe, &err);
+    lt_api_config api_cfg = {.region = o.region,
+                             .account_id = o.account_id,
+                             .on_job = lt_executor_notify,
+                             .on_job_ctx = executor};
     if (!rc) rc = lt_api_open(&api, data.store, data.blob, &api_cfg, &err);
     if (!rc) rc = lt_s3_open(&s3, data.blob, o.region, &err);
     if (!rc) {
@@ -130,6 +139,7 @@ int lt_cli__cmd_server(int argc, char **argv)
         lt_log_info("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
     lt_http_server_stop(server);
+    lt_executor_close(executor);
     if (s3) lt_s3_close(s3);
     if (api) lt_api_close(api);
     lt_cli__data_close(&data);

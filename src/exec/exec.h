@@ -139,4 +139,45 @@ typedef void (*lt_exec_point_fn)(void *ctx, const char *metric, double value, in
 int lt_exec_metrics_scan(lt_exec_metrics *m, const char *line, size_t len, int64_t ts_ms,
                          lt_exec_point_fn on_point, void *ctx);
 
+/* ---- jobs ---------------------------------------------------------------------------- */
+
+/* A job's work directory: data_dir/jobs/<job_kind>/<name> (new string). job_kind is
+ * "training" or "processing". It holds the runner's lock and pid, each host's /opt/ml tree
+ * while the job runs, and metrics.jsonl (every metric point, one JSON object a line). */
+char *lt_exec_job_dir(const char *data_dir, const char *job_kind, const char *name);
+
+/* Runs one job from its stored state to its end: the body of `lathe job run`. Holds an
+ * exclusive lock on the job directory for its whole life (a second runner of the same job
+ * returns 0 at once), and writes every state change to the job's document in the store.
+ * Returns non-zero only when the job could not be run at all (its document is then Failed
+ * with the reason, where the store can still be written). */
+int lt_exec_job_run(lt_store *store, lt_blob *blob, const char *data_dir, const char *job_kind,
+                    const char *name, lt_err *err);
+
+/* Whether a runner holds the job's lock now. */
+bool lt_exec_job_running(const char *data_dir, const char *job_kind, const char *name);
+
+/* Simulates a spot reclaim of a running training job (`lathe admin interrupt`): its runner
+ * stops the hosts as a reclaim would (SIGTERM, grace period), uploads the checkpoints, marks
+ * the job Interrupted and, for a managed-spot job, starts it again from the checkpoints.
+ * LT_ENOTFOUND when no runner is running the job. */
+int lt_exec_job_interrupt(const char *data_dir, const char *job_kind, const char *name,
+                          lt_err *err);
+
+/* ---- the executor (inside the server) ------------------------------------------------ */
+
+/* Starts job runners as child processes (`<lathe_bin> job run ...`) and reconciles: at open
+ * and every few seconds it looks at every InProgress or Stopping job and starts a runner for
+ * one that has none, or, when a runner held it and is gone without ending it, ends it Failed
+ * with the reason. Runners are not killed with the server, so a restart finds them still
+ * running and leaves them be. */
+typedef struct lt_executor lt_executor;
+
+int lt_executor_open(lt_executor **out, lt_store *store, const char *data_dir,
+                     const char *lathe_bin, lt_err *err);
+/* Matches lt_api_job_fn: "start" spawns the runner now; "stop" wakes it. */
+void lt_executor_notify(void *executor, const char *job_kind, const char *name,
+                        const char *action);
+void lt_executor_close(lt_executor *ex);
+
 #endif

@@ -72,6 +72,15 @@ void lt_store_fault_inject(lt_store *store, unsigned nth);
 
 /* ---- resources --------------------------------------------------------------------- */
 
+/* Kinds shared by the modules above the store. The job documents are exactly what
+ * Describe returns; the api creates them and exec's job runner moves them through their
+ * lifecycle. A job spec, named "<job kind>/<job name>" ("training/my-job"), holds what
+ * the api resolved at Create and the runner needs ({"Image": {...}}). */
+#define LT_STORE_KIND_TRAINING_JOB "training-job"
+#define LT_STORE_KIND_PROCESSING_JOB "processing-job"
+#define LT_STORE_KIND_JOB_SPEC "job-spec"
+#define LT_STORE_KIND_IMAGE "image"
+
 typedef struct lt_store_resource {
     char *kind; /* "experiment", "experiment-trial", ... */
     char *name; /* as created (case kept) */

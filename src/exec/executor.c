@@ -1,0 +1,272 @@
+/* The executor inside the server: starts a runner process per job and reconciles the
+ * store with the runners that exist. Runners live in their own session (setsid), so
+ * neither a Ctrl-C on the server's terminal nor a crash of the server stops a job; after a
+ * restart the reconcile finds each job's runner by the lock it holds. */
+#include "exec/job_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { RECONCILE_INTERVAL_MS = 2000, SPAWN_GRACE_MS = 15000 };
+
+typedef struct spawned {
+    char *key; /* "<kind>/<name>" */
+    pid_t pid;
+    int64_t at_ms;
+} spawned;
+
+struct lt_executor {
+    lt_store *store;
+    char *data_dir;
+    char *lathe_bin;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool closing;
+    spawned *children;
+    size_t n_children;
+};
+
+static const struct {
+    const char *job_kind;
+    const char *store_kind;
+} kinds[] = {{"training", LT_STORE_KIND_TRAINING_JOB}, {"processing", LT_STORE_KIND_PROCESSING_JOB}};
+
+/* Called with the lock held. */
+static spawned *find_child(lt_executor *ex, const char *key)
+{
+    for (size_t i = 0; i < ex->n_children; i++)
+        if (strcmp(ex->children[i].key, key) == 0) return &ex->children[i];
+    return NULL;
+}
+
+static void reap(lt_executor *ex)
+{
+    for (size_t i = 0; i < ex->n_children;) {
+        int status;
+        pid_t r = waitpid(ex->children[i].pid, &status, WNOHANG);
+        if (r == ex->children[i].pid || (r < 0 && errno == ECHILD)) {
+            free(ex->children[i].key);
+            ex->children[i] = ex->children[--ex->n_children];
+            continue;
+        }
+        i++;
+    }
+}
+
+static void spawn_runner(lt_executor *ex, const char *job_kind, const char *name)
+{
+    char *key = lt_xasprintf("%s/%s", job_kind, name);
+    pthread_mutex_lock(&ex->lock);
+    spawned *s = find_child(ex, key);
+    if (s && lt_now_ms() - s->at_ms < SPAWN_GRACE_MS) {
+        pthread_mutex_unlock(&ex->lock);
+        free(key);
+        return;
+    }
+    char *dir = lt_exec_job_dir(ex->data_dir, job_kind, name);
+    lt_err err = {0};
+    lt_mkdir_p(dir, 0755, &err);
+    char *log_path = lt_xasprintf("%s/runner.log", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) dup2(devnull, 0);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        for (int i = 3; i < 1024; i++) close(i);
+        char *argv[] = {ex->lathe_bin, "job", "run", "--data-dir", ex->data_dir,
+                        (char *)job_kind, (char *)name, NULL};
+        execv(ex->lathe_bin, argv);
+        _exit(127);
+    }
+    if (pid < 0) {
+        lt_log_error("cannot start the runner of %s: %s", key, strerror(errno));
+    } else if (s) {
+        s->pid = pid;
+        s->at_ms = lt_now_ms();
+    } else {
+        ex->children = lt_xrealloc(ex->children, (ex->n_children + 1) * sizeof *ex->children);
+        ex->children[ex->n_children++] = (spawned){lt_xstrdup(key), pid, lt_now_ms()};
+    }
+    pthread_mutex_unlock(&ex->lock);
+    lt_log_debug("started the runner of %s (pid %d)", key, (int)pid);
+    free(log_path);
+    free(dir);
+    free(key);
+}
+
+static void signal_runner(lt_executor *ex, const char *job_kind, const char *name, int sig)
+{
+    char *path = lt_xasprintf("%s/jobs/%s/%s/runner.json", ex->data_dir, job_kind, name);
+    lt_buf buf;
+    lt_buf_init(&buf, 4096);
+    json_t *doc = NULL;
+    lt_err err = {0};
+    if (lt_file_read(path, &buf, &err) == 0 && lt_json_parse(buf.data, buf.len, &doc, &err) == 0) {
+        int64_t pid = lt_json_int(doc, "pid", 0);
+        if (pid > 1 && lt_exec_job_running(ex->data_dir, job_kind, name)) kill((pid_t)pid, sig);
+    }
+    json_decref(doc);
+    lt_buf_free(&buf);
+    free(path);
+}
+
+void lt_executor_notify(void *executor, const char *job_kind, const char *name,
+                        const char *action)
+{
+    lt_executor *ex = executor;
+    if (strcmp(action, "start") == 0) spawn_runner(ex, job_kind, name);
+    else if (strcmp(action, "stop") == 0) signal_runner(ex, job_kind, name, SIGTERM);
+}
+
+/* ---- reconcile ---------------------------------------------------------------------- */
+
+typedef struct found {
+    char **names;
+    size_t n;
+} found;
+
+static int collect_name(void *ctx, const lt_store_resource *res, lt_err *err)
+{
+    (void)err;
+    found *f = ctx;
+    f->names = lt_xrealloc(f->names, (f->n + 1) * sizeof *f->names);
+    f->names[f->n++] = lt_xstrdup(res->name);
+    return 0;
+}
+
+/* A job whose runner ran and is gone without ending it: say so instead of leaving it
+ * InProgress forever. */
+static void fail_orphan(lt_executor *ex, const char *job_kind, const char *store_kind,
+                        const char *name)
+{
+    lt_exec_job job = {.store = ex->store,
+                       .data_dir = ex->data_dir,
+                       .job_kind = job_kind,
+                       .store_kind = store_kind,
+                       .name = name,
+                       .training = strcmp(job_kind, "training") == 0,
+                       .metrics_fd = -1};
+    lt_err err = {0};
+    int rc = lt_exec__doc_refresh(&job, &err);
+    const char *status = rc ? NULL : lt_exec__status(&job);
+    if (status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
+        bool stopping = strcmp(status, "Stopping") == 0;
+        rc = stopping ? lt_exec__finish(&job, "Stopped", "Stopped",
+                                        "The job's runner ended while the job was stopping",
+                                        NULL, &err)
+                      : lt_exec__finish(&job, "Failed", "Failed", "The job's runner ended",
+                                        "InternalServerError: the process running this job "
+                                        "ended before the job did (the machine restarted, or "
+                                        "the runner was killed); its log so far is kept.",
+                                        &err);
+        if (rc) lt_log_warn("cannot end orphaned job %s: %s", name, err.msg);
+        else lt_log_warn("%s job %s lost its runner; marked %s", job_kind, name,
+                         stopping ? "Stopped" : "Failed");
+    }
+    json_decref(job.doc);
+}
+
+static void reconcile_kind(lt_executor *ex, const char *job_kind, const char *store_kind)
+{
+    static const char *const active[] = {"InProgress", "Stopping"};
+    for (size_t s = 0; s < 2; s++) {
+        found f = {0};
+        char *next = NULL;
+        lt_err err = {0};
+        lt_store_list_params params = {.kind = store_kind, .status_equals = active[s], .limit = 1000};
+        if (lt_store_resource_list(ex->store, &params, collect_name, &f, &next, &err) != 0)
+            lt_log_warn("reconcile: %s", err.msg);
+        free(next);
+        for (size_t i = 0; i < f.n; i++) {
+            const char *name = f.names[i];
+            if (lt_exec_job_running(ex->data_dir, job_kind, name)) continue;
+            char *key = lt_xasprintf("%s/%s", job_kind, name);
+            pthread_mutex_lock(&ex->lock);
+            spawned *c = find_child(ex, key);
+            bool starting = c && lt_now_ms() - c->at_ms < SPAWN_GRACE_MS;
+            pthread_mutex_unlock(&ex->lock);
+            free(key);
+            if (starting) continue;
+            char *marker = lt_xasprintf("%s/jobs/%s/%s/runner.json", ex->data_dir, job_kind, name);
+            struct stat st;
+            bool ran_before = stat(marker, &st) == 0;
+            free(marker);
+            if (ran_before) fail_orphan(ex, job_kind, store_kind, name);
+            else spawn_runner(ex, job_kind, name);
+        }
+        for (size_t i = 0; i < f.n; i++) free(f.names[i]);
+        free(f.names);
+    }
+}
+
+static void *reconcile_loop(void *arg)
+{
+    lt_executor *ex = arg;
+    pthread_mutex_lock(&ex->lock);
+    while (!ex->closing) {
+        reap(ex);
+        pthread_mutex_unlock(&ex->lock);
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+            reconcile_kind(ex, kinds[k].job_kind, kinds[k].store_kind);
+        pthread_mutex_lock(&ex->lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += RECONCILE_INTERVAL_MS / 1000;
+        while (!ex->closing && pthread_cond_timedwait(&ex->wake, &ex->lock, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&ex->lock);
+    return NULL;
+}
+
+int lt_executor_open(lt_executor **out, lt_store *store, const char *data_dir,
+                     const char *lathe_bin, lt_err *err)
+{
+    char *abs_dir = realpath(data_dir, NULL);
+    if (!abs_dir) return lt_err_set(err, LT_EIO, "data directory %s: %s", data_dir, strerror(errno));
+    lt_executor *ex = lt_xcalloc(1, sizeof *ex);
+    ex->store = store;
+    ex->data_dir = abs_dir;
+    ex->lathe_bin = lt_xstrdup(lathe_bin);
+    pthread_mutex_init(&ex->lock, NULL);
+    pthread_cond_init(&ex->wake, NULL);
+    if (pthread_create(&ex->thread, NULL, reconcile_loop, ex) != 0) {
+        lt_executor_close(ex);
+        return lt_err_set(err, LT_ENOMEM, "cannot start the executor thread");
+    }
+    *out = ex;
+    return 0;
+}
+
+void lt_executor_close(lt_executor *ex)
+{
+    if (!ex) return;
+    if (ex->thread) {
+        pthread_mutex_lock(&ex->lock);
+        ex->closing = true;
+        pthread_cond_broadcast(&ex->wake);
+        pthread_mutex_unlock(&ex->lock);
+        pthread_join(ex->thread, NULL);
+    }
+    /* Runners keep running: they are the jobs, not the server's. */
+    for (size_t i = 0; i < ex->n_children; i++) free(ex->children[i].key);
+    free(ex->children);
+    pthread_mutex_destroy(&ex->lock);
+    pthread_cond_destroy(&ex->wake);
+    free(ex->lathe_bin);
+    free(ex->data_dir);
+    free(ex);
+}
