@@ -77,6 +77,11 @@ static void spawn_runner(lt_executor *ex, const char *job_kind, const char *name
     char *log_path = lt_xasprintf("%s/runner.log", dir);
     pid_t pid = fork();
     if (pid == 0) {
+        /* The server blocks SIGTERM and SIGINT for its sigwait; the runner must not
+         * inherit that (nor pass it on to the jobs). */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         setsid();
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         int devnull = open("/dev/null", O_RDONLY);

@@ -283,6 +283,9 @@ int lt_exec__host_spawn(lt_exec_job *job, lt_exec_host *h, char **argv, const ch
             }
         }
         signal(SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         execvpe("bwrap", args, env);
         dprintf(2, "[lathe] cannot run bwrap (bubblewrap): %s\n", strerror(errno));
         _exit(127);

@@ -4,6 +4,7 @@
  * SageMaker's: SIGTERM to every process of every host, a grace period, then SIGKILL. */
 #include "exec/job_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -68,10 +69,58 @@ static void drain(lt_exec_job *job, lt_exec_host *h)
     }
 }
 
+/* The pid of bwrap's own child (the PID namespace's init), or 0. */
+static pid_t sandbox_init(pid_t bwrap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)bwrap, (int)bwrap);
+    FILE *f = fopen(path, "re");
+    if (!f) return 0;
+    int pid = 0;
+    if (fscanf(f, "%d", &pid) != 1) pid = 0;
+    fclose(f);
+    return (pid_t)pid;
+}
+
+/* SIGTERM goes to the program and its children, not to the two bwrap processes around
+ * them: bwrap dying would take the namespace down with SIGKILL before the program could
+ * save its model in the grace period. SIGKILL goes to the whole process group. */
+static void term_host(const lt_exec_host *h)
+{
+    pid_t init = sandbox_init(h->pid);
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end = NULL;
+        long pid = strtol(e->d_name, &end, 10);
+        if (!end || *end || pid <= 0 || pid == h->pid || pid == init) continue;
+        char path[64], stat[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "re");
+        if (!f) continue;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = '\0';
+        /* "pid (comm) state ppid pgrp ...": comm may hold spaces, so parse after ')'. */
+        const char *close_paren = strrchr(stat, ')');
+        int ppid = 0, pgrp = 0;
+        char state = 0;
+        if (close_paren && sscanf(close_paren + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
+            pgrp == h->pid)
+            kill((pid_t)pid, SIGTERM);
+    }
+    closedir(d);
+}
+
 static void signal_hosts(lt_exec_job *job, int sig)
 {
-    for (int i = 0; i < job->n_hosts; i++)
-        if (job->hosts[i].pid > 0 && !job->hosts[i].exited) kill(-job->hosts[i].pid, sig);
+    for (int i = 0; i < job->n_hosts; i++) {
+        lt_exec_host *h = &job->hosts[i];
+        if (h->pid <= 0 || h->exited) continue;
+        if (sig == SIGTERM) term_host(h);
+        else kill(-h->pid, sig);
+    }
 }
 
 static void write_lathe_line(lt_exec_host *h, const char *text)
