@@ -42,6 +42,10 @@ void lt_cli__client_free(lt_cli__client *client);
 /* Sends one signed control-plane call; *status gets the HTTP status and body the answer. */
 int lt_cli__call(const lt_cli__client *client, const char *operation, const char *json_body,
                  long *status, lt_buf *body, lt_err *err);
+/* The same for any awsJson 1.1 target ("Logs_20140328.GetLogEvents"), signed for service
+ * ("logs"). */
+int lt_cli__call_target(const lt_cli__client *client, const char *service, const char *target,
+                        const char *json_body, long *status, lt_buf *body, lt_err *err);
 
 /* The data directory's files. */
 char *lt_cli__credentials_path(const char *data_dir);
@@ -71,5 +75,6 @@ int lt_cli__cmd_server(int argc, char **argv);
 int lt_cli__cmd_keys(int argc, char **argv);
 int lt_cli__cmd_api(int argc, char **argv);
 int lt_cli__cmd_algo(int argc, char **argv);
+int lt_cli__cmd_logs(int argc, char **argv);
 
 #endif
