@@ -16,6 +16,9 @@
  * consumed slots in used[] (argc entries) so leftovers can be reported. */
 const char *lt_cli__option(int argc, char **argv, bool *used, const char *name);
 bool lt_cli__flag(int argc, char **argv, bool *used, const char *name);
+/* The first argv[first..] slot not consumed that is not an option (marked consumed), or
+ * NULL. Call after the options are taken, so their values are not mistaken for it. */
+const char *lt_cli__positional(int argc, char **argv, bool *used, int first);
 /* Reports the first argv slot not consumed; returns 0 if none. */
 int lt_cli__reject_unused(int argc, char **argv, const bool *used, int first);
 

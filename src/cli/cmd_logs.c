@@ -40,19 +40,21 @@ static int call_json(const lt_cli__client *client, const char *service, const ch
     int rc = lt_cli__call_target(client, service, target, text, &status, &body, err);
     free(text);
     json_t *v = NULL;
-    if (!rc && (lt_json_parse(body.data ? body.data : "", body.len, &v, NULL) != 0 ||
-                !json_is_object(v)))
-        rc = lt_err_set(err, LT_EIO, "%s: HTTP %ld with an answer that is not JSON", target,
-                        status);
+    if (!rc &&
+        (lt_json_parse(body.data ? body.data : "", body.len, &v, NULL) != 0 || !json_is_object(v)))
+        rc =
+            lt_err_set(err, LT_EIO, "%s: HTTP %ld with an answer that is not JSON", target, status);
     if (!rc && status >= 300) {
         const char *type = lt_json_str(v, "__type");
         const char *msg = lt_json_str(v, "message");
-        rc = lt_err_set(err, type && strstr(type, "NotFound") ? LT_ENOTFOUND : LT_EIO,
-                        "%s: %s: %s", target, type ? type : "error", msg ? msg : "");
+        rc = lt_err_set(err, type && strstr(type, "NotFound") ? LT_ENOTFOUND : LT_EIO, "%s: %s: %s",
+                        target, type ? type : "error", msg ? msg : "");
     }
     lt_buf_free(&body);
-    if (rc) json_decref(v);
-    else *out = v;
+    if (rc)
+        json_decref(v);
+    else
+        *out = v;
     return rc;
 }
 
@@ -135,7 +137,8 @@ static int drain_stream(follower *f, log_stream *s, bool show_host, lt_err *err)
 static int drain_all(follower *f, lt_err *err)
 {
     int rc = refresh_streams(f, err);
-    for (size_t i = 0; !rc && i < f->n; i++) rc = drain_stream(f, &f->streams[i], f->n > 1, err);
+    for (size_t i = 0; !rc && i < f->n; i++)
+        rc = drain_stream(f, &f->streams[i], f->n > 1, err);
     fflush(stdout);
     return rc;
 }
@@ -143,13 +146,12 @@ static int drain_all(follower *f, lt_err *err)
 /* The job's status, or NULL when it cannot be had (caller frees). */
 static char *job_status(follower *f, const char *job, bool processing)
 {
-    const char *target = processing ? "SageMaker.DescribeProcessingJob"
-                                    : "SageMaker.DescribeTrainingJob";
+    const char *target =
+        processing ? "SageMaker.DescribeProcessingJob" : "SageMaker.DescribeTrainingJob";
     json_t *in = json_pack("{s:s}", processing ? "ProcessingJobName" : "TrainingJobName", job);
     json_t *out = NULL;
     if (call_json(f->client, "sagemaker", target, in, &out, NULL) != 0) return NULL;
-    const char *status =
-        lt_json_str(out, processing ? "ProcessingJobStatus" : "TrainingJobStatus");
+    const char *status = lt_json_str(out, processing ? "ProcessingJobStatus" : "TrainingJobStatus");
     char *copy = status ? lt_xstrdup(status) : NULL;
     json_decref(out);
     return copy;
@@ -207,12 +209,7 @@ int lt_cli__cmd_logs(int argc, char **argv)
     const char *region = lt_cli__option(argc, argv, used, "region");
     const char *profile = lt_cli__option(argc, argv, used, "profile");
     const char *data_dir = lt_cli__option(argc, argv, used, "data-dir");
-    const char *job = NULL;
-    for (int i = 2; i < argc && !job; i++)
-        if (!used[i] && argv[i][0] != '-') {
-            job = argv[i];
-            used[i] = true;
-        }
+    const char *job = lt_cli__positional(argc, argv, used, 2);
     bool processing = kind && strcmp(kind, "processing") == 0;
     if (!job || (kind && !processing && strcmp(kind, "training") != 0)) {
         fprintf(stderr, "usage: lathe logs JOB [--follow|-f] [--kind training|processing] "
