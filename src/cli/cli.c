@@ -25,6 +25,8 @@ static void usage(FILE *out)
             "         sign and send any SageMaker operation; prints the answer\n"
             "  api --list\n"
             "         the operations this build implements\n"
+            "  logs JOB [--follow|-f] [--kind training|processing] [--endpoint URL]\n"
+            "         print a job's logs (every host's); -f follows until the job ends\n"
             "  algo list | train NAME --train PATH --model-dir DIR [--hp K=V ...]\n"
             "       | predict --model-dir DIR --input PATH [--accept T]\n"
             "         the built-in algorithms without a server\n"
@@ -66,6 +68,7 @@ int lt_cli_main(int argc, char **argv)
     else if (strcmp(cmd, "job") == 0) status = lt_cli__cmd_job(argc, argv);
     else if (strcmp(cmd, "admin") == 0) status = lt_cli__cmd_admin(argc, argv);
     else if (strcmp(cmd, "image") == 0) status = lt_cli__cmd_image(argc, argv);
+    else if (strcmp(cmd, "logs") == 0) status = lt_cli__cmd_logs(argc, argv);
     else {
         fprintf(stderr, "lathe: unknown command '%s'\n\n", cmd);
         usage(stderr);

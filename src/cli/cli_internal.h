@@ -16,6 +16,9 @@
  * consumed slots in used[] (argc entries) so leftovers can be reported. */
 const char *lt_cli__option(int argc, char **argv, bool *used, const char *name);
 bool lt_cli__flag(int argc, char **argv, bool *used, const char *name);
+/* The first argv[first..] slot not consumed that is not an option (marked consumed), or
+ * NULL. Call after the options are taken, so their values are not mistaken for it. */
+const char *lt_cli__positional(int argc, char **argv, bool *used, int first);
 /* Reports the first argv slot not consumed; returns 0 if none. */
 int lt_cli__reject_unused(int argc, char **argv, const bool *used, int first);
 
@@ -42,6 +45,10 @@ void lt_cli__client_free(lt_cli__client *client);
 /* Sends one signed control-plane call; *status gets the HTTP status and body the answer. */
 int lt_cli__call(const lt_cli__client *client, const char *operation, const char *json_body,
                  long *status, lt_buf *body, lt_err *err);
+/* The same for any awsJson 1.1 target ("Logs_20140328.GetLogEvents"), signed for service
+ * ("logs"). */
+int lt_cli__call_target(const lt_cli__client *client, const char *service, const char *target,
+                        const char *json_body, long *status, lt_buf *body, lt_err *err);
 
 /* The data directory's files. */
 char *lt_cli__credentials_path(const char *data_dir);
@@ -78,5 +85,6 @@ int lt_cli__algo_train(const char *name, const char *train, const char *validati
                        const char *content_type, const char *model_dir, json_t *hp, lt_err *err);
 int lt_cli__cmd_admin(int argc, char **argv);
 int lt_cli__cmd_image(int argc, char **argv);
+int lt_cli__cmd_logs(int argc, char **argv);
 
 #endif

@@ -142,12 +142,20 @@ static int split_endpoint(const char *endpoint, char **host, char **path, lt_err
 int lt_cli__call(const lt_cli__client *c, const char *operation, const char *json_body,
                  long *status, lt_buf *body, lt_err *err)
 {
+    char *target = lt_xasprintf("SageMaker.%s", operation);
+    int rc = lt_cli__call_target(c, "sagemaker", target, json_body, status, body, err);
+    free(target);
+    return rc;
+}
+
+int lt_cli__call_target(const lt_cli__client *c, const char *service, const char *target,
+                        const char *json_body, long *status, lt_buf *body, lt_err *err)
+{
     char *host = NULL, *path = NULL;
     int rc = split_endpoint(c->endpoint, &host, &path, err);
     if (rc) return rc;
     char amz_date[17];
     lt_time_format_amz(amz_date, time(NULL));
-    char *target = lt_xasprintf("SageMaker.%s", operation);
     uint8_t digest[32];
     char hash[65];
     lt_sha256(json_body, strlen(json_body), digest);
@@ -161,11 +169,10 @@ int lt_cli__call(const lt_cli__client *c, const char *operation, const char *jso
                                   : "content-type;host;x-amz-date;x-amz-target";
     lt_sigv4_request req = {"POST", path, "", sign_lookup, &h, hash, false};
     char *authz = lt_sigv4_authorization(&req, c->access_key, c->secret_key, c->region,
-                                         "sagemaker", amz_date, signed_list, err);
+                                         service, amz_date, signed_list, err);
     if (!authz) {
         free(host);
         free(path);
-        free(target);
         return err ? err->code : LT_EINVAL;
     }
     CURL *curl = curl_easy_init();
@@ -207,6 +214,5 @@ int lt_cli__call(const lt_cli__client *c, const char *operation, const char *jso
     free(authz);
     free(host);
     free(path);
-    free(target);
     return rc;
 }

@@ -36,13 +36,7 @@ int lt_cli__cmd_api(int argc, char **argv)
     const char *region = lt_cli__option(argc, argv, used, "region");
     const char *profile = lt_cli__option(argc, argv, used, "profile");
     const char *data_dir = lt_cli__option(argc, argv, used, "data-dir");
-    const char *operation = NULL;
-    for (int i = 2; i < argc; i++)
-        if (!used[i] && argv[i][0] != '-') {
-            operation = argv[i];
-            used[i] = true;
-            break;
-        }
+    const char *operation = lt_cli__positional(argc, argv, used, 2);
     used[0] = used[1] = true;
     if (!operation || (json && file)) {
         fprintf(stderr, "usage: lathe api <Operation> [--json '{...}' | --file F] "

@@ -41,3 +41,13 @@ int lt_cli__reject_unused(int argc, char **argv, const bool *used, int first)
         }
     return 0;
 }
+
+const char *lt_cli__positional(int argc, char **argv, bool *used, int first)
+{
+    for (int i = first; i < argc; i++)
+        if (!used[i] && argv[i][0] != '-') {
+            used[i] = true;
+            return argv[i];
+        }
+    return NULL;
+}

@@ -15,6 +15,10 @@
  *     accounts for every job that was running.
  *
  * Errors follow base.h (LT_EINVAL for what a request got wrong, LT_EIO for the disk).
+ *
+ * Threads: pack, images, log reading and listing keep no state and may run anywhere at
+ * once. An lt_exec_log (one writer per stream) and an lt_exec_metrics are each used by one
+ * thread at a time; readers of a stream need no lock against its writer.
  */
 #ifndef LT_EXEC_H
 #define LT_EXEC_H

@@ -11,8 +11,8 @@
  * byte order of their names. rel is the path relative to the root ("sub/x.bin"), path
  * the full path; st comes from lstat (links are not followed). A non-zero return stops
  * the walk and is returned by it. */
-typedef int (*lt_exec__walk_fn)(void *ctx, const char *rel, const char *path,
-                                const struct stat *st, lt_err *err);
+typedef int (*lt_exec__walk_fn)(void *ctx, const char *rel, const char *path, const struct stat *st,
+                                lt_err *err);
 
 /* Walks root (which must be a directory) depth-first in sorted order. LT_EIO when a
  * directory cannot be read. */

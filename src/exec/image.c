@@ -65,8 +65,10 @@ static int copy_file(image_ctx *c, const char *src, const char *dst, const struc
         for (ssize_t off = 0; !rc && off < n;) {
             ssize_t w = write(out, chunk + off, (size_t)(n - off));
             if (w < 0 && errno == EINTR) continue;
-            if (w < 0) rc = lt_err_set(err, LT_EIO, "write to %s failed: %s", dst, strerror(errno));
-            else off += w;
+            if (w < 0)
+                rc = lt_err_set(err, LT_EIO, "write to %s failed: %s", dst, strerror(errno));
+            else
+                off += w;
         }
         if (rc) break;
     }
@@ -104,7 +106,8 @@ static int import_one(void *ctx, const char *rel, const char *path, const struct
     } else if (S_ISLNK(st->st_mode)) {
         char target[PATH_MAX];
         ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n < 0) rc = lt_err_set(err, LT_EIO, "cannot read link %s: %s", path, strerror(errno));
+        if (n < 0)
+            rc = lt_err_set(err, LT_EIO, "cannot read link %s: %s", path, strerror(errno));
         else {
             target[n] = '\0';
             if (!lt_exec__link_stays_inside(rel, target))
@@ -120,8 +123,8 @@ static int import_one(void *ctx, const char *rel, const char *path, const struct
             }
         }
     } else {
-        rc = lt_err_set(err, LT_EINVAL,
-                        "image entry '%s' is not a file, directory or symlink", rel);
+        rc =
+            lt_err_set(err, LT_EINVAL, "image entry '%s' is not a file, directory or symlink", rel);
     }
     free(dst);
     return rc;
@@ -205,7 +208,8 @@ int lt_exec_image_import(const char *images_root, const char *src_dir, char **di
         }
     }
     if (rc) lt_rm_rf(tmp, NULL);
-    for (size_t i = 0; i < c.n_dirs; i++) free(c.dirs[i].path);
+    for (size_t i = 0; i < c.n_dirs; i++)
+        free(c.dirs[i].path);
     free(c.dirs);
     lt_hash_free(c.digest);
     lt_hash_free(c.content);

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 enum {
-    LINE_MAX_BYTES = 256 * 1024,  /* longer lines are cut into several events */
-    READ_CHUNK = 1024 * 1024,     /* the reader's window; holds several whole lines */
+    LINE_MAX_BYTES = 256 * 1024,    /* longer lines are cut into several events */
+    READ_CHUNK = 1024 * 1024,       /* the reader's window; holds several whole lines */
     READ_REPLY_BYTES = 1024 * 1024, /* messages returned by one read, as CloudWatch */
 };
 
@@ -54,8 +54,7 @@ static char *group_dir(const char *logs_root, const char *group, lt_err *err)
     return lt_xasprintf("%s/%s", logs_root, group[0] == '/' ? group + 1 : group);
 }
 
-static char *stream_path(const char *logs_root, const char *group, const char *stream,
-                         lt_err *err)
+static char *stream_path(const char *logs_root, const char *group, const char *stream, lt_err *err)
 {
     if (!name_ok(stream, false)) {
         lt_err_set(err, LT_EINVAL, "log stream name '%s' is not valid", stream ? stream : "");
@@ -108,8 +107,8 @@ static int emit(lt_exec_log *log, const char *line, size_t len, int64_t ts_ms,
 static int emit_partial(lt_exec_log *log, int64_t ts_ms, lt_exec_line_fn on_line, void *ctx,
                         lt_err *err)
 {
-    int rc = emit(log, log->partial.data ? log->partial.data : "", log->partial.len, ts_ms,
-                  on_line, ctx, err);
+    int rc = emit(log, log->partial.data ? log->partial.data : "", log->partial.len, ts_ms, on_line,
+                  ctx, err);
     lt_buf_reset(&log->partial);
     return rc;
 }
@@ -187,7 +186,8 @@ static bool parse_line(const char *line, size_t len, int64_t *ts, size_t *msg_st
 {
     int64_t v = 0;
     size_t i = 0;
-    while (i < len && i < 19 && line[i] >= '0' && line[i] <= '9') v = v * 10 + (line[i++] - '0');
+    while (i < len && i < 19 && line[i] >= '0' && line[i] <= '9')
+        v = v * 10 + (line[i++] - '0');
     if (i == 0 || i >= len || line[i] != ' ') return false;
     *ts = v;
     *msg_start = i + 1;
@@ -227,14 +227,17 @@ static int read_events(int fd, const char *path, uint64_t *offset, size_t max, i
             const char *line = buf + at;
             const char *nl = memchr(line, '\n', (size_t)got - at);
             size_t len;
-            if (nl) len = (size_t)(nl - line);
-            else if (at == 0 && more) len = (size_t)got; /* longer than the window: corrupt */
-            else break;                                  /* being written, or past the window */
+            if (nl)
+                len = (size_t)(nl - line);
+            else if (at == 0 && more)
+                len = (size_t)got; /* longer than the window: corrupt */
+            else
+                break; /* being written, or past the window */
             int64_t ts = 0;
             size_t msg = 0;
             if (!parse_line(line, len, &ts, &msg))
                 lt_log_debug("%s: skipping a malformed line at byte %llu", path,
-                              (unsigned long long)(pos + at));
+                             (unsigned long long)(pos + at));
             else if ((start_ms <= 0 || ts >= start_ms) && (end_ms <= 0 || ts < end_ms)) {
                 if (*n == cap) {
                     cap = cap ? cap * 2 : 64;
@@ -254,9 +257,9 @@ static int read_events(int fd, const char *path, uint64_t *offset, size_t max, i
     return rc;
 }
 
-int lt_exec_log_read(const char *logs_root, const char *group, const char *stream,
-                     uint64_t *offset, size_t max, int64_t start_ms, int64_t end_ms,
-                     lt_exec_log_event **out, size_t *n, lt_err *err)
+int lt_exec_log_read(const char *logs_root, const char *group, const char *stream, uint64_t *offset,
+                     size_t max, int64_t start_ms, int64_t end_ms, lt_exec_log_event **out,
+                     size_t *n, lt_err *err)
 {
     *out = NULL;
     *n = 0;
@@ -284,7 +287,8 @@ int lt_exec_log_read(const char *logs_root, const char *group, const char *strea
 
 void lt_exec_log_events_free(lt_exec_log_event *events, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(events[i].message);
+    for (size_t i = 0; i < n; i++)
+        free(events[i].message);
     free(events);
 }
 
@@ -315,9 +319,11 @@ static bool stream_times(const char *path, uint64_t size, int64_t *first, int64_
         char *tail = lt_xmalloc(window);
         got = pread_full(fd, tail, window, from);
         ssize_t end = got - 1;
-        while (end >= 0 && tail[end] != '\n') end--;
+        while (end >= 0 && tail[end] != '\n')
+            end--;
         ssize_t start = end - 1;
-        while (start >= 0 && tail[start] != '\n') start--;
+        while (start >= 0 && tail[start] != '\n')
+            start--;
         if (end < 0 || !parse_line(tail + start + 1, (size_t)(end - start - 1), last, &msg))
             *last = *first;
         free(tail);
@@ -379,6 +385,7 @@ int lt_exec_log_streams(const char *logs_root, const char *group, const char *pr
 
 void lt_exec_log_streams_free(lt_exec_log_stream *streams, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(streams[i].name);
+    for (size_t i = 0; i < n; i++)
+        free(streams[i].name);
     free(streams);
 }

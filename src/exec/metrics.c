@@ -53,8 +53,8 @@ static int compile_def(metric_def *d, size_t index, const json_t *def, lt_err *e
                           index);
     int code = 0;
     PCRE2_SIZE offset = 0;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, 0, &code, &offset,
-                                   NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, 0, &code, &offset, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof msg);
@@ -97,8 +97,10 @@ int lt_exec_metrics_new(lt_exec_metrics **out, const json_t *definitions, lt_err
 /* The whole text is a finite number ("0.5", "1e-3", "-2"); NaN and infinities are not. */
 static bool parse_value(const char *s, size_t len, double *out)
 {
-    while (len && (*s == ' ' || *s == '\t')) s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r')) len--;
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+        len--;
     char num[64];
     if (len == 0 || len >= sizeof num) return false;
     memcpy(num, s, len);

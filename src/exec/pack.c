@@ -33,7 +33,8 @@ static int write_file_data(pack_ctx *p, const char *path, const struct stat *st,
     while (!rc && left > 0) {
         ssize_t n = read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) rc = lt_err_set(err, LT_EIO, "read of %s failed: %s", path, strerror(errno));
+        if (n < 0)
+            rc = lt_err_set(err, LT_EIO, "read of %s failed: %s", path, strerror(errno));
         else if (n == 0)
             rc = lt_err_set(err, LT_EIO, "%s shrank while it was being packed", path);
         else {
@@ -67,7 +68,8 @@ static int pack_one(void *ctx, const char *rel, const char *path, const struct s
     if (S_ISLNK(st->st_mode)) {
         char target[PATH_MAX];
         ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n < 0) rc = lt_err_set(err, LT_EIO, "cannot read link %s: %s", path, strerror(errno));
+        if (n < 0)
+            rc = lt_err_set(err, LT_EIO, "cannot read link %s: %s", path, strerror(errno));
         else {
             target[n] = '\0';
             archive_entry_set_symlink(e, target);
@@ -125,7 +127,8 @@ static const char *strip_dot_slash(const char *name)
 {
     while (name[0] == '.' && name[1] == '/') {
         name += 2;
-        while (*name == '/') name++;
+        while (*name == '/')
+            name++;
     }
     return strcmp(name, ".") == 0 ? "" : name;
 }
@@ -139,8 +142,8 @@ static int check_member(struct archive_entry *e, const char *name, lt_err *err)
                           raw ? raw : "(no name)");
     const char *hardlink = archive_entry_hardlink(e);
     if (hardlink && (hardlink[0] == '/' || !lt_exec__rel_path_safe(strip_dot_slash(hardlink))))
-        return lt_err_set(err, LT_EINVAL, "archive member '%s' is refused: hard link to '%s'",
-                          raw, hardlink);
+        return lt_err_set(err, LT_EINVAL, "archive member '%s' is refused: hard link to '%s'", raw,
+                          hardlink);
     if (hardlink) return 0;
     mode_t type = archive_entry_filetype(e);
     if (type == AE_IFLNK) {

@@ -17,12 +17,12 @@ static int skip_dots(const struct dirent *d)
     return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
 }
 
-static int walk_dir(const char *path, const char *rel, lt_exec__walk_fn fn, void *ctx,
-                    lt_err *err)
+static int walk_dir(const char *path, const char *rel, lt_exec__walk_fn fn, void *ctx, lt_err *err)
 {
     struct dirent **names = NULL;
     int n = scandir(path, &names, skip_dots, by_name);
-    if (n < 0) return lt_err_set(err, LT_EIO, "cannot read directory %s: %s", path, strerror(errno));
+    if (n < 0)
+        return lt_err_set(err, LT_EIO, "cannot read directory %s: %s", path, strerror(errno));
     int rc = 0;
     for (int i = 0; i < n; i++) {
         if (!rc) {

@@ -50,8 +50,10 @@ static void reply_error(lt_api_reply *reply, int code, const char *message)
 {
     int status = 500;
     const char *type = "ServiceUnavailableException";
-    if (code == LT_EINVAL) status = 400, type = "InvalidParameterException";
-    else if (code == LT_ENOTFOUND) status = 400, type = "ResourceNotFoundException";
+    if (code == LT_EINVAL)
+        status = 400, type = "InvalidParameterException";
+    else if (code == LT_ENOTFOUND)
+        status = 400, type = "ResourceNotFoundException";
     reply_json(reply, status, type, json_pack("{s:s, s:s}", "__type", type, "message", message));
 }
 
@@ -80,8 +82,8 @@ static int get_int(const json_t *in, const char *key, int64_t min, int64_t max, 
     if (!json_is_integer(v)) return lt_err_set(err, LT_EINVAL, "%s must be an integer.", key);
     *out = json_integer_value(v);
     if (*out < min || *out > max)
-        return lt_err_set(err, LT_EINVAL, "%s must be between %lld and %lld.", key,
-                          (long long)min, (long long)max);
+        return lt_err_set(err, LT_EINVAL, "%s must be between %lld and %lld.", key, (long long)min,
+                          (long long)max);
     return 0;
 }
 
@@ -155,8 +157,8 @@ static int describe_log_streams(const logs_ctx *c, const json_t *in, json_t **ou
     if (!rc && order && !by_time && strcmp(order, "LogStreamName") != 0)
         rc = lt_err_set(err, LT_EINVAL, "orderBy must be LogStreamName or LastEventTime.");
     if (!rc && by_time && prefix && prefix[0])
-        rc = lt_err_set(err, LT_EINVAL,
-                        "Cannot order by LastEventTime with a logStreamNamePrefix.");
+        rc =
+            lt_err_set(err, LT_EINVAL, "Cannot order by LastEventTime with a logStreamNamePrefix.");
     uint64_t start = 0;
     if (!rc && token) rc = parse_token(token, 's', &start, err);
     if (rc) return rc;
@@ -173,7 +175,8 @@ static int describe_log_streams(const logs_ctx *c, const json_t *in, json_t **ou
         json_array_append_new(list, stream_json(c, group, &streams[at]));
     }
     *out = json_pack("{s:o}", "logStreams", list);
-    if (start + (uint64_t)limit < n) json_object_set_new(*out, "nextToken", token_json('s', start + (uint64_t)limit));
+    if (start + (uint64_t)limit < n)
+        json_object_set_new(*out, "nextToken", token_json('s', start + (uint64_t)limit));
     lt_exec_log_streams_free(streams, n);
     return 0;
 }
@@ -216,7 +219,8 @@ static int read_tail(const logs_ctx *c, const char *group, const char *stream, u
         lt_exec_log_event *ev = NULL;
         size_t got = 0;
         uint64_t from = pos;
-        rc = lt_exec_log_read(c->root, group, stream, &pos, limit, start_ms, end_ms, &ev, &got, err);
+        rc =
+            lt_exec_log_read(c->root, group, stream, &pos, limit, start_ms, end_ms, &ev, &got, err);
         if (rc) break;
         if (pos == from) done = true;
         for (size_t i = 0; i < got; i++) {
@@ -247,7 +251,8 @@ static int read_tail(const logs_ctx *c, const char *group, const char *stream, u
         if (pos >= before) done = true;
     }
     if (rc) {
-        for (size_t i = 0; i < count; i++) free(keep[head + i].message);
+        for (size_t i = 0; i < count; i++)
+            free(keep[head + i].message);
         free(keep);
         return rc;
     }
@@ -282,15 +287,16 @@ static int get_log_events(const logs_ctx *c, const json_t *in, json_t **out, lt_
         rc = lt_exec_log_read(c->root, group, stream, &end, (size_t)limit, start_ms, end_ms, &ev,
                               &n, &inner);
     } else {
-        rc = read_tail(c, group, stream, at, (size_t)limit, start_ms, end_ms, &ev, &n, &end,
-                       &inner);
+        rc =
+            read_tail(c, group, stream, at, (size_t)limit, start_ms, end_ms, &ev, &n, &end, &inner);
         first = n ? ev[0].offset : end;
     }
     if (rc == LT_ENOTFOUND) return lt_err_set(err, rc, "The specified log stream does not exist.");
     if (rc) return lt_err_set(err, rc, "%s", inner.msg);
     if (forward && n) first = ev[0].offset;
     json_t *list = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(list, event_json(&ev[i]));
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, event_json(&ev[i]));
     *out = json_pack("{s:o, s:o, s:o}", "events", list, "nextForwardToken", token_json('f', end),
                      "nextBackwardToken", token_json('b', first));
     lt_exec_log_events_free(ev, n);
@@ -304,7 +310,8 @@ static bool stream_selected(const json_t *names, const char *name)
     if (!names) return true;
     size_t i;
     json_t *v;
-    json_array_foreach(names, i, v) if (json_is_string(v) && strcmp(json_string_value(v), name) == 0) return true;
+    json_array_foreach(names, i, v) if (json_is_string(v) &&
+                                        strcmp(json_string_value(v), name) == 0) return true;
     return false;
 }
 
@@ -492,6 +499,8 @@ void lt_http__logs_call(const lt_http_config *cfg, const char *region, const cha
     json_t *out = NULL;
     int rc = fn(&c, in, &out, &err);
     json_decref(in);
-    if (rc) reply_error(reply, rc, err.msg);
-    else reply_json(reply, 200, NULL, out);
+    if (rc)
+        reply_error(reply, rc, err.msg);
+    else
+        reply_json(reply, 200, NULL, out);
 }

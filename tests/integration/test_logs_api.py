@@ -212,3 +212,28 @@ def test_lathe_logs_prefixes_hosts_when_several(server):
     assert missing.returncode == 1 and "nojob" in missing.stderr
     bad = lathe_logs(server, "job", "--kind", "transform")
     assert bad.returncode == 2
+
+
+def test_lathe_logs_follow_prints_new_events_until_interrupted(server):
+    import signal
+    import time
+    write_stream(server, "job/algo-1-1700000000", [(BASE_MS, "before")])
+    env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=server.credentials_file,
+               AWS_DEFAULT_REGION="us-east-1")
+    env.pop("AWS_ACCESS_KEY_ID", None)
+    env.pop("AWS_SECRET_ACCESS_KEY", None)
+    # No training-job API answers for "job", so -f follows until interrupted.
+    proc = subprocess.Popen([LATHE_BIN, "logs", "job", "-f", "--endpoint", server.endpoint],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        time.sleep(1.0)
+        write_stream(server, "job/algo-1-1700000000", [(BASE_MS + 1, "after")],
+                     partial=f"{BASE_MS + 2} half a li")
+        time.sleep(1.5)
+        write_stream(server, "job/algo-1-1700000000", [], partial="ne\n")
+        time.sleep(1.5)
+        assert proc.poll() is None  # still following
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    assert out.splitlines() == ["before", "after", "half a line"], err

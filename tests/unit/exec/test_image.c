@@ -21,8 +21,10 @@ static size_t count_entries(const char *dir)
     size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL)
-        if (de->d_name[0] != '.') n++;
-        else if (strncmp(de->d_name, ".tmp", 4) == 0) n += 100; /* a leftover temp dir */
+        if (de->d_name[0] != '.')
+            n++;
+        else if (strncmp(de->d_name, ".tmp", 4) == 0)
+            n += 100; /* a leftover temp dir */
     closedir(d);
     return n;
 }

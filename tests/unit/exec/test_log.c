@@ -111,7 +111,8 @@ static void log_reader_offsets_filters_and_partial_tail(void)
     uint64_t off = 0;
     lt_exec_log_event *ev = NULL;
     size_t n = 0;
-    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 2, 0, 0, &ev, &n, &err), ==, 0);
+    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 2, 0, 0, &ev, &n, &err), ==,
+                 0);
     LT_CHECK_INT(n, ==, 2);
     if (n == 2) {
         LT_CHECK_STR(ev[0].message, "a");
@@ -120,22 +121,26 @@ static void log_reader_offsets_filters_and_partial_tail(void)
     }
     LT_CHECK_INT(off, ==, 12);
     lt_exec_log_events_free(ev, n);
-    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10, 0, 0, &ev, &n, &err), ==, 0);
+    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10, 0, 0, &ev, &n, &err), ==,
+                 0);
     LT_CHECK_INT(n, ==, 2);
     LT_CHECK_INT(off, ==, 24); /* stops before "500 partial", which has no '\n' yet */
     lt_exec_log_events_free(ev, n);
-    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10, 0, 0, &ev, &n, &err), ==, 0);
+    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10, 0, 0, &ev, &n, &err), ==,
+                 0);
     LT_CHECK_INT(n, ==, 0);
     LT_CHECK_INT(off, ==, 24);
     lt_exec_log_events_free(ev, n);
     put_text(dir, "job/algo-1-1", "100 a\n200 b\n300 c\n400 d\n500 partial line\n");
-    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10, 0, 0, &ev, &n, &err), ==, 0);
+    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10, 0, 0, &ev, &n, &err), ==,
+                 0);
     LT_CHECK_INT(n, ==, 1);
     if (n == 1) LT_CHECK_STR(ev[0].message, "partial line");
     lt_exec_log_events_free(ev, n);
     /* start inclusive, end exclusive */
     off = 0;
-    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10, 200, 400, &ev, &n, &err), ==, 0);
+    LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10, 200, 400, &ev, &n, &err),
+                 ==, 0);
     LT_CHECK_INT(n, ==, 2);
     if (n == 2) {
         LT_CHECK_STR(ev[0].message, "b");
@@ -175,8 +180,8 @@ static void log_reader_caps_one_reply_at_about_one_mib(void)
     for (;;) {
         lt_exec_log_event *ev = NULL;
         size_t n = 0;
-        LT_CHECK_INT(lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10000, 0, 0, &ev, &n, &err),
-                     ==, 0);
+        LT_CHECK_INT(
+            lt_exec_log_read(root, GROUP, "job/algo-1-1", &off, 10000, 0, 0, &ev, &n, &err), ==, 0);
         lt_exec_log_events_free(ev, n);
         if (n == 0) break;
         LT_CHECK_INT(n, <=, 6);
@@ -242,7 +247,8 @@ static void *writer_thread(void *arg)
     lt_exec_log *log = open_log(c->root, "job/algo-1-1");
     lt_buf all;
     lt_buf_init(&all, 1 << 24);
-    for (int i = 0; i < FOLLOW_LINES; i++) lt_buf_printf(&all, NULL, "line %d of the run\n", i);
+    for (int i = 0; i < FOLLOW_LINES; i++)
+        lt_buf_printf(&all, NULL, "line %d of the run\n", i);
     lt_err err = {0};
     size_t at = 0, step = 1;
     while (at < all.len && !c->rc) {

@@ -98,7 +98,8 @@ static void metrics_bad_definitions_are_named(void)
         const char *json;
         const char *says;
     } cases[] = {
-        {"[{\"Name\": \"ok\", \"Regex\": \"a(\\\\d+)\"}, {\"Name\": \"broken\", \"Regex\": \"a(b\"}]",
+        {"[{\"Name\": \"ok\", \"Regex\": \"a(\\\\d+)\"}, {\"Name\": \"broken\", \"Regex\": "
+         "\"a(b\"}]",
          "'broken' (MetricDefinitions[1])"},
         {"[{\"Name\": \"x\"}]", "MetricDefinitions[0]"},
         {"{\"Name\": \"x\"}", "must be an array"},

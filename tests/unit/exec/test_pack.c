@@ -14,7 +14,8 @@ static void make_tree(const char *dir, char **big_out, size_t *big_len)
     put_file(dir, "run.sh", "#!/bin/sh\necho hi\n", 18, 0755);
     size_t n = 5u << 20;
     char *big = lt_xmalloc(n);
-    for (size_t i = 0; i < n; i++) big[i] = (char)((i * 2654435761u) >> 13);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)((i * 2654435761u) >> 13);
     put_file(dir, "sub/big.bin", big, n, 0644);
     char *link = lt_xasprintf("%s/sub/link", dir);
     if (symlink("x.bin", link) != 0) abort();
@@ -162,8 +163,10 @@ static char *write_archive(const char *dir, const member *members, size_t n)
         archive_entry_set_pathname(e, members[i].name);
         archive_entry_set_filetype(e, members[i].type);
         archive_entry_set_perm(e, 0644);
-        if (members[i].hard) archive_entry_set_hardlink(e, members[i].link);
-        else if (members[i].link) archive_entry_set_symlink(e, members[i].link);
+        if (members[i].hard)
+            archive_entry_set_hardlink(e, members[i].link);
+        else if (members[i].link)
+            archive_entry_set_symlink(e, members[i].link);
         bool data = members[i].type == AE_IFREG && !members[i].hard;
         archive_entry_set_size(e, data ? 4 : 0);
         if (archive_write_header(a, e) != ARCHIVE_OK) abort();
