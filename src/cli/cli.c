@@ -30,6 +30,11 @@ static void usage(FILE *out)
             "  algo list | train NAME --train PATH --model-dir DIR [--hp K=V ...]\n"
             "       | predict --model-dir DIR --input PATH [--accept T]\n"
             "         the built-in algorithms without a server\n"
+            "  train SCRIPT.py | --algorithm NAME | --image URI [--data CHANNEL=PATH]...\n"
+            "        [--hp NAME=VALUE]... [--no-wait]\n"
+            "         run a training job (uploads local code and data) and follow its log\n"
+            "  jobs [--kind training|processing] [--status S]   list jobs\n"
+            "  stop JOB [--kind training|processing]            stop a job\n"
             "  image push NAME[:TAG] DIR | list [--data-dir DIR]\n"
             "         register a directory (with an executable `train`) as an image\n"
             "  admin interrupt JOB [--data-dir DIR]\n"
@@ -69,6 +74,9 @@ int lt_cli_main(int argc, char **argv)
     else if (strcmp(cmd, "admin") == 0) status = lt_cli__cmd_admin(argc, argv);
     else if (strcmp(cmd, "image") == 0) status = lt_cli__cmd_image(argc, argv);
     else if (strcmp(cmd, "logs") == 0) status = lt_cli__cmd_logs(argc, argv);
+    else if (strcmp(cmd, "train") == 0) status = lt_cli__cmd_train(argc, argv);
+    else if (strcmp(cmd, "jobs") == 0) status = lt_cli__cmd_jobs(argc, argv);
+    else if (strcmp(cmd, "stop") == 0) status = lt_cli__cmd_stop(argc, argv);
     else {
         fprintf(stderr, "lathe: unknown command '%s'\n\n", cmd);
         usage(stderr);

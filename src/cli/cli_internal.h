@@ -50,6 +50,18 @@ int lt_cli__call(const lt_cli__client *client, const char *operation, const char
 int lt_cli__call_target(const lt_cli__client *client, const char *service, const char *target,
                         const char *json_body, long *status, lt_buf *body, lt_err *err);
 
+/* One signed S3 request (path-style) with the body read from file_path (may be NULL). */
+int lt_cli__s3_request(const lt_cli__client *client, const char *method, const char *bucket,
+                       const char *key, const char *file_path, long *status, lt_buf *body,
+                       lt_err *err);
+
+/* Calls one awsJson target with `in` (consumed); *out gets the answer object. An error
+ * answer is LT_ENOTFOUND for ResourceNotFound*, else LT_EIO, with the server's message. */
+int lt_cli__call_json(const lt_cli__client *client, const char *service, const char *target,
+                      json_t *in, json_t **out, lt_err *err);
+/* Prints a job's log as it is written until the job ends; 1 when it Failed, else 0. */
+int lt_cli__follow_job_logs(const lt_cli__client *client, const char *job, bool processing);
+
 /* The data directory's files. */
 char *lt_cli__credentials_path(const char *data_dir);
 
@@ -86,5 +98,8 @@ int lt_cli__algo_train(const char *name, const char *train, const char *validati
 int lt_cli__cmd_admin(int argc, char **argv);
 int lt_cli__cmd_image(int argc, char **argv);
 int lt_cli__cmd_logs(int argc, char **argv);
+int lt_cli__cmd_train(int argc, char **argv);
+int lt_cli__cmd_jobs(int argc, char **argv);
+int lt_cli__cmd_stop(int argc, char **argv);
 
 #endif

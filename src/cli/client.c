@@ -216,3 +216,83 @@ int lt_cli__call_target(const lt_cli__client *c, const char *service, const char
     free(path);
     return rc;
 }
+
+int lt_cli__s3_request(const lt_cli__client *c, const char *method, const char *bucket,
+                       const char *key, const char *file_path, long *status, lt_buf *body,
+                       lt_err *err)
+{
+    char *host = NULL, *base = NULL;
+    int rc = split_endpoint(c->endpoint, &host, &base, err);
+    if (rc) return rc;
+    lt_buf path;
+    lt_buf_init(&path, 8192);
+    rc = lt_buf_printf(&path, err, "/%s", bucket);
+    if (!rc && key && *key) rc = lt_buf_puts(&path, "/", err);
+    if (!rc && key && *key) rc = lt_uri_encode(&path, key, strlen(key), true, err);
+    FILE *in = NULL;
+    long size = 0;
+    if (!rc && file_path) {
+        in = fopen(file_path, "rb");
+        if (!in) rc = lt_err_set(err, LT_EIO, "cannot open %s", file_path);
+        if (in && fseek(in, 0, SEEK_END) == 0) size = ftell(in);
+        if (in) rewind(in);
+    }
+    char amz_date[17];
+    lt_time_format_amz(amz_date, time(NULL));
+    sign_headers h = {{"host", "x-amz-content-sha256", "x-amz-date",
+                       c->session_token ? "x-amz-security-token" : NULL},
+                      {host, "UNSIGNED-PAYLOAD", amz_date, c->session_token}};
+    const char *signed_list = c->session_token
+                                  ? "host;x-amz-content-sha256;x-amz-date;x-amz-security-token"
+                                  : "host;x-amz-content-sha256;x-amz-date";
+    lt_sigv4_request req = {method, path.data, "", sign_lookup, &h, "UNSIGNED-PAYLOAD", true};
+    char *authz = rc ? NULL
+                     : lt_sigv4_authorization(&req, c->access_key, c->secret_key, c->region, "s3",
+                                              amz_date, signed_list, err);
+    if (!rc && !authz) rc = err && err->code ? err->code : LT_EINVAL;
+    if (!rc) {
+        CURL *curl = curl_easy_init();
+        struct curl_slist *hdrs = NULL;
+        char *line = lt_xasprintf("X-Amz-Date: %s", amz_date);
+        hdrs = curl_slist_append(hdrs, line);
+        free(line);
+        hdrs = curl_slist_append(hdrs, "X-Amz-Content-SHA256: UNSIGNED-PAYLOAD");
+        line = lt_xasprintf("Authorization: %s", authz);
+        hdrs = curl_slist_append(hdrs, line);
+        free(line);
+        if (c->session_token) {
+            line = lt_xasprintf("X-Amz-Security-Token: %s", c->session_token);
+            hdrs = curl_slist_append(hdrs, line);
+            free(line);
+        }
+        hdrs = curl_slist_append(hdrs, "Expect:");
+        char *url = lt_xasprintf("%s%s", c->endpoint, path.data);
+        curl_easy_setopt(curl, CURLOPT_URL, url);
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+        if (in) {
+            curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(curl, CURLOPT_READDATA, in);
+            curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+        } else if (strcmp(method, "PUT") == 0) {
+            curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)0);
+        }
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+        CURLcode cc = curl_easy_perform(curl);
+        if (cc != CURLE_OK)
+            rc = lt_err_set(err, LT_EIO, "cannot reach %s: %s", c->endpoint, curl_easy_strerror(cc));
+        else
+            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(curl);
+        free(url);
+    }
+    if (in) fclose(in);
+    free(authz);
+    lt_buf_free(&path);
+    free(host);
+    free(base);
+    return rc;
+}

@@ -26,9 +26,7 @@ typedef struct follower {
     size_t n;
 } follower;
 
-/* Calls one Logs or SageMaker target; *out gets the answer object. An error answer is
- * LT_ENOTFOUND for ResourceNotFound*, else LT_EIO, with the server's message. */
-static int call_json(const lt_cli__client *client, const char *service, const char *target,
+int lt_cli__call_json(const lt_cli__client *client, const char *service, const char *target,
                      json_t *in, json_t **out, lt_err *err)
 {
     char *text = lt_json_dump(in);
@@ -70,7 +68,7 @@ static int refresh_streams(follower *f, lt_err *err)
         token = NULL;
         json_t *out = NULL;
         lt_err inner = {0};
-        rc = call_json(f->client, "logs", "Logs_20140328.DescribeLogStreams", in, &out, &inner);
+        rc = lt_cli__call_json(f->client, "logs", "Logs_20140328.DescribeLogStreams", in, &out, &inner);
         if (rc == LT_ENOTFOUND) return 0; /* no group yet: nothing has logged */
         if (rc) return lt_err_set(err, rc, "%s", inner.msg);
         size_t i;
@@ -111,7 +109,7 @@ static int drain_stream(follower *f, log_stream *s, bool show_host, lt_err *err)
                                s->name, "startFromHead", 1);
         if (s->token) json_object_set_new(in, "nextToken", json_string(s->token));
         json_t *out = NULL;
-        int rc = call_json(f->client, "logs", "Logs_20140328.GetLogEvents", in, &out, err);
+        int rc = lt_cli__call_json(f->client, "logs", "Logs_20140328.GetLogEvents", in, &out, err);
         if (rc) return rc;
         json_t *events = json_object_get(out, "events");
         size_t i;
@@ -150,7 +148,7 @@ static char *job_status(follower *f, const char *job, bool processing)
         processing ? "SageMaker.DescribeProcessingJob" : "SageMaker.DescribeTrainingJob";
     json_t *in = json_pack("{s:s}", processing ? "ProcessingJobName" : "TrainingJobName", job);
     json_t *out = NULL;
-    if (call_json(f->client, "sagemaker", target, in, &out, NULL) != 0) return NULL;
+    if (lt_cli__call_json(f->client, "sagemaker", target, in, &out, NULL) != 0) return NULL;
     const char *status = lt_json_str(out, processing ? "ProcessingJobStatus" : "TrainingJobStatus");
     char *copy = status ? lt_xstrdup(status) : NULL;
     json_decref(out);
@@ -195,6 +193,21 @@ static int run(follower *f, const char *job, bool follow, bool processing)
         struct timespec pause = {0, 500 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
+}
+
+int lt_cli__follow_job_logs(const lt_cli__client *client, const char *job, bool processing)
+{
+    follower f = {client,
+                  processing ? "/aws/sagemaker/ProcessingJobs" : "/aws/sagemaker/TrainingJobs",
+                  lt_xasprintf("%s/", job), NULL, 0};
+    int status = run(&f, job, true, processing);
+    for (size_t i = 0; i < f.n; i++) {
+        free(f.streams[i].name);
+        free(f.streams[i].token);
+    }
+    free(f.streams);
+    free(f.prefix);
+    return status;
 }
 
 int lt_cli__cmd_logs(int argc, char **argv)

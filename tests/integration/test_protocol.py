@@ -73,10 +73,10 @@ def test_wrong_json_type_is_rejected(raw_sm):
 
 def test_valid_but_unimplemented_operation_names_itself(sm):
     with pytest.raises(ClientError) as e:
-        sm.list_training_jobs()
+        sm.list_algorithms()
     code, msg = error(e)
     assert code == "NotImplementedException"
-    assert "ListTrainingJobs" in msg
+    assert "ListAlgorithms" in msg
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 

@@ -287,8 +287,8 @@ static void an_operation_of_the_model_not_implemented_answers_501(void)
 {
     world w;
     world_open(&w, "api-501");
-    answer a = call(&w, "ListTrainingJobs", "{}");
-    CHECK_ERROR(a, 501, "NotImplementedException", "ListTrainingJobs");
+    answer a = call(&w, "ListAlgorithms", "{}");
+    CHECK_ERROR(a, 501, "NotImplementedException", "ListAlgorithms");
     answer_free(&a);
     world_close(&w);
 }
