@@ -29,8 +29,10 @@ int lt_cli__cmd_job(int argc, char **argv)
     } else {
         lt_err err = {0};
         lt_cli__data data;
+        lt_log_debug("job %s: runner started", words[2]);
         int rc = lt_cli__data_open(&data, data_dir, &err);
         if (!rc) {
+            lt_log_debug("job %s: data directory open", words[2]);
             rc = lt_exec_job_run(data.store, data.blob, data_dir, words[1], words[2], &err);
             lt_cli__data_close(&data);
         }

@@ -106,7 +106,7 @@ static void spawn_runner(lt_executor *ex, const char *job_kind, const char *name
         ex->children[ex->n_children++] = (spawned){lt_xstrdup(key), pid, lt_now_ms()};
     }
     pthread_mutex_unlock(&ex->lock);
-    lt_log_debug("started the runner of %s (pid %d)", key, (int)pid);
+    lt_log_debug("job %s: started the runner (pid %d)", key, (int)pid);
     free(log_path);
     free(dir);
     free(key);

@@ -82,6 +82,10 @@ int lt_exec__finish(lt_exec_job *job, const char *status, const char *secondary,
                     const char *message, const char *failure, lt_err *err);
 
 /* ---- layout.c: each host's /opt/ml and environment ---- */
+/* Writes a file of the job directory. No fsync: the directory is scratch, rebuilt from the
+ * store when a job starts again, so its files need no durability (and skipping the fsyncs
+ * is most of a fast job start). */
+int lt_exec__write_scratch(const char *path, const void *data, size_t len, lt_err *err);
 int lt_exec__layout_hosts(lt_exec_job *job, lt_err *err);
 /* The environment for host h: a NULL-terminated array of "K=V" (free with lt_exec__strv_free). */
 char **lt_exec__host_env(lt_exec_job *job, const lt_exec_host *h);
@@ -94,6 +98,9 @@ char *lt_exec__hp_decoded(const json_t *hps, const char *key);
 /* ---- stage.c: input channels, code, outputs ---- */
 int lt_exec__stage_inputs(lt_exec_job *job, lt_err *err);
 int lt_exec__upload_outputs(lt_exec_job *job, char **model_uri, lt_err *err);
+/* Copies one object to a local file. */
+int lt_exec__copy_object(lt_exec_job *job, const char *bucket, const char *key, const char *path,
+                         lt_err *err);
 /* Copies every object under uri into dir (key minus the prefix's directory part). */
 int lt_exec__download_prefix(lt_exec_job *job, const char *uri, const char *dir, int shard,
                              int n_shards, lt_err *err);

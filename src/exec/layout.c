@@ -4,6 +4,8 @@
 #include "exec/job_internal.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,11 +152,30 @@ static json_t *input_data_config(const lt_exec_job *job)
     return out;
 }
 
+int lt_exec__write_scratch(const char *path, const void *data, size_t len, lt_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return lt_err_set(err, LT_EIO, "cannot write %s: %s", path, strerror(errno));
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            close(fd);
+            return lt_err_set(err, LT_EIO, "cannot write %s: %s", path, strerror(errno));
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    close(fd);
+    return 0;
+}
+
 static int write_json(const char *dir, const char *file, const json_t *value, lt_err *err)
 {
     char *path = lt_xasprintf("%s/%s", dir, file);
     char *text = json_dumps(value, JSON_INDENT(2) | JSON_SORT_KEYS);
-    int rc = lt_file_write_atomic(path, text, strlen(text), 0644, err);
+    int rc = lt_exec__write_scratch(path, text, strlen(text), err);
     free(text);
     free(path);
     return rc;
@@ -236,7 +257,7 @@ static int write_hosts_file(lt_exec_job *job, lt_err *err)
     int n = snprintf(job->hosts_file, sizeof job->hosts_file, "%s/etc-hosts", job->dir);
     int rc = (n < 0 || (size_t)n >= sizeof job->hosts_file)
                  ? lt_err_set(err, LT_ELIMIT, "job directory path too long")
-                 : lt_file_write_atomic(job->hosts_file, buf.data, buf.len, 0644, err);
+                 : lt_exec__write_scratch(job->hosts_file, buf.data, buf.len, err);
     lt_buf_free(&buf);
     return rc;
 }

@@ -187,11 +187,15 @@ static int run_attempt(lt_exec_job *job, int attempt, lt_exec_end *end, lt_err *
     int rc = 0;
     if (attempt > 0) rc = phase(job, "Starting", "Preparing the instances for training", false, err);
     if (!rc) rc = open_logs(job, err);
+    lt_log_debug("job %s: logs open", job->name);
     if (!rc) rc = lt_exec__layout_hosts(job, err);
+    lt_log_debug("job %s: laid out", job->name);
     if (!rc) rc = lt_exec__network_prepare(job, err);
     if (!rc && job->training)
         rc = phase(job, "Downloading", "Downloading input data", false, err);
+    lt_log_debug("job %s: downloading", job->name);
     if (!rc) rc = lt_exec__stage_inputs(job, err);
+    lt_log_debug("job %s: staged", job->name);
     if (!rc && job->training) rc = lt_exec__checkpoint_restore(job, err);
     const char *cwd = NULL;
     char **argv = rc ? NULL : lt_exec__job_argv(job, &cwd, err);
@@ -200,8 +204,10 @@ static int run_attempt(lt_exec_job *job, int attempt, lt_exec_end *end, lt_err *
         rc = phase(job, "Training", "Training image download completed. Training in progress.",
                    true, err);
     if (!rc && !job->first_training_ms) job->first_training_ms = lt_now_ms();
+    lt_log_debug("job %s: training", job->name);
     for (int i = 0; i < job->n_hosts && !rc; i++)
         rc = lt_exec__host_spawn(job, &job->hosts[i], argv, cwd, err);
+    lt_log_debug("job %s: spawned", job->name);
     lt_exec__strv_free(argv);
     if (!rc) rc = lt_exec__supervise(job, end, err);
     else hosts_kill(job);
@@ -439,7 +445,7 @@ int lt_exec_job_run(lt_store *store, lt_blob *blob, const char *data_dir, const 
     if (!rc) {
         char *path = lt_xasprintf("%s/runner.json", job.dir);
         char *text = lt_xasprintf("{\"pid\": %d}\n", (int)getpid());
-        rc = lt_file_write_atomic(path, text, strlen(text), 0644, err);
+        rc = lt_exec__write_scratch(path, text, strlen(text), err);
         free(text);
         free(path);
     }
@@ -450,6 +456,7 @@ int lt_exec_job_run(lt_store *store, lt_blob *blob, const char *data_dir, const 
     sa.sa_handler = on_interrupt_signal;
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    lt_log_debug("job %s: runner locked", name);
     if (!rc) rc = load_job(&job, err);
     if (!rc && !is_terminal(lt_exec__status(&job))) {
         char exe[4096];

@@ -53,7 +53,7 @@ static bool safe_relative(const char *rel)
     return true;
 }
 
-static int copy_object(lt_exec_job *job, const char *bucket, const char *key, const char *path,
+int lt_exec__copy_object(lt_exec_job *job, const char *bucket, const char *key, const char *path,
                        lt_err *err)
 {
     int in = -1;
@@ -171,7 +171,7 @@ int lt_exec__download_prefix(lt_exec_job *job, const char *uri, const char *dir,
         const char *rel = relative_key(l.keys[i], base);
         if (!safe_relative(rel)) continue;
         char *path = lt_xasprintf("%s/%s", dir, rel);
-        rc = copy_object(job, l.bucket, l.keys[i], path, err);
+        rc = lt_exec__copy_object(job, l.bucket, l.keys[i], path, err);
         free(path);
     }
     free(base);
@@ -216,7 +216,7 @@ static int stage_channel(lt_exec_job *job, const json_t *ch, lt_err *err)
             const char *rel = relative_key(l.keys[i], base);
             if (!safe_relative(rel)) continue;
             char *path = lt_xasprintf("%s/%s", dir, rel);
-            rc = copy_object(job, l.bucket, l.keys[i], path, err);
+            rc = lt_exec__copy_object(job, l.bucket, l.keys[i], path, err);
             free(path);
         }
         free(dir);
@@ -241,7 +241,11 @@ static int stage_code(lt_exec_job *job, lt_err *err)
         return 0;
     }
     char *tarball = lt_xasprintf("%s/sourcedir.tar.gz", job->dir);
-    int rc = lt_blob_uri_get_file(job->blob, uri, tarball, err);
+    char *bucket = NULL, *key = NULL;
+    int rc = lt_blob_uri_parse(uri, &bucket, &key, err);
+    if (!rc) rc = lt_exec__copy_object(job, bucket, key, tarball, err);
+    free(bucket);
+    free(key);
     for (int i = 0; i < job->n_hosts && !rc; i++) {
         char *code = lt_xasprintf("%s/code", job->hosts[i].dir);
         rc = lt_exec_unpack(tarball, code, err);
