@@ -539,3 +539,89 @@ def test_pushed_directory_image_runs_its_train_program(env, tmp_path):
     assert d["TrainingJobStatus"] == "Completed", d.get("FailureReason")
     assert json.loads(model_files(s3, d["ModelArtifacts"]["S3ModelArtifacts"])["hp.json"]) == {"lr": "0.1"}
     assert "trained by /opt/program/train" in log_text(server, "byo-1")
+
+
+SHARD_SCRIPT = r'''
+import json, os
+out = {}
+for ch in ("manifest", "sharded", "fast"):
+    d = "/opt/ml/input/data/" + ch
+    files = []
+    for root, _, names in os.walk(d):
+        files += [os.path.relpath(os.path.join(root, n), d) for n in names]
+    out[ch] = sorted(files)
+with open("/opt/ml/input/data/rec_0", "rb") as f:
+    out["recordio"] = f.read().hex()
+json.dump(out, open("/opt/ml/model/%s.json" % os.environ["SM_CURRENT_HOST"], "w"))
+'''
+
+
+def test_manifest_sharding_fastfile_and_recordio_channels(env):
+    server, sm, s3 = env
+    for i in range(4):
+        s3.put_object(Bucket=BUCKET, Key=f"shards/part-{i}.csv", Body=b"%d\n" % i)
+    s3.put_object(Bucket=BUCKET, Key="pool/x/one.csv", Body=b"1\n")
+    s3.put_object(Bucket=BUCKET, Key="pool/y/two.csv", Body=b"2\n")
+    s3.put_object(Bucket=BUCKET, Key="pool/unlisted.csv", Body=b"3\n")
+    s3.put_object(Bucket=BUCKET, Key="lists/m.json", Body=json.dumps(
+        [{"prefix": f"s3://{BUCKET}/pool/"}, "x/one.csv", "y/two.csv"]).encode())
+    s3.put_object(Bucket=BUCKET, Key="rec/a", Body=b"abcde")
+    src = put_script(s3, BUCKET, "chan", SHARD_SCRIPT)
+
+    def channel(name, uri, **kw):
+        s3src = {"S3DataType": kw.pop("data_type", "S3Prefix"), "S3Uri": uri,
+                 "S3DataDistributionType": kw.pop("dist", "FullyReplicated")}
+        return dict({"ChannelName": name, "DataSource": {"S3DataSource": s3src}}, **kw)
+
+    req = script_job("chan-1", BUCKET, src)
+    req["ResourceConfig"]["InstanceCount"] = 2
+    req["InputDataConfig"] = [
+        channel("manifest", f"s3://{BUCKET}/lists/m.json", data_type="ManifestFile"),
+        channel("sharded", f"s3://{BUCKET}/shards/", dist="ShardedByS3Key"),
+        channel("fast", f"s3://{BUCKET}/shards/", InputMode="FastFile"),
+        channel("rec", f"s3://{BUCKET}/rec/", InputMode="Pipe", RecordWrapperType="RecordIO"),
+    ]
+    sm.create_training_job(**req)
+    d = wait_job(sm, "chan-1")
+    assert d["TrainingJobStatus"] == "Completed", d.get("FailureReason")
+    # Only algo-1's model is packed; it saw half of the sharded objects.
+    host1 = json.loads(model_files(s3, d["ModelArtifacts"]["S3ModelArtifacts"])["algo-1.json"])
+    assert host1["manifest"] == ["x/one.csv", "y/two.csv"]
+    assert host1["sharded"] == ["part-0.csv", "part-2.csv"]
+    assert host1["fast"] == ["part-0.csv", "part-1.csv", "part-2.csv", "part-3.csv"]
+    # RecordIO: magic 0xced7230a, length 5 (little-endian), the bytes, padding to 4.
+    assert host1["recordio"] == "0a23d7ce05000000" + b"abcde".hex() + "000000"
+
+
+def test_memory_and_cpu_limits_of_the_instance_type(env):
+    server, sm, s3 = env
+    # The job reads the limits of the cgroup it runs in (v1 or v2).
+    src = put_script(s3, BUCKET, "mem", r'''
+import json, os
+found = {}
+for line in open("/proc/self/cgroup"):
+    _, controllers, path = line.strip().split(":", 2)
+    for c in controllers.split(",") if controllers else ["unified"]:
+        base = "/sys/fs/cgroup/%s%s" % ("" if c == "unified" else c, path)
+        if c == "unified":
+            base = "/sys/fs/cgroup" + path
+        for f in ("memory.limit_in_bytes", "memory.max", "cpu.cfs_quota_us", "cpu.max"):
+            p = os.path.join(base, f)
+            if os.path.exists(p):
+                found[f] = open(p).read().strip()
+json.dump(found, open("/opt/ml/model/limits.json", "w"))
+''')
+    req = script_job("mem-1", BUCKET, src)
+    req["ResourceConfig"]["InstanceType"] = "ml.c4.xlarge"  # 4 vCPU, 7 GiB in lathe's table
+    sm.create_training_job(**req)
+    d = wait_job(sm, "mem-1")
+    assert d["TrainingJobStatus"] == "Completed", d.get("FailureReason")
+    text = log_text(server, "mem-1")
+    if "no CPU or memory limit" in text:
+        # This machine lets no process make cgroups; the job's log says so.
+        return
+    limits = json.loads(model_files(s3, d["ModelArtifacts"]["S3ModelArtifacts"])["limits.json"])
+    memory = limits.get("memory.limit_in_bytes") or limits.get("memory.max")
+    assert memory == str(7 << 30), limits
+    cpu = limits.get("cpu.cfs_quota_us") or limits.get("cpu.max", "").split()[0]
+    assert cpu == "400000", limits
