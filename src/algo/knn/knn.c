@@ -5,7 +5,7 @@
  *
  * Implemented subset of SageMaker's hyperparameters: index_type faiss.Flat (exact scan)
  * and faiss.IVFFlat (k-means coarse quantiser from ../kmeans, faiss_index_ivf_nlists
- * lists, default auto = round(sqrt(points)), trained on at most 64 points per list with 20
+ * lists, default auto = round(sqrt(points)), trained on at most 256 points per list with 20
  * Lloyd iterations from random rows as faiss does); faiss.IVFPQ is refused. index_metric L2
  * (distances are squared, as faiss reports them), INNER_PRODUCT and COSINE (rows scaled to
  * unit length; both report similarities, largest first). faiss_index_nprobe is Lathe's: the
@@ -159,7 +159,7 @@ static int size_cmp(const void *a, const void *b)
 static int build_ivf(lt_algo_model *m, int nlist, int nprobe, int nth, lt_err *err)
 {
     size_t n = m->n, d = (size_t)m->rdim;
-    size_t nt = (size_t)nlist * 64 < n ? (size_t)nlist * 64 : n;
+    size_t nt = (size_t)nlist * 256 < n ? (size_t)nlist * 256 : n;
     float *tmp = malloc(nt * d * sizeof(float));
     int32_t *assign = malloc(n * sizeof(int32_t));
     float *dots = malloc((size_t)nth * 256 * nlist * sizeof(float));
