@@ -238,14 +238,21 @@ static int cmd_predict(algo_args *a, lt_err *err)
     lt_algo_model *model = NULL;
     lt_dataset *input = NULL;
     double *out = NULL;
+    int64_t start = lt_monotonic_ns(), read_ns = 0, predict_ns = 0;
     if (!rc) rc = algo->load(a->model_dir, &model, err);
     if (!rc) rc = read_data(a->input, a->content_type, (int)a->threads, &input, err);
     if (!rc) {
+        read_ns = lt_monotonic_ns();
         size_t width = algo->output_width(model);
         out = lt_xcalloc(input->x.n_rows * width + 1, sizeof *out);
         rc = algo->predict(model, &input->x, (int)a->threads, out, err);
+        predict_ns = lt_monotonic_ns();
     }
     if (!rc) rc = write_predictions(algo, model, out, input->x.n_rows, a->accept, err);
+    if (!rc)
+        fprintf(stderr, "lathe algo: loaded the model and read %zu rows in %.3f s, predicted in "
+                        "%.3f s\n", input->x.n_rows, (double)(read_ns - start) / 1e9,
+                (double)(predict_ns - read_ns) / 1e9);
     free(out);
     if (model) algo->free(model);
     lt_dataset_free(input);
