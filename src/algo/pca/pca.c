@@ -58,11 +58,20 @@ static size_t rows_per_block(int dim)
 /* Rows [r0, r0 + m) minus the mean, dense, in thread t's scratch (or x itself). */
 static const float *centered_block(const pca_data *p, int t, size_t r0, size_t m)
 {
-    float *s = p->scratch + (size_t)t * p->block * p->dim;
-    const float *b = lt_algo__dense_rows(p->x, r0, m, s);
-    if (!p->mean) return b;
+    float *restrict s = p->scratch + (size_t)t * p->block * p->dim;
+    const float *restrict mean = p->mean;
+    size_t d = (size_t)p->dim;
+    if (p->x->kind != LT_MATRIX_DENSE) {
+        lt_algo__dense_rows(p->x, r0, m, s);
+        if (mean)
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < d; j++) s[i * d + j] -= mean[j];
+        return s;
+    }
+    const float *restrict b = p->x->values + r0 * d;
+    if (!mean) return b;
     for (size_t i = 0; i < m; i++)
-        for (int j = 0; j < p->dim; j++) s[i * p->dim + j] = b[i * p->dim + j] - p->mean[j];
+        for (size_t j = 0; j < d; j++) s[i * d + j] = b[i * d + j] - mean[j];
     return s;
 }
 
@@ -147,19 +156,23 @@ static int gram(const pca_data *p, double *cov, lt_err *err)
     return 0;
 }
 
-/* y (n, l) = A.w, w (dim, l). */
+/* The randomized path keeps its tall matrices column-major, as LAPACK wants them, so QR
+ * needs no transposition; a row-major block (m, dim) is a column-major (dim, m). */
+
+/* y (n, l) = A.w, w (dim, l), both column-major. */
 static void times(const pca_data *p, const float *w, int l, float *y)
 {
 #pragma omp parallel for num_threads(p->nth) schedule(static)
     for (size_t b = 0; b < p->nblk; b++) {
         size_t r0 = b * p->block, m = p->n - r0 < p->block ? p->n - r0 : p->block;
         const float *blk = centered_block(p, omp_get_thread_num(), r0, m);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, l, p->dim, 1.0f, blk,
-                    p->dim, w, l, 0.0f, y + r0 * l, l);
+        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)m, l, p->dim, 1.0f, blk,
+                    p->dim, w, p->dim, 0.0f, y + r0, (int)p->n);
     }
 }
 
-/* z (dim, l) = A^T.q, q (n, l); float within a block, double across blocks. */
+/* z (dim, l) = A^T.q, q (n, l), both column-major; float within a block, double across
+ * blocks. */
 static void transpose_times(const pca_data *p, const float *q, int l, double *z, double *acc,
                             float *tmp)
 {
@@ -174,8 +187,8 @@ static void transpose_times(const pca_data *p, const float *q, int l, double *z,
         for (size_t b = 0; b < p->nblk; b++) {
             size_t r0 = b * p->block, m = p->n - r0 < p->block ? p->n - r0 : p->block;
             const float *blk = centered_block(p, t, r0, m);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p->dim, l, (int)m, 1.0f, blk,
-                        p->dim, q + r0 * l, l, 0.0f, tt, l);
+            cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p->dim, l, (int)m, 1.0f, blk,
+                        p->dim, q + r0, (int)p->n, 0.0f, tt, p->dim);
             for (size_t i = 0; i < dl; i++) a[i] += tt[i];
         }
     }
@@ -184,11 +197,12 @@ static void transpose_times(const pca_data *p, const float *q, int l, double *z,
         for (size_t i = 0; i < dl; i++) z[i] += acc[(size_t)t * dl + i];
 }
 
-/* Replaces a (rows, l) by an orthonormal basis of its columns. */
+/* Replaces a (rows, l), column-major, by an orthonormal basis of its columns. */
 static int orthonormalize(double *a, size_t rows, int l, double *tau, lt_err *err)
 {
-    lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)rows, l, a, l, tau);
-    if (!info) info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)rows, l, l, a, l, tau);
+    lapack_int r = (lapack_int)rows;
+    lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, r, l, a, r, tau);
+    if (!info) info = LAPACKE_dorgqr(LAPACK_COL_MAJOR, r, l, l, a, r, tau);
     return info ? lt_err_set(err, LT_EINTERNAL, "pca: QR factorisation failed (info %d)", (int)info)
                 : 0;
 }
@@ -213,11 +227,12 @@ static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uin
 {
     size_t n = p->n, d = (size_t)p->dim;
     size_t big = n > d ? n : d;
-    float *yf = malloc(big * l * sizeof(float));          /* (n, l) or (dim, l) */
-    double *yd = malloc(big * l * sizeof(double));        /* (n, l) or (dim, l) */
+    /* all column-major */
+    float *yf = malloc(big * l * sizeof(float));                   /* (n, l) */
+    double *yd = malloc(big * l * sizeof(double));                 /* (n, l) or (dim, l) */
     double *acc = malloc((size_t)p->nth * d * l * sizeof(double)); /* (nth, dim, l) */
     float *tmp = malloc((size_t)p->nth * d * l * sizeof(float));   /* (nth, dim, l) */
-    float *w = malloc(d * l * sizeof(float));             /* (dim, l) */
+    float *w = malloc(d * l * sizeof(float));                      /* (dim, l) */
     double *tau = malloc((size_t)l * sizeof(double));
     double *s = malloc((size_t)l * sizeof(double));
     double *u = malloc(d * l * sizeof(double)); /* (dim, l) */
@@ -249,14 +264,15 @@ static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uin
     }
     /* B^T = A^T.Q (dim, l) = U S V^T, so B's right singular vectors are U's columns. */
     transpose_times(p, yf, l, yd, acc, tmp);
-    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)d, l, yd, l, s, u, l, vt, l);
+    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)d, l, yd, (lapack_int)d,
+                                     s, u, (lapack_int)d, vt, l);
     if (info) {
         rc = lt_err_set(err, LT_EINTERNAL, "pca: SVD of the projected data failed (info %d)",
                         (int)info);
         goto done;
     }
     for (int j = 0; j < nc; j++) {
-        for (size_t q = 0; q < d; q++) m->components[(size_t)j * d + q] = (float)u[q * l + j];
+        for (size_t q = 0; q < d; q++) m->components[(size_t)j * d + q] = (float)u[(size_t)j * d + q];
         m->singular_values[j] = s[j];
     }
 done:
