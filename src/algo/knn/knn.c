@@ -137,7 +137,14 @@ static int transform_rows(const lt_algo_model *m, const lt_matrix *x, const size
     for (size_t i = 0; i < count; i++) {
         float *s = scratch + (size_t)omp_get_thread_num() * ((size_t)m->dim_pad + m->dim);
         size_t r = rows ? rows[i] : i;
-        const float *row = lt_algo__dense_rows(x, r, 1, s + m->dim_pad);
+        const float *row = x->values + r * m->dim;
+        if (x->kind != LT_MATRIX_DENSE) { /* CSR input may stop short of the last columns */
+            float *buf = s + m->dim_pad;
+            memset(buf, 0, (size_t)m->dim * sizeof(float));
+            for (size_t p = x->row_ptr[r]; p < x->row_ptr[r + 1]; p++)
+                if (x->col_idx[p] < (uint32_t)m->dim) buf[x->col_idx[p]] = x->values[p];
+            row = buf;
+        }
         for (int j = 0; j < m->dim; j++)
             if (!isfinite(row[j]) && r < bad) bad = r;
         lt_knn__transform_row(m, row, y + i * m->rdim, s);

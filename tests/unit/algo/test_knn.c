@@ -441,6 +441,28 @@ static void corrupt_model_fails_cleanly(void)
     lt_dataset_free(ds);
 }
 
+/* A libsvm query row that ends before the last column has zeros there. */
+static void short_csr_query_is_zero_padded(void)
+{
+    const float x[] = {0, 0, 1, 5, 2, 0, 3, 5}, y[] = {1, 2, 3, 4};
+    lt_dataset *ds = labelled(x, y, 4, 2);
+    lt_err err = {0};
+    lt_algo_model *m = train(ds, hps("2", "1", "regressor", "4", NULL), &err);
+    LT_CHECK(m != NULL);
+    if (m) {
+        size_t row_ptr[2] = {0, 1};
+        uint32_t col[1] = {0};
+        float val[1] = {2.2f};
+        lt_matrix q = {.kind = LT_MATRIX_CSR, .n_rows = 1, .n_cols = 1, .values = val,
+                       .row_ptr = row_ptr, .col_idx = col, .nnz = 1};
+        double out[3];
+        LT_CHECK_INT(lt_algo__knn.predict(m, &q, 1, out, &err), ==, 0);
+        LT_CHECK(out[0] == 3); /* (2, 0), not (1, 5) or (3, 5) */
+        lt_algo__knn.free(m);
+    }
+    lt_dataset_free(ds);
+}
+
 static void registry_finds_knn(void)
 {
     LT_CHECK(lt_algo_find("knn") == &lt_algo__knn);
@@ -458,6 +480,7 @@ int main(void)
     LT_RUN(test_channel_reports_accuracy);
     LT_RUN(bad_hyperparameters_are_named);
     LT_RUN(corrupt_model_fails_cleanly);
+    LT_RUN(short_csr_query_is_zero_padded);
     LT_RUN(registry_finds_knn);
     return lt_test_summary();
 }
