@@ -53,7 +53,10 @@ static uint64_t rng_next(uint64_t *s)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
 }
-static size_t rng_below(uint64_t *s, size_t n) { return (size_t)(rng_next(s) % n); }
+static size_t rng_below(uint64_t *s, size_t n)
+{
+    return (size_t)(rng_next(s) % n);
+}
 
 void lt_knn__fwht(float *v, int n)
 {
@@ -70,7 +73,8 @@ void lt_knn__reduction_build(lt_algo_model *m)
 {
     uint64_t s = m->seed * 0x2545F4914F6CDD1DULL + 11;
     m->dim_pad = 1;
-    while (m->dim_pad < m->dim) m->dim_pad <<= 1;
+    while (m->dim_pad < m->dim)
+        m->dim_pad <<= 1;
     if (m->reduce == LT_KNN_REDUCE_SIGN) {
         float v = 1.0f / sqrtf((float)m->rdim);
         m->sign_matrix = lt_xmalloc((size_t)m->dim * m->rdim * sizeof(float));
@@ -78,9 +82,11 @@ void lt_knn__reduction_build(lt_algo_model *m)
             m->sign_matrix[i] = (rng_next(&s) >> 63) ? v : -v;
     } else if (m->reduce == LT_KNN_REDUCE_FJLT) {
         m->fjlt_sign = lt_xmalloc((size_t)m->dim_pad * sizeof(float));
-        for (int i = 0; i < m->dim_pad; i++) m->fjlt_sign[i] = (rng_next(&s) >> 63) ? 1.0f : -1.0f;
+        for (int i = 0; i < m->dim_pad; i++)
+            m->fjlt_sign[i] = (rng_next(&s) >> 63) ? 1.0f : -1.0f;
         uint32_t *perm = lt_xmalloc((size_t)m->dim_pad * sizeof(uint32_t));
-        for (int i = 0; i < m->dim_pad; i++) perm[i] = (uint32_t)i;
+        for (int i = 0; i < m->dim_pad; i++)
+            perm[i] = (uint32_t)i;
         m->fjlt_pick = lt_xmalloc((size_t)m->rdim * sizeof(uint32_t));
         for (int i = 0; i < m->rdim; i++) { /* partial Fisher-Yates */
             size_t j = (size_t)i + rng_below(&s, (size_t)(m->dim_pad - i));
@@ -95,24 +101,30 @@ void lt_knn__reduction_build(lt_algo_model *m)
 void lt_knn__transform_row(const lt_algo_model *m, const float *x, float *y, float *scratch)
 {
     switch (m->reduce) {
-    case LT_KNN_REDUCE_NONE: memcpy(y, x, (size_t)m->dim * sizeof(float)); break;
+    case LT_KNN_REDUCE_NONE:
+        memcpy(y, x, (size_t)m->dim * sizeof(float));
+        break;
     case LT_KNN_REDUCE_SIGN:
-        cblas_sgemv(CblasRowMajor, CblasTrans, m->dim, m->rdim, 1.0f, m->sign_matrix, m->rdim, x,
-                    1, 0.0f, y, 1);
+        cblas_sgemv(CblasRowMajor, CblasTrans, m->dim, m->rdim, 1.0f, m->sign_matrix, m->rdim, x, 1,
+                    0.0f, y, 1);
         break;
     case LT_KNN_REDUCE_FJLT: {
-        for (int i = 0; i < m->dim_pad; i++) scratch[i] = i < m->dim ? x[i] * m->fjlt_sign[i] : 0;
+        for (int i = 0; i < m->dim_pad; i++)
+            scratch[i] = i < m->dim ? x[i] * m->fjlt_sign[i] : 0;
         lt_knn__fwht(scratch, m->dim_pad);
         float scale = 1.0f / sqrtf((float)m->rdim);
-        for (int j = 0; j < m->rdim; j++) y[j] = scratch[m->fjlt_pick[j]] * scale;
+        for (int j = 0; j < m->rdim; j++)
+            y[j] = scratch[m->fjlt_pick[j]] * scale;
         break;
     }
     }
     if (m->metric == LT_KNN_COSINE) {
         double s = 0;
-        for (int j = 0; j < m->rdim; j++) s += (double)y[j] * y[j];
+        for (int j = 0; j < m->rdim; j++)
+            s += (double)y[j] * y[j];
         if (s > 0)
-            for (int j = 0; j < m->rdim; j++) y[j] = (float)(y[j] / sqrt(s));
+            for (int j = 0; j < m->rdim; j++)
+                y[j] = (float)(y[j] / sqrt(s));
     }
 }
 
@@ -151,8 +163,8 @@ static int transform_rows(const lt_algo_model *m, const lt_matrix *x, const size
     }
     free(scratch);
     if (bad != SIZE_MAX)
-        return lt_err_set(err, LT_EINVAL, "knn: %s row %zu has a missing or non-finite value",
-                          what, bad + 1);
+        return lt_err_set(err, LT_EINVAL, "knn: %s row %zu has a missing or non-finite value", what,
+                          bad + 1);
     return 0;
 }
 
@@ -178,7 +190,8 @@ static int build_ivf(lt_algo_model *m, int nlist, int nprobe, int nth, lt_err *e
         goto done;
     }
     uint64_t s = m->seed * 0x9E3779B97F4A7C15ULL + 3;
-    for (size_t i = 0; i < n; i++) pick[i] = i;
+    for (size_t i = 0; i < n; i++)
+        pick[i] = i;
     for (size_t i = 0; i < nt; i++) {
         size_t j = i + rng_below(&s, n - i), t = pick[i];
         pick[i] = pick[j], pick[j] = t;
@@ -192,8 +205,15 @@ static int build_ivf(lt_algo_model *m, int nlist, int nprobe, int nth, lt_err *e
     if (nlist == 1) {
         memset(m->centroids, 0, d * sizeof(float));
     } else {
-        lt_kmeans__fit f = {.x = tmp, .n = nt, .dim = (int)d, .k = nlist, .max_iter = 20,
-                            .tol = 0, .seed = m->seed, .plusplus = false, .threads = nth};
+        lt_kmeans__fit f = {.x = tmp,
+                            .n = nt,
+                            .dim = (int)d,
+                            .k = nlist,
+                            .max_iter = 20,
+                            .tol = 0,
+                            .seed = m->seed,
+                            .plusplus = false,
+                            .threads = nth};
         if ((rc = lt_kmeans__lloyd(&f, m->centroids, NULL, NULL, err))) goto done;
     }
     lt_knn__norms(m); /* cnorms; point norms are refilled after regrouping */
@@ -215,9 +235,12 @@ static int build_ivf(lt_algo_model *m, int nlist, int nprobe, int nth, lt_err *e
             assign[r0 + i] = best;
         }
     }
-    for (size_t i = 0; i < n; i++) m->list_start[assign[i] + 1]++;
-    for (int j = 0; j < nlist; j++) m->list_start[j + 1] += m->list_start[j];
-    for (int j = 0; j <= nlist; j++) pick[j] = m->list_start[j]; /* next free slot per list */
+    for (size_t i = 0; i < n; i++)
+        m->list_start[assign[i] + 1]++;
+    for (int j = 0; j < nlist; j++)
+        m->list_start[j + 1] += m->list_start[j];
+    for (int j = 0; j <= nlist; j++)
+        pick[j] = m->list_start[j]; /* next free slot per list */
     for (size_t i = 0; i < n; i++) {
         size_t at = pick[assign[i]]++;
         memcpy(pts + at * d, m->points + i * d, d * sizeof(float));
@@ -249,33 +272,42 @@ static int knn_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     double nprobe_hp = lt_algo_hp_number(knn_hps, hp, "faiss_index_nprobe");
     const lt_matrix *x = &args->train->x;
     if (strcmp(index, "faiss.IVFPQ") == 0)
-        return lt_err_set(err, LT_EINVAL, "hyperparameter index_type faiss.IVFPQ is not "
-                                          "implemented by Lathe; use faiss.Flat or faiss.IVFFlat");
+        return lt_err_set(err, LT_EINVAL,
+                          "hyperparameter index_type faiss.IVFPQ is not "
+                          "implemented by Lathe; use faiss.Flat or faiss.IVFFlat");
     if (x->n_cols != (size_t)dim)
         return lt_err_set(err, LT_EINVAL,
                           "hyperparameter feature_dim=%d does not match the train data's %zu "
-                          "columns", dim, x->n_cols);
+                          "columns",
+                          dim, x->n_cols);
     if (!args->train->labels)
-        return lt_err_set(err, LT_EINVAL, "knn: the train data has no labels (text/csv carries "
-                                          "the label in the first column)");
+        return lt_err_set(err, LT_EINVAL,
+                          "knn: the train data has no labels (text/csv carries "
+                          "the label in the first column)");
     bool reducing = strcmp(reduce, "none") != 0;
     if (reducing && (target < 1 || target > dim))
-        return lt_err_set(err, LT_EINVAL, "hyperparameter dimension_reduction_target must be "
-                                          "between 1 and feature_dim=%d with "
-                                          "dimension_reduction_type %s, got %d", dim, reduce, target);
+        return lt_err_set(err, LT_EINVAL,
+                          "hyperparameter dimension_reduction_target must be "
+                          "between 1 and feature_dim=%d with "
+                          "dimension_reduction_type %s, got %d",
+                          dim, reduce, target);
     size_t n = x->n_rows;
     size_t ns = sample_size < (double)n ? (size_t)sample_size : n;
     if ((size_t)k > ns)
-        return lt_err_set(err, LT_EINVAL, "hyperparameter k=%d exceeds the %zu sampled training "
-                                          "rows", k, ns);
+        return lt_err_set(err, LT_EINVAL,
+                          "hyperparameter k=%d exceeds the %zu sampled training "
+                          "rows",
+                          k, ns);
     bool ivf = strcmp(index, "faiss.IVFFlat") == 0;
     int nlist = 0;
     if (ivf) {
         nlist = isnan(nlist_hp) ? (int)lround(sqrt((double)ns)) : (int)nlist_hp;
         if (nlist < 1) nlist = 1;
         if ((size_t)nlist > ns)
-            return lt_err_set(err, LT_EINVAL, "hyperparameter faiss_index_ivf_nlists=%d exceeds "
-                                              "the %zu sampled training rows", nlist, ns);
+            return lt_err_set(err, LT_EINVAL,
+                              "hyperparameter faiss_index_ivf_nlists=%d exceeds "
+                              "the %zu sampled training rows",
+                              nlist, ns);
     }
     int nprobe = isnan(nprobe_hp) ? (nlist / 8 > 1 ? nlist / 8 : 1) : (int)nprobe_hp;
     if (nprobe > nlist) nprobe = nlist;
@@ -289,7 +321,7 @@ static int knn_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     m->metric = strcmp(metric, "L2") == 0              ? LT_KNN_L2
                 : strcmp(metric, "INNER_PRODUCT") == 0 ? LT_KNN_INNER_PRODUCT
                                                        : LT_KNN_COSINE;
-    m->reduce = !reducing                      ? LT_KNN_REDUCE_NONE
+    m->reduce = !reducing                     ? LT_KNN_REDUCE_NONE
                 : strcmp(reduce, "sign") == 0 ? LT_KNN_REDUCE_SIGN
                                               : LT_KNN_REDUCE_FJLT;
     m->seed = (uint64_t)lt_algo_hp_number(knn_hps, hp, "seed");
@@ -304,7 +336,8 @@ static int knn_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
             return lt_err_set(err, LT_ENOMEM, "knn: out of memory sampling %zu rows", n);
         }
         uint64_t s = m->seed * 0xD1B54A32D192ED03ULL + 5;
-        for (size_t i = 0; i < n; i++) rows[i] = i;
+        for (size_t i = 0; i < n; i++)
+            rows[i] = i;
         for (size_t i = 0; i < ns; i++) {
             size_t j = i + rng_below(&s, n - i), t = rows[i];
             rows[i] = rows[j], rows[j] = t;
@@ -362,7 +395,10 @@ static int knn_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     return 0;
 }
 
-static size_t knn_output_width(const lt_algo_model *m) { return 1 + 2 * (size_t)m->k; }
+static size_t knn_output_width(const lt_algo_model *m)
+{
+    return 1 + 2 * (size_t)m->k;
+}
 
 /* Each row: predicted label, then the k neighbours' labels, then their distances. */
 static int knn_predict(const lt_algo_model *m, const lt_matrix *x, int threads, double *out,
@@ -378,7 +414,8 @@ static int knn_predict(const lt_algo_model *m, const lt_matrix *x, int threads, 
     int32_t *idx = malloc(nq * k * sizeof(int32_t) + 1);
     float *vs = malloc((size_t)nth * 2 * k * sizeof(float));
     int rc = 0;
-    if (!q || !dist || !idx || !vs) rc = lt_err_set(err, LT_ENOMEM, "knn: out of memory for %zu queries", nq);
+    if (!q || !dist || !idx || !vs)
+        rc = lt_err_set(err, LT_ENOMEM, "knn: out of memory for %zu queries", nq);
     if (!rc) rc = transform_rows(m, x, NULL, nq, nth, q, "input", err);
     if (!rc) rc = lt_knn__search(m, q, nq, nth, idx, dist, err);
     if (!rc) {

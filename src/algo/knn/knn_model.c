@@ -51,13 +51,15 @@ int lt_knn__save(const lt_algo_model *m, const char *dir, lt_err *err)
         rc = lt_err_set(err, LT_EIO, "%s: cannot create: %s", path, strerror(errno));
         goto done;
     }
-    fprintf(f, "{\"algorithm\":\"knn\",\"predictor_type\":\"%s\",\"k\":%d,\"feature_dim\":%d,"
-               "\"reduced_dim\":%d,\"index_metric\":\"%s\",\"dimension_reduction_type\":\"%s\","
-               "\"seed\":%llu,\"points\":%zu,\"nlists\":%d,\"nprobe\":%d,\"list_start\":[",
+    fprintf(f,
+            "{\"algorithm\":\"knn\",\"predictor_type\":\"%s\",\"k\":%d,\"feature_dim\":%d,"
+            "\"reduced_dim\":%d,\"index_metric\":\"%s\",\"dimension_reduction_type\":\"%s\","
+            "\"seed\":%llu,\"points\":%zu,\"nlists\":%d,\"nprobe\":%d,\"list_start\":[",
             m->classifier ? "classifier" : "regressor", m->k, m->dim, m->rdim,
             metric_names[m->metric], reduce_names[m->reduce], (unsigned long long)m->seed, m->n,
             m->nlist, m->nprobe);
-    for (int j = 0; m->nlist && j <= m->nlist; j++) fprintf(f, j ? ",%zu" : "%zu", m->list_start[j]);
+    for (int j = 0; m->nlist && j <= m->nlist; j++)
+        fprintf(f, j ? ",%zu" : "%zu", m->list_start[j]);
     fputs("]}\n", f);
     int bad = ferror(f) | (fclose(f) != 0);
     if (bad) {
@@ -88,7 +90,8 @@ static int name_index(const char *const *names, int count, const char *s)
 
 static bool int_in(json_t *v, long long lo, long long hi, long long *out)
 {
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) return false;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return false;
     *out = json_integer_value(v);
     return true;
 }
@@ -103,12 +106,14 @@ int lt_knn__load(const char *dir, lt_algo_model **out, lt_err *err)
     FILE *f = NULL;
     int rc = 0;
     if (!root) {
-        rc = lt_err_set(err, LT_EINVAL, "%s: corrupt knn model: %s (line %d)", path, je.text, je.line);
+        rc = lt_err_set(err, LT_EINVAL, "%s: corrupt knn model: %s (line %d)", path, je.text,
+                        je.line);
         goto done;
     }
     long long k, dim, rdim, seed, n, nlist, nprobe;
     const char *pt = json_string_value(json_object_get(root, "predictor_type"));
-    int metric = name_index(metric_names, 3, json_string_value(json_object_get(root, "index_metric")));
+    int metric =
+        name_index(metric_names, 3, json_string_value(json_object_get(root, "index_metric")));
     int reduce = name_index(reduce_names, 3,
                             json_string_value(json_object_get(root, "dimension_reduction_type")));
     if (!int_in(json_object_get(root, "k"), 1, 1024, &k) ||
@@ -120,16 +125,20 @@ int lt_knn__load(const char *dir, lt_algo_model **out, lt_err *err)
         !int_in(json_object_get(root, "nprobe"), 0, nlist, &nprobe) || metric < 0 || reduce < 0 ||
         !pt || (strcmp(pt, "classifier") && strcmp(pt, "regressor")) ||
         (reduce == LT_KNN_REDUCE_NONE && rdim != dim)) {
-        rc = lt_err_set(err, LT_EINVAL, "%s: corrupt knn model: a header field is missing or out "
-                                        "of range", path);
+        rc = lt_err_set(err, LT_EINVAL,
+                        "%s: corrupt knn model: a header field is missing or out "
+                        "of range",
+                        path);
         goto done;
     }
     /* the binary must hold exactly what the header says, checked before allocating */
     struct stat st;
     double want = ((double)n * (double)rdim + (double)n + (double)nlist * (double)rdim) * 4.0;
     if (stat(bin, &st) != 0 || (double)st.st_size != want) {
-        rc = lt_err_set(err, LT_EINVAL, "%s: corrupt knn model: size does not match the header's "
-                                        "%lld points of %lld dimensions", bin, n, rdim);
+        rc = lt_err_set(err, LT_EINVAL,
+                        "%s: corrupt knn model: size does not match the header's "
+                        "%lld points of %lld dimensions",
+                        bin, n, rdim);
         goto done;
     }
     json_t *ls = json_object_get(root, "list_start");
@@ -169,12 +178,14 @@ int lt_knn__load(const char *dir, lt_algo_model **out, lt_err *err)
     }
     for (size_t i = 0; i < np; i++)
         if (!isfinite(m->points[i])) {
-            rc = lt_err_set(err, LT_EINVAL, "%s: corrupt knn model: point value %zu is not finite", bin, i);
+            rc = lt_err_set(err, LT_EINVAL, "%s: corrupt knn model: point value %zu is not finite",
+                            bin, i);
             goto done;
         }
     for (size_t i = 0; i < m->n; i++)
         if (!isfinite(m->labels[i])) {
-            rc = lt_err_set(err, LT_EINVAL, "%s: corrupt knn model: label %zu is not finite", bin, i);
+            rc = lt_err_set(err, LT_EINVAL, "%s: corrupt knn model: label %zu is not finite", bin,
+                            i);
             goto done;
         }
     lt_knn__norms(m);
@@ -193,14 +204,15 @@ int lt_knn__format_json(const lt_algo_model *m, const double *row, lt_buf *out, 
     return lt_buf_printf(out, err, "{\"predicted_label\":%.9g}", row[0]);
 }
 
-int lt_knn__format_json_verbose(const lt_algo_model *m, const double *row, lt_buf *out,
-                                lt_err *err)
+int lt_knn__format_json_verbose(const lt_algo_model *m, const double *row, lt_buf *out, lt_err *err)
 {
     int k = m->k;
     int rc = lt_buf_printf(out, err, "{\"predicted_label\":%.9g,\"distances\":[", row[0]);
-    for (int j = 0; j < k && !rc; j++) rc = lt_buf_printf(out, err, j ? ",%.9g" : "%.9g", row[1 + k + j]);
+    for (int j = 0; j < k && !rc; j++)
+        rc = lt_buf_printf(out, err, j ? ",%.9g" : "%.9g", row[1 + k + j]);
     if (!rc) rc = lt_buf_append(out, "],\"labels\":[", 12, err);
-    for (int j = 0; j < k && !rc; j++) rc = lt_buf_printf(out, err, j ? ",%.9g" : "%.9g", row[1 + j]);
+    for (int j = 0; j < k && !rc; j++)
+        rc = lt_buf_printf(out, err, j ? ",%.9g" : "%.9g", row[1 + j]);
     if (!rc) rc = lt_buf_append(out, "]}", 2, err);
     return rc;
 }

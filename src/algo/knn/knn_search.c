@@ -35,7 +35,8 @@ static inline void topk_push(float *cost, int32_t *idx, int k, float c, int32_t 
 
 static void topk_clear(float *cost, int32_t *idx, int k)
 {
-    for (int j = 0; j < k; j++) cost[j] = INFINITY, idx[j] = -1;
+    for (int j = 0; j < k; j++)
+        cost[j] = INFINITY, idx[j] = -1;
 }
 
 /* The reported distance of point p to query q, computed directly. */
@@ -49,7 +50,8 @@ static float exact_distance(const lt_algo_model *m, const float *q, int32_t p)
             s += t * t;
         }
     } else {
-        for (int j = 0; j < m->rdim; j++) s += (double)q[j] * x[j];
+        for (int j = 0; j < m->rdim; j++)
+            s += (double)q[j] * x[j];
     }
     return (float)s;
 }
@@ -68,7 +70,8 @@ static void finish(const lt_algo_model *m, const float *q, int32_t *idx, float *
 {
     int k = m->k;
     bool sim = m->metric != LT_KNN_L2;
-    for (int j = 0; j < k; j++) dist[j] = idx[j] < 0 ? 0 : exact_distance(m, q, idx[j]);
+    for (int j = 0; j < k; j++)
+        dist[j] = idx[j] < 0 ? 0 : exact_distance(m, q, idx[j]);
     for (int a = 1; a < k; a++) { /* insertion sort: k is small and the list nearly sorted */
         float d = dist[a];
         int32_t i = idx[a];
@@ -138,7 +141,8 @@ int lt_knn__search(const lt_algo_model *m, const float *q, size_t nq, int thread
         const float *qb = q + q0 * d;
         float *cost = dist + q0 * k;
         int32_t *ib = idx + q0 * k;
-        for (size_t i = 0; i < nb; i++) topk_clear(cost + i * k, ib + i * k, k);
+        for (size_t i = 0; i < nb; i++)
+            topk_clear(cost + i * k, ib + i * k, k);
         if (nl == 0) {
             scan_range(m, qb, nb, 0, m->n, dots, cost, ib);
         } else {
@@ -160,7 +164,8 @@ int lt_knn__search(const lt_algo_model *m, const float *q, size_t nq, int thread
                 }
             }
         }
-        for (size_t i = 0; i < nb; i++) finish(m, qb + i * d, ib + i * k, cost + i * k);
+        for (size_t i = 0; i < nb; i++)
+            finish(m, qb + i * d, ib + i * k, cost + i * k);
     }
     free(scratch), free(probes);
     return 0;
@@ -214,10 +219,11 @@ double lt_knn__vote(const lt_algo_model *m, const int32_t *idx, const float *dis
     for (int a = 0; a < found;) {
         int b = a;
         double sum = 0;
-        while (b < found && pairs[2 * b] == pairs[2 * a]) sum += pairs[2 * b + 1], b++;
+        while (b < found && pairs[2 * b] == pairs[2 * a])
+            sum += pairs[2 * b + 1], b++;
         int count = b - a;
-        bool better = count > best_count ||
-                      (count == best_count && (sim ? sum > best_sum : sum < best_sum));
+        bool better =
+            count > best_count || (count == best_count && (sim ? sum > best_sum : sum < best_sum));
         if (better) best_label = pairs[2 * a], best_count = count, best_sum = sum;
         a = b;
     }

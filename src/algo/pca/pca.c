@@ -65,13 +65,15 @@ static const float *centered_block(const pca_data *p, int t, size_t r0, size_t m
         lt_algo__dense_rows(p->x, r0, m, s);
         if (mean)
             for (size_t i = 0; i < m; i++)
-                for (size_t j = 0; j < d; j++) s[i * d + j] -= mean[j];
+                for (size_t j = 0; j < d; j++)
+                    s[i * d + j] -= mean[j];
         return s;
     }
     const float *restrict b = p->x->values + r0 * d;
     if (!mean) return b;
     for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < d; j++) s[i * d + j] = b[i * d + j] - mean[j];
+        for (size_t j = 0; j < d; j++)
+            s[i * d + j] = b[i * d + j] - mean[j];
     return s;
 }
 
@@ -144,14 +146,17 @@ static int gram(const pca_data *p, double *cov, lt_err *err)
             cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)m, 1.0f, blk, d, 0.0f, gt,
                         d);
             for (int i = 0; i < d; i++)
-                for (int j = i; j < d; j++) a[(size_t)i * d + j] += gt[(size_t)i * d + j];
+                for (int j = i; j < d; j++)
+                    a[(size_t)i * d + j] += gt[(size_t)i * d + j];
         }
     }
     memcpy(cov, acc, dd * sizeof(double));
     for (int t = 1; t < p->nth; t++)
-        for (size_t q = 0; q < dd; q++) cov[q] += acc[(size_t)t * dd + q];
+        for (size_t q = 0; q < dd; q++)
+            cov[q] += acc[(size_t)t * dd + q];
     for (int i = 0; i < d; i++)
-        for (int j = 0; j < i; j++) cov[(size_t)i * d + j] = cov[(size_t)j * d + i];
+        for (int j = 0; j < i; j++)
+            cov[(size_t)i * d + j] = cov[(size_t)j * d + i];
     free(acc), free(g);
     return 0;
 }
@@ -166,8 +171,8 @@ static void times(const pca_data *p, const float *w, int l, float *y)
     for (size_t b = 0; b < p->nblk; b++) {
         size_t r0 = b * p->block, m = p->n - r0 < p->block ? p->n - r0 : p->block;
         const float *blk = centered_block(p, omp_get_thread_num(), r0, m);
-        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)m, l, p->dim, 1.0f, blk,
-                    p->dim, w, p->dim, 0.0f, y + r0, (int)p->n);
+        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)m, l, p->dim, 1.0f, blk, p->dim,
+                    w, p->dim, 0.0f, y + r0, (int)p->n);
     }
 }
 
@@ -189,12 +194,14 @@ static void transpose_times(const pca_data *p, const float *q, int l, double *z,
             const float *blk = centered_block(p, t, r0, m);
             cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p->dim, l, (int)m, 1.0f, blk,
                         p->dim, q + r0, (int)p->n, 0.0f, tt, p->dim);
-            for (size_t i = 0; i < dl; i++) a[i] += tt[i];
+            for (size_t i = 0; i < dl; i++)
+                a[i] += tt[i];
         }
     }
     memcpy(z, acc, dl * sizeof(double));
     for (int t = 1; t < p->nth; t++)
-        for (size_t i = 0; i < dl; i++) z[i] += acc[(size_t)t * dl + i];
+        for (size_t i = 0; i < dl; i++)
+            z[i] += acc[(size_t)t * dl + i];
 }
 
 /* Replaces a (rows, l), column-major, by an orthonormal basis of its columns. */
@@ -209,7 +216,8 @@ static int orthonormalize(double *a, size_t rows, int l, double *tau, lt_err *er
 
 static void to_float(const double *a, size_t count, float *out)
 {
-    for (size_t i = 0; i < count; i++) out[i] = (float)a[i];
+    for (size_t i = 0; i < count; i++)
+        out[i] = (float)a[i];
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -219,7 +227,10 @@ static uint64_t rng_next(uint64_t *s)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
 }
-static double rng_unit(uint64_t *s) { return ((double)(rng_next(s) >> 11) + 0.5) * 0x1.0p-53; }
+static double rng_unit(uint64_t *s)
+{
+    return ((double)(rng_next(s) >> 11) + 0.5) * 0x1.0p-53;
+}
 
 /* Writes the top nc right singular vectors of A into m (components, singular values). */
 static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uint64_t seed,
@@ -239,8 +250,10 @@ static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uin
     double *vt = malloc((size_t)l * l * sizeof(double));
     int rc = 0;
     if (!yf || !yd || !acc || !tmp || !w || !tau || !s || !u || !vt) {
-        rc = lt_err_set(err, LT_ENOMEM, "pca: out of memory for a randomized SVD of %zu x %zu, "
-                                        "%d columns", n, d, l);
+        rc = lt_err_set(err, LT_ENOMEM,
+                        "pca: out of memory for a randomized SVD of %zu x %zu, "
+                        "%d columns",
+                        n, d, l);
         goto done;
     }
     uint64_t st = seed * 0x2545F4914F6CDD1DULL + 7;
@@ -250,7 +263,8 @@ static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uin
         if (i + 1 < d * l) w[i + 1] = (float)(r * sin(a));
     }
     times(p, w, l, yf);
-    for (size_t i = 0; i < n * l; i++) yd[i] = yf[i];
+    for (size_t i = 0; i < n * l; i++)
+        yd[i] = yf[i];
     if ((rc = orthonormalize(yd, n, l, tau, err))) goto done;
     to_float(yd, n * l, yf);
     for (int it = 0; it < power_iters; it++) {
@@ -258,21 +272,23 @@ static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uin
         if ((rc = orthonormalize(yd, d, l, tau, err))) goto done;
         to_float(yd, d * l, w);
         times(p, w, l, yf);
-        for (size_t i = 0; i < n * l; i++) yd[i] = yf[i];
+        for (size_t i = 0; i < n * l; i++)
+            yd[i] = yf[i];
         if ((rc = orthonormalize(yd, n, l, tau, err))) goto done;
         to_float(yd, n * l, yf);
     }
     /* B^T = A^T.Q (dim, l) = U S V^T, so B's right singular vectors are U's columns. */
     transpose_times(p, yf, l, yd, acc, tmp);
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)d, l, yd, (lapack_int)d,
-                                     s, u, (lapack_int)d, vt, l);
+    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)d, l, yd, (lapack_int)d, s,
+                                     u, (lapack_int)d, vt, l);
     if (info) {
         rc = lt_err_set(err, LT_EINTERNAL, "pca: SVD of the projected data failed (info %d)",
                         (int)info);
         goto done;
     }
     for (int j = 0; j < nc; j++) {
-        for (size_t q = 0; q < d; q++) m->components[(size_t)j * d + q] = (float)u[(size_t)j * d + q];
+        for (size_t q = 0; q < d; q++)
+            m->components[(size_t)j * d + q] = (float)u[(size_t)j * d + q];
         m->singular_values[j] = s[j];
     }
 done:
@@ -296,7 +312,8 @@ static int regular_eig(const pca_data *p, int nc, double denom, lt_algo_model *m
     }
     if ((rc = gram(p, cov, err))) goto done;
     double tr = 0;
-    for (int i = 0; i < d; i++) tr += cov[(size_t)i * d + i];
+    for (int i = 0; i < d; i++)
+        tr += cov[(size_t)i * d + i];
     *total = tr / denom;
     lapack_int found = 0;
     lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', d, cov, d, 0, 0, d - nc + 1,
@@ -324,7 +341,8 @@ static void fix_signs(lt_algo_model *m)
         for (int q = 1; q < m->dim; q++)
             if (fabsf(v[q]) > fabsf(v[big])) big = q;
         if (v[big] < 0)
-            for (int q = 0; q < m->dim; q++) v[q] = -v[q];
+            for (int q = 0; q < m->dim; q++)
+                v[q] = -v[q];
     }
 }
 
@@ -345,17 +363,22 @@ static int pca_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     if (x->n_cols != (size_t)dim)
         return lt_err_set(err, LT_EINVAL,
                           "hyperparameter feature_dim=%d does not match the train data's %zu "
-                          "columns", dim, x->n_cols);
+                          "columns",
+                          dim, x->n_cols);
     if (nc > dim)
         return lt_err_set(err, LT_EINVAL, "hyperparameter num_components=%d exceeds feature_dim=%d",
                           nc, dim);
     if ((size_t)nc > n || n < 2)
         return lt_err_set(err, LT_EINVAL,
                           "hyperparameter num_components=%d needs at least that many training "
-                          "rows (and two), got %zu", nc, n);
-    int nth = hp_threads > 0 ? hp_threads : args->threads > 0 ? args->threads : omp_get_max_threads();
+                          "rows (and two), got %zu",
+                          nc, n);
+    int nth = hp_threads > 0      ? hp_threads
+              : args->threads > 0 ? args->threads
+                                  : omp_get_max_threads();
 
-    double *sum = lt_xmalloc((size_t)dim * sizeof(double)), *sumsq = lt_xmalloc((size_t)dim * sizeof(double));
+    double *sum = lt_xmalloc((size_t)dim * sizeof(double)),
+           *sumsq = lt_xmalloc((size_t)dim * sizeof(double));
     if ((rc = column_moments(x, nth, sum, sumsq, err))) {
         free(sum), free(sumsq);
         return rc;
@@ -371,7 +394,11 @@ static int pca_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     }
     free(sum), free(sumsq);
 
-    pca_data p = {.x = x, .n = n, .dim = dim, .nth = nth, .block = rows_per_block(dim),
+    pca_data p = {.x = x,
+                  .n = n,
+                  .dim = dim,
+                  .nth = nth,
+                  .block = rows_per_block(dim),
                   .mean = center ? m->mean : NULL};
     p.nblk = (n + p.block - 1) / p.block;
     p.scratch = malloc((size_t)nth * p.block * dim * sizeof(float));
@@ -408,7 +435,10 @@ static int pca_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     return 0;
 }
 
-static size_t pca_output_width(const lt_algo_model *m) { return (size_t)m->nc; }
+static size_t pca_output_width(const lt_algo_model *m)
+{
+    return (size_t)m->nc;
+}
 
 /* (x - mean).components^T = x.components^T - mean_proj: dense rows go through sgemm a
  * block at a time; CSR rows touch only their nonzeros' rows of components_t. */
@@ -437,7 +467,8 @@ static int pca_predict(const lt_algo_model *m, const lt_matrix *x, int threads, 
                 for (size_t p = x->row_ptr[r0 + i]; p < x->row_ptr[r0 + i + 1]; p++) {
                     if (x->col_idx[p] >= (uint32_t)d) continue;
                     const float *c = m->components_t + (size_t)x->col_idx[p] * nc;
-                    for (int j = 0; j < nc; j++) t[i * nc + j] += x->values[p] * c[j];
+                    for (int j = 0; j < nc; j++)
+                        t[i * nc + j] += x->values[p] * c[j];
                 }
         }
         for (size_t i = 0; i < rows; i++)
@@ -447,8 +478,10 @@ static int pca_predict(const lt_algo_model *m, const lt_matrix *x, int threads, 
     free(tmp);
     for (size_t i = 0; i < n * nc; i++)
         if (!isfinite(out[i]))
-            return lt_err_set(err, LT_EINVAL, "pca: input row %zu has a missing or non-finite "
-                                              "value", i / nc + 1);
+            return lt_err_set(err, LT_EINVAL,
+                              "pca: input row %zu has a missing or non-finite "
+                              "value",
+                              i / nc + 1);
     return 0;
 }
 

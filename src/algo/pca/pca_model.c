@@ -55,14 +55,16 @@ void lt_pca__model_free(lt_algo_model *m)
 static void put_floats(FILE *f, const char *key, const float *v, size_t n)
 {
     fprintf(f, ",\"%s\":[", key);
-    for (size_t i = 0; i < n; i++) fprintf(f, i ? ",%.9g" : "%.9g", (double)v[i]);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, i ? ",%.9g" : "%.9g", (double)v[i]);
     fputc(']', f);
 }
 
 static void put_doubles(FILE *f, const char *key, const double *v, size_t n)
 {
     fprintf(f, ",\"%s\":[", key);
-    for (size_t i = 0; i < n; i++) fprintf(f, i ? ",%.17g" : "%.17g", v[i]);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, i ? ",%.17g" : "%.17g", v[i]);
     fputc(']', f);
 }
 
@@ -75,8 +77,9 @@ int lt_pca__save(const lt_algo_model *m, const char *dir, lt_err *err)
         free(path);
         return rc;
     }
-    fprintf(f, "{\"algorithm\":\"pca\",\"feature_dim\":%d,\"num_components\":%d,"
-               "\"subtract_mean\":%s,\"algorithm_mode\":\"%s\"",
+    fprintf(f,
+            "{\"algorithm\":\"pca\",\"feature_dim\":%d,\"num_components\":%d,"
+            "\"subtract_mean\":%s,\"algorithm_mode\":\"%s\"",
             m->dim, m->nc, m->subtract_mean ? "true" : "false",
             m->randomized ? "randomized" : "regular");
     put_floats(f, "mean", m->mean, (size_t)m->dim);
@@ -106,8 +109,10 @@ static bool get_numbers(const json_t *a, size_t n, float *f, double *d)
         json_t *v = json_array_get(a, i);
         double x = json_is_number(v) ? json_number_value(v) : NAN;
         if (!isfinite(x) || (f && fabs(x) > FLT_MAX)) return false;
-        if (f) f[i] = (float)x;
-        else d[i] = x;
+        if (f)
+            f[i] = (float)x;
+        else
+            d[i] = x;
     }
     return true;
 }
@@ -124,7 +129,8 @@ int lt_pca__load(const char *dir, lt_algo_model **out, lt_err *err)
                         je.line);
         goto done;
     }
-    json_t *jd = json_object_get(root, "feature_dim"), *jn = json_object_get(root, "num_components");
+    json_t *jd = json_object_get(root, "feature_dim"),
+           *jn = json_object_get(root, "num_components");
     json_t *jc = json_object_get(root, "components");
     if (!json_is_integer(jd) || !json_is_integer(jn) || json_integer_value(jd) < 1 ||
         json_integer_value(jn) < 1 || json_integer_value(jn) > json_integer_value(jd) ||
@@ -146,12 +152,13 @@ int lt_pca__load(const char *dir, lt_algo_model **out, lt_err *err)
         if (!get_numbers(json_array_get(jc, j), (size_t)dim, m->components + (size_t)j * dim,
                          NULL)) {
             rc = lt_err_set(err, LT_EINVAL,
-                            "%s: corrupt pca model: component %d is not %d finite numbers", path,
-                            j, dim);
+                            "%s: corrupt pca model: component %d is not %d finite numbers", path, j,
+                            dim);
             goto done;
         }
     const char *bad = NULL;
-    if (!get_numbers(json_object_get(root, "mean"), (size_t)dim, m->mean, NULL)) bad = "mean";
+    if (!get_numbers(json_object_get(root, "mean"), (size_t)dim, m->mean, NULL))
+        bad = "mean";
     else if (!get_numbers(json_object_get(root, "singular_values"), (size_t)nc, NULL,
                           m->singular_values))
         bad = "singular_values";
@@ -178,7 +185,8 @@ done:
 int lt_pca__format_json(const lt_algo_model *m, const double *row, lt_buf *out, lt_err *err)
 {
     int rc = lt_buf_append(out, "{\"projection\":[", 15, err);
-    for (int j = 0; j < m->nc && !rc; j++) rc = lt_buf_printf(out, err, j ? ",%.9g" : "%.9g", row[j]);
+    for (int j = 0; j < m->nc && !rc; j++)
+        rc = lt_buf_printf(out, err, j ? ",%.9g" : "%.9g", row[j]);
     if (!rc) rc = lt_buf_append(out, "]}", 2, err);
     return rc;
 }

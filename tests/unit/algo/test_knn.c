@@ -17,7 +17,10 @@ static double unif(void)
     rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
     return ((rng >> 11) + 0.5) * 0x1.0p-53;
 }
-static double gauss(void) { return sqrt(-2 * log(unif())) * cos(2 * M_PI * unif()); }
+static double gauss(void)
+{
+    return sqrt(-2 * log(unif())) * cos(2 * M_PI * unif());
+}
 
 static lt_dataset *labelled(const float *x, const float *y, size_t n, size_t d)
 {
@@ -31,8 +34,8 @@ static lt_dataset *labelled(const float *x, const float *y, size_t n, size_t d)
 static json_t *hps(const char *dim, const char *k, const char *type, const char *sample, ...)
 {
     json_t *h = json_object();
-    const char *fixed[][2] = {{"feature_dim", dim}, {"k", k}, {"predictor_type", type},
-                              {"sample_size", sample}};
+    const char *fixed[][2] = {
+        {"feature_dim", dim}, {"k", k}, {"predictor_type", type}, {"sample_size", sample}};
     for (int i = 0; i < 4; i++)
         if (fixed[i][1]) json_object_set_new(h, fixed[i][0], json_string(fixed[i][1]));
     va_list ap;
@@ -54,8 +57,8 @@ static void on_metric(void *ctx, const char *name, double value, int it)
 
 static lt_algo_model *train_v(const lt_dataset *ds, const lt_dataset *val, json_t *h, lt_err *err)
 {
-    lt_algo_train_args a = {.train = ds, .validation = val, .hyperparameters = h, .threads = 2,
-                            .on_metric = on_metric};
+    lt_algo_train_args a = {
+        .train = ds, .validation = val, .hyperparameters = h, .threads = 2, .on_metric = on_metric};
     lt_algo_model *m = NULL;
     lt_err_clear(err);
     int rc = lt_algo__knn.train(&a, &m, err);
@@ -88,9 +91,11 @@ static void line_neighbours_are_known(void)
     for (int t = 0; t < 2; t++) {
         lt_dataset *ds = labelled(line_x, line_class, 10, 1);
         lt_err err = {0};
-        lt_algo_model *m = train(ds, hps("1", "3", "classifier", "100", "index_type", index[t],
-                                         "faiss_index_ivf_nlists", "3", "faiss_index_nprobe", "3",
-                                         NULL), &err);
+        lt_algo_model *m =
+            train(ds,
+                  hps("1", "3", "classifier", "100", "index_type", index[t],
+                      "faiss_index_ivf_nlists", "3", "faiss_index_nprobe", "3", NULL),
+                  &err);
         LT_CHECK(m != NULL);
         if (!m) {
             fprintf(stderr, "  %s\n", err.msg);
@@ -116,11 +121,14 @@ static void line_neighbours_are_known(void)
         lt_algo__knn.free(m);
         /* regressor: labels 10 x; the mean of 20, 30, 10 */
         float ten[10];
-        for (int i = 0; i < 10; i++) ten[i] = 10 * line_x[i];
+        for (int i = 0; i < 10; i++)
+            ten[i] = 10 * line_x[i];
         lt_dataset_free(ds);
         ds = labelled(line_x, ten, 10, 1);
-        m = train(ds, hps("1", "3", "regressor", "10", "index_type", index[t],
-                          "faiss_index_nprobe", "3", NULL), &err);
+        m = train(ds,
+                  hps("1", "3", "regressor", "10", "index_type", index[t], "faiss_index_nprobe",
+                      "3", NULL),
+                  &err);
         LT_CHECK(m != NULL);
         if (m) {
             q = 2.2f;
@@ -168,8 +176,8 @@ static void inner_product_and_cosine(void)
     for (int t = 0; t < 2; t++) {
         lt_dataset *ds = labelled(x, y, 3, 2);
         lt_err err = {0};
-        lt_algo_model *m = train(ds, hps("2", "2", "regressor", "3", "index_metric", metric[t],
-                                         NULL), &err);
+        lt_algo_model *m =
+            train(ds, hps("2", "2", "regressor", "3", "index_metric", metric[t], NULL), &err);
         LT_CHECK(m != NULL);
         if (m) {
             double out[5];
@@ -192,15 +200,18 @@ static lt_dataset *blobs(size_t n, float *queries)
 {
     float *x = malloc(n * D * sizeof(float)), *y = malloc(n * sizeof(float));
     float centers[16 * D];
-    for (int i = 0; i < 16 * D; i++) centers[i] = (float)(gauss() * 4);
+    for (int i = 0; i < 16 * D; i++)
+        centers[i] = (float)(gauss() * 4);
     for (size_t i = 0; i < n; i++) {
         int c = (int)(unif() * 16);
         y[i] = (float)c;
-        for (int j = 0; j < D; j++) x[i * D + j] = centers[c * D + j] + (float)gauss();
+        for (int j = 0; j < D; j++)
+            x[i * D + j] = centers[c * D + j] + (float)gauss();
     }
     for (int i = 0; queries && i < NQ; i++) {
         int c = (int)(unif() * 16);
-        for (int j = 0; j < D; j++) queries[i * D + j] = centers[c * D + j] + (float)gauss();
+        for (int j = 0; j < D; j++)
+            queries[i * D + j] = centers[c * D + j] + (float)gauss();
     }
     lt_dataset *ds = labelled(x, y, n, D);
     free(x), free(y);
@@ -213,12 +224,16 @@ static void sgemm_search_matches_scalar_twin_and_ivf_recall(void)
     lt_dataset *ds = blobs(N, q);
     lt_err err = {0};
     lt_algo_model *flat = train(ds, hps("24", "10", "classifier", "100000", NULL), &err);
-    lt_algo_model *all = train(ds, hps("24", "10", "classifier", "100000", "index_type",
-                                       "faiss.IVFFlat", "faiss_index_ivf_nlists", "20",
-                                       "faiss_index_nprobe", "20", NULL), &err);
-    lt_algo_model *some = train(ds, hps("24", "10", "classifier", "100000", "index_type",
-                                        "faiss.IVFFlat", "faiss_index_ivf_nlists", "40",
-                                        "faiss_index_nprobe", "8", NULL), &err);
+    lt_algo_model *all =
+        train(ds,
+              hps("24", "10", "classifier", "100000", "index_type", "faiss.IVFFlat",
+                  "faiss_index_ivf_nlists", "20", "faiss_index_nprobe", "20", NULL),
+              &err);
+    lt_algo_model *some =
+        train(ds,
+              hps("24", "10", "classifier", "100000", "index_type", "faiss.IVFFlat",
+                  "faiss_index_ivf_nlists", "40", "faiss_index_nprobe", "8", NULL),
+              &err);
     LT_CHECK(flat && all && some);
     if (!flat || !all || !some) goto out;
     int32_t ia[NQ * K], ib[NQ * K], ic[NQ * K], id[NQ * K];
@@ -239,7 +254,8 @@ static void sgemm_search_matches_scalar_twin_and_ivf_recall(void)
     }
     /* recall@10 of 8 of 40 lists: a distance within the true top 10 counts */
     for (int i = 0; i < NQ; i++)
-        for (int j = 0; j < K; j++) hits += dd[i * K + j] <= db[i * K + K - 1] * (1 + 1e-6f);
+        for (int j = 0; j < K; j++)
+            hits += dd[i * K + j] <= db[i * K + K - 1] * (1 + 1e-6f);
     double recall = (double)hits / (NQ * K);
     if (recall < 0.9) LT_FAIL_AT("IVF recall@10 %.3f < 0.9", recall);
 out:
@@ -257,8 +273,10 @@ static void fwht_and_reductions_preserve_distances(void)
     const char *types[] = {"sign", "fjlt"};
     for (int t = 0; t < 2; t++) {
         lt_err err = {0};
-        lt_algo_model *m = train(ds, hps("24", "1", "classifier", "400", "dimension_reduction_type",
-                                         types[t], "dimension_reduction_target", "16", NULL), &err);
+        lt_algo_model *m = train(ds,
+                                 hps("24", "1", "classifier", "400", "dimension_reduction_type",
+                                     types[t], "dimension_reduction_target", "16", NULL),
+                                 &err);
         LT_CHECK(m != NULL);
         if (!m) continue;
         LT_CHECK_INT(m->rdim, ==, 16);
@@ -266,12 +284,15 @@ static void fwht_and_reductions_preserve_distances(void)
         float a[16], b[16], s[32];
         double ratio = 0;
         for (int i = 0; i < 200; i++) {
-            const float *x = ds->x.values + (size_t)i * D, *y = ds->x.values + (size_t)(i + 200) * D;
+            const float *x = ds->x.values + (size_t)i * D,
+                        *y = ds->x.values + (size_t)(i + 200) * D;
             lt_knn__transform_row(m, x, a, s);
             lt_knn__transform_row(m, y, b, s);
             double before = 0, after = 0;
-            for (int j = 0; j < D; j++) before += (x[j] - y[j]) * (x[j] - y[j]);
-            for (int j = 0; j < 16; j++) after += (a[j] - b[j]) * (a[j] - b[j]);
+            for (int j = 0; j < D; j++)
+                before += (x[j] - y[j]) * (x[j] - y[j]);
+            for (int j = 0; j < 16; j++)
+                after += (a[j] - b[j]) * (a[j] - b[j]);
             ratio += after / before / 200;
         }
         if (fabs(ratio - 1) > 0.15) LT_FAIL_AT("%s: mean distance ratio %g", types[t], ratio);
@@ -294,8 +315,10 @@ static void sampling_is_seeded(void)
     LT_CHECK(a && b);
     if (a && b) {
         LT_CHECK_INT(a->n, ==, 5);
-        for (size_t i = 0; i < 5; i++) LT_CHECK(a->points[i] == b->points[i]);
-        for (size_t i = 1; i < 5; i++) LT_CHECK(a->points[i - 1] < a->points[i]); /* data order */
+        for (size_t i = 0; i < 5; i++)
+            LT_CHECK(a->points[i] == b->points[i]);
+        for (size_t i = 1; i < 5; i++)
+            LT_CHECK(a->points[i - 1] < a->points[i]); /* data order */
     }
     lt_algo__knn.free(a), lt_algo__knn.free(b);
     lt_dataset_free(ds);
@@ -306,8 +329,9 @@ static void model_round_trips_and_formats(void)
     lt_dataset *ds = blobs(600, NULL);
     json_t *variants[] = {
         hps("24", "4", "classifier", "500", NULL),
-        hps("24", "4", "classifier", "500", "index_type", "faiss.IVFFlat", "dimension_reduction_type",
-            "fjlt", "dimension_reduction_target", "12", "index_metric", "COSINE", NULL),
+        hps("24", "4", "classifier", "500", "index_type", "faiss.IVFFlat",
+            "dimension_reduction_type", "fjlt", "dimension_reduction_target", "12", "index_metric",
+            "COSINE", NULL),
         hps("24", "4", "regressor", "600", "dimension_reduction_type", "sign",
             "dimension_reduction_target", "8", NULL),
     };
@@ -394,8 +418,9 @@ static void bad_hyperparameters_are_named(void)
          "dimension_reduction_type"},
         {hps("1", "3", "classifier", "10", "faiss_index_ivf_nlists", "many", NULL),
          "faiss_index_ivf_nlists"},
-        {hps("1", "3", "classifier", "10", "index_type", "faiss.IVFFlat",
-             "faiss_index_ivf_nlists", "11", NULL), "faiss_index_ivf_nlists"},
+        {hps("1", "3", "classifier", "10", "index_type", "faiss.IVFFlat", "faiss_index_ivf_nlists",
+             "11", NULL),
+         "faiss_index_ivf_nlists"},
         {hps("1", "3", "classifier", "10", "faiss_index_nprobe", "0", NULL), "faiss_index_nprobe"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -423,7 +448,8 @@ static void corrupt_model_fails_cleanly(void)
     lt_algo_model *m = train(ds, hps("1", "3", "classifier", "10", NULL), &err);
     char *dir = lt_test_tmpdir("knn_bad"), *bin = NULL, *json = NULL;
     LT_CHECK_INT(lt_algo__knn.save(m, dir, &err), ==, 0);
-    if (asprintf(&bin, "%s/knn_index.bin", dir) < 0 || asprintf(&json, "%s/knn_model.json", dir) < 0)
+    if (asprintf(&bin, "%s/knn_index.bin", dir) < 0 ||
+        asprintf(&json, "%s/knn_model.json", dir) < 0)
         abort();
     LT_CHECK_INT(truncate(bin, 8), ==, 0); /* shorter than the header says */
     lt_algo_model *m2 = (lt_algo_model *)1;
@@ -453,8 +479,13 @@ static void short_csr_query_is_zero_padded(void)
         size_t row_ptr[2] = {0, 1};
         uint32_t col[1] = {0};
         float val[1] = {2.2f};
-        lt_matrix q = {.kind = LT_MATRIX_CSR, .n_rows = 1, .n_cols = 1, .values = val,
-                       .row_ptr = row_ptr, .col_idx = col, .nnz = 1};
+        lt_matrix q = {.kind = LT_MATRIX_CSR,
+                       .n_rows = 1,
+                       .n_cols = 1,
+                       .values = val,
+                       .row_ptr = row_ptr,
+                       .col_idx = col,
+                       .nnz = 1};
         double out[3];
         LT_CHECK_INT(lt_algo__knn.predict(m, &q, 1, out, &err), ==, 0);
         LT_CHECK(out[0] == 3); /* (2, 0), not (1, 5) or (3, 5) */

@@ -59,8 +59,8 @@ static json_t *hps(const char *dim, const char *nc, ...)
 
 static lt_algo_model *train(const lt_dataset *ds, json_t *h, lt_err *err)
 {
-    lt_algo_train_args a = {.train = ds, .hyperparameters = h, .threads = 2,
-                            .on_metric = on_metric};
+    lt_algo_train_args a = {
+        .train = ds, .hyperparameters = h, .threads = 2, .on_metric = on_metric};
     lt_algo_model *m = NULL;
     lt_err_clear(err);
     int rc = lt_algo__pca.train(&a, &m, err);
@@ -87,7 +87,8 @@ static double num_at(json_t *root, const char *key, size_t i)
 }
 static double comp_at(json_t *root, size_t j, size_t q)
 {
-    return json_number_value(json_array_get(json_array_get(json_object_get(root, "components"), j), q));
+    return json_number_value(
+        json_array_get(json_array_get(json_object_get(root, "components"), j), q));
 }
 
 /* Points (1, 2) + t (0.6, 0.8): one axis, (0.6, 0.8) up to sign, carrying all the variance. */
@@ -111,7 +112,8 @@ static void points_on_a_line_give_that_direction(void)
             LT_CHECK(fabs(comp_at(root, 0, 0) - 0.6) < 1e-5);
             LT_CHECK(fabs(comp_at(root, 0, 1) - 0.8) < 1e-5);
             LT_CHECK(fabs(num_at(root, "explained_variance_ratio", 0) - 1) < 1e-5);
-            LT_CHECK(fabs(num_at(root, "mean", 0) - 1) < 1e-5 && fabs(num_at(root, "mean", 1) - 2) < 1e-5);
+            LT_CHECK(fabs(num_at(root, "mean", 0) - 1) < 1e-5 &&
+                     fabs(num_at(root, "mean", 1) - 2) < 1e-5);
             LT_CHECK(fabs(ratio_metric - 1) < 1e-5);
             /* the projection of a point is its t along the line */
             double out[9];
@@ -157,7 +159,8 @@ static void cross_has_known_variances(void)
         double out[8];
         LT_CHECK_INT(lt_algo__pca.predict(m, &ds->x, 2, out, &err), ==, 0);
         for (int i = 0; i < 8; i++)
-            if (fabs(out[i] - v[i]) > 1e-6) LT_FAIL_AT("form %d: output %d %g, expected %g", form, i, out[i], v[i]);
+            if (fabs(out[i] - v[i]) > 1e-6)
+                LT_FAIL_AT("form %d: output %d %g, expected %g", form, i, out[i], v[i]);
         json_decref(root);
         lt_algo__pca.free(m);
         lt_dataset_free(ds);
@@ -176,7 +179,8 @@ static void subtract_mean_false_uses_the_origin(void)
     if (m) {
         double out[3];
         LT_CHECK_INT(lt_algo__pca.predict(m, &ds->x, 1, out, &err), ==, 0);
-        for (int i = 0; i < 3; i++) LT_CHECK(fabs(out[i] - 5.0 * (i + 1)) < 1e-4);
+        for (int i = 0; i < 3; i++)
+            LT_CHECK(fabs(out[i] - 5.0 * (i + 1)) < 1e-4);
         json_t *root = saved(m);
         LT_CHECK(fabs(num_at(root, "explained_variance_ratio", 0) - 1) < 1e-6);
         json_decref(root);
@@ -204,7 +208,8 @@ static void model_round_trips_and_formats_projection(void)
         lt_algo__pca.predict(m, &ds->x, 1, a, &err);
         lt_algo__pca.predict(m2, &ds->x, 1, b, &err);
         for (int i = 0; i < 10; i++)
-            if (fabs(a[i] - b[i]) > 1e-6) LT_FAIL_AT("output %d: %g before save, %g after", i, a[i], b[i]);
+            if (fabs(a[i] - b[i]) > 1e-6)
+                LT_FAIL_AT("output %d: %g before save, %g after", i, a[i], b[i]);
         lt_buf buf;
         lt_buf_init(&buf, 256);
         double row[2] = {1.5, -0.25};
