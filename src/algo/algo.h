@@ -82,6 +82,8 @@ typedef enum {
     LT_HP_FLOAT,
     LT_HP_CATEGORICAL,
     LT_HP_BOOL,
+    LT_HP_INT_OR_AUTO, /* an integer in [min, max] or the word "auto" (lt_algo_hp_number
+                          gives NaN for auto) */
 } lt_hp_type;
 
 /* One hyperparameter as SageMaker names it. */
@@ -130,6 +132,16 @@ typedef struct lt_algo {
      * for the algorithm: {"closest_cluster":3,"distance_to_cluster":0.41}. */
     int (*format_json)(const lt_algo_model *model, const double *row, lt_buf *out, lt_err *err);
     void (*free)(lt_algo_model *model);
+    /* Optional hooks; NULL means the default given. */
+    /* The key of the JSON response's list: NULL means "predictions" (PCA: "projections"). */
+    const char *json_list_key;
+    /* The record for `Accept: application/json; verbose=true` (k-NN adds the neighbours'
+     * labels and distances): NULL means format_json. */
+    int (*format_json_verbose)(const lt_algo_model *model, const double *row, lt_buf *out,
+                               lt_err *err);
+    /* One text/csv line without the newline: NULL means every output number,
+     * comma-separated (k-NN writes only predicted_label). */
+    int (*format_csv)(const lt_algo_model *model, const double *row, lt_buf *out, lt_err *err);
 } lt_algo;
 
 /* The registry, in a fixed order; lt_algo_find matches name and image_names. */

@@ -1,8 +1,9 @@
 /* lt_dataset: creation, freeing and CSR -> dense conversion. */
-#include "algo/algo.h"
+#include "algo/algo_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void lt_dataset_free(lt_dataset *ds)
 {
@@ -50,4 +51,15 @@ int lt_dataset_densify(lt_dataset *ds, float fill, size_t max_bytes, lt_err *err
     ds->x.nnz = 0;
     ds->x.kind = LT_MATRIX_DENSE;
     return 0;
+}
+
+const float *lt_algo__dense_rows(const lt_matrix *x, size_t r0, size_t m, float *scratch)
+{
+    size_t d = x->n_cols;
+    if (x->kind == LT_MATRIX_DENSE) return x->values + r0 * d;
+    memset(scratch, 0, m * d * sizeof(float));
+    for (size_t i = 0; i < m; i++)
+        for (size_t p = x->row_ptr[r0 + i]; p < x->row_ptr[r0 + i + 1]; p++)
+            if (x->col_idx[p] < d) scratch[i * d + x->col_idx[p]] = x->values[p];
+    return scratch;
 }

@@ -41,6 +41,13 @@ static int check_one(const lt_hp_spec *spec, const char *text, lt_err *err)
 {
     double v = 0;
     switch (spec->type) {
+    case LT_HP_INT_OR_AUTO:
+        if (strcmp(text, "auto") == 0) return 0;
+        if (!parse_number(text, &v) || v != floor(v))
+            return lt_err_set(err, LT_EINVAL,
+                              "hyperparameter %s must be an integer or auto, got '%s'",
+                              spec->name, text);
+        break;
     case LT_HP_INT:
         if (!parse_number(text, &v) || v != floor(v))
             return lt_err_set(err, LT_EINVAL, "hyperparameter %s must be an integer, got '%s'",

@@ -6,6 +6,8 @@
 
 static const lt_algo *const algorithms[] = {
     &lt_algo__kmeans,
+    &lt_algo__pca,
+    &lt_algo__knn,
 };
 
 size_t lt_algo_count(void)

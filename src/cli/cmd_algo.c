@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char marker_file[] = "lathe-algo.json";
 
@@ -17,7 +18,8 @@ static int usage(void)
             "       lathe algo train NAME --train PATH [--validation PATH] [--content-type T]\n"
             "                        [--hp KEY=VALUE ...] --model-dir DIR [--threads N]\n"
             "       lathe algo predict --model-dir DIR --input PATH [--content-type T]\n"
-            "                          [--accept application/json|application/jsonlines|text/csv]\n"
+            "                          [--accept application/json[; verbose=true]|application/jsonlines|\n"
+            "                                    text/csv]\n"
             "                          [--threads N]\n");
     return 2;
 }
@@ -28,6 +30,7 @@ static const char *type_name(lt_hp_type t)
     case LT_HP_INT: return "int";
     case LT_HP_FLOAT: return "float";
     case LT_HP_BOOL: return "bool";
+    case LT_HP_INT_OR_AUTO: return "int|auto";
     default: return "categorical";
     }
 }
@@ -168,6 +171,18 @@ static int cmd_train(algo_args *a, lt_err *err)
     return rc;
 }
 
+/* "application/json; verbose=true" (SageMaker's k-NN) asks for the verbose record. */
+static bool accept_verbose(const char *accept)
+{
+    const char *p = strchr(accept, ';');
+    for (; p; p = strchr(p + 1, ';')) {
+        const char *q = p + 1;
+        while (*q == ' ') q++;
+        if (strncasecmp(q, "verbose=true", 12) == 0) return true;
+    }
+    return false;
+}
+
 static int write_predictions(const lt_algo *algo, const lt_algo_model *model, const double *out,
                              size_t n_rows, const char *accept, lt_err *err)
 {
@@ -179,18 +194,22 @@ static int write_predictions(const lt_algo *algo, const lt_algo_model *model, co
         return lt_err_set(err, LT_EINVAL, "--accept %s is not one of application/json, "
                                           "application/jsonlines, text/csv",
                           accept);
+    int (*format)(const lt_algo_model *, const double *, lt_buf *, lt_err *) = algo->format_json;
+    if (!csv && accept_verbose(accept) && algo->format_json_verbose)
+        format = algo->format_json_verbose;
+    if (csv) format = algo->format_csv;
     lt_buf line;
     lt_buf_init(&line, 1 << 20);
-    if (json) fputs("{\"predictions\":[", stdout);
+    if (json) printf("{\"%s\":[", algo->json_list_key ? algo->json_list_key : "predictions");
     int rc = 0;
     for (size_t r = 0; r < n_rows && !rc; r++) {
         lt_buf_reset(&line);
         const double *row = out + r * width;
-        if (csv) {
+        if (format) {
+            rc = format(model, row, &line, err);
+        } else {
             for (size_t c = 0; c < width && !rc; c++)
                 rc = lt_buf_printf(&line, err, "%s%.9g", c ? "," : "", row[c]);
-        } else {
-            rc = algo->format_json(model, row, &line, err);
         }
         if (!rc) {
             if (json && r) fputc(',', stdout);
@@ -219,14 +238,21 @@ static int cmd_predict(algo_args *a, lt_err *err)
     lt_algo_model *model = NULL;
     lt_dataset *input = NULL;
     double *out = NULL;
+    int64_t start = lt_monotonic_ns(), read_ns = 0, predict_ns = 0;
     if (!rc) rc = algo->load(a->model_dir, &model, err);
     if (!rc) rc = read_data(a->input, a->content_type, (int)a->threads, &input, err);
     if (!rc) {
+        read_ns = lt_monotonic_ns();
         size_t width = algo->output_width(model);
         out = lt_xcalloc(input->x.n_rows * width + 1, sizeof *out);
         rc = algo->predict(model, &input->x, (int)a->threads, out, err);
+        predict_ns = lt_monotonic_ns();
     }
     if (!rc) rc = write_predictions(algo, model, out, input->x.n_rows, a->accept, err);
+    if (!rc)
+        fprintf(stderr, "lathe algo: loaded the model and read %zu rows in %.3f s, predicted in "
+                        "%.3f s\n", input->x.n_rows, (double)(read_ns - start) / 1e9,
+                (double)(predict_ns - read_ns) / 1e9);
     free(out);
     if (model) algo->free(model);
     lt_dataset_free(input);

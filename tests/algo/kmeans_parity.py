@@ -5,7 +5,7 @@ predictions, computed here in numpy. Tolerance: Lathe's inertia <= 1.01 x the be
 sklearn's KMeans(init='k-means++', n_init=1, algorithm='lloyd') over a few seeds, with
 Lathe's best over the same number of seeds (both are single-run local optima).
 Usage: python3 tests/algo/kmeans_parity.py [--lathe build/lathe]; non-zero exit on failure."""
-import argparse, json, os, subprocess, sys, tempfile
+import argparse, json, os, re, subprocess, sys, tempfile
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits, load_wine
@@ -23,10 +23,13 @@ def lathe_inertia(lathe, x, k, seed, tmp):
     np.savetxt(inp, x, delimiter=",", fmt="%.9g")
     model = os.path.join(tmp, "model%d" % seed)
     os.makedirs(model, exist_ok=True)
-    subprocess.run([lathe, "algo", "train", "kmeans", "--train", csv, "--content-type", "text/csv",
-                    "--hp", "k=%d" % k, "--hp", "feature_dim=%d" % x.shape[1],
-                    "--hp", "seed=%d" % seed, "--model-dir", model], check=True,
-                   stdout=subprocess.DEVNULL)
+    log = subprocess.run([lathe, "algo", "train", "kmeans", "--train", csv, "--content-type",
+                          "text/csv", "--hp", "k=%d" % k, "--hp", "feature_dim=%d" % x.shape[1],
+                          "--hp", "seed=%d" % seed, "--model-dir", model], check=True,
+                         capture_output=True, text=True).stdout
+    # SageMaker's final metric line, which the built-in train:msd regex reads.
+    finals = re.findall(r"^#quality_metric: host=algo-1, train msd <loss>=(\S+)$", log, re.M)
+    assert len(finals) == 1, "expected one final train msd line, got:\n" + log[-2000:]
     out = subprocess.run([lathe, "algo", "predict", "--model-dir", model, "--input", inp,
                           "--content-type", "text/csv;label_size=0",
                           "--accept", "application/jsonlines"], check=True,

@@ -172,55 +172,36 @@ static int dense_view(const lt_dataset *ds, int dim, const char *what, lt_err *e
     return 0;
 }
 
-static int kmeans_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err *err)
+int lt_kmeans__lloyd(const lt_kmeans__fit *f, float *centers, int *iterations, double *ssd_out,
+                     lt_err *err)
 {
-    const json_t *hp = args->hyperparameters;
-    int rc = lt_algo_hp_check(kmeans_hps, hp, err);
-    if (rc) return rc;
-    int dim = (int)lt_algo_hp_number(kmeans_hps, hp, "feature_dim");
-    int k = (int)lt_algo_hp_number(kmeans_hps, hp, "k");
-    int max_iter = (int)lt_algo_hp_number(kmeans_hps, hp, "max_iterations");
-    double tol = lt_algo_hp_number(kmeans_hps, hp, "tol");
-    uint64_t seed = (uint64_t)lt_algo_hp_number(kmeans_hps, hp, "seed");
-    bool plusplus = strcmp(lt_algo_hp_string(kmeans_hps, hp, "init_method"), "random") != 0;
-    const char *metrics = lt_algo_hp_string(kmeans_hps, hp, "eval_metrics");
-    bool want_msd = strstr(metrics, "msd") != NULL, want_ssd = strstr(metrics, "ssd") != NULL;
-    if ((rc = dense_view(args->train, dim, "train", err))) return rc;
-    if (args->validation && (rc = dense_view(args->validation, dim, "validation", err))) return rc;
-    const float *x = args->train->x.values; /* (n, dim) */
-    size_t n = args->train->x.n_rows;
-    if (n < (size_t)k)
-        return lt_err_set(err, LT_EINVAL, "hyperparameter k=%d exceeds the %zu training rows", k, n);
-    for (size_t i = 0; i < n * dim; i++)
-        if (!isfinite(x[i]))
-            return lt_err_set(err, LT_EINVAL, "kmeans: train row %zu has a missing or non-finite value",
-                              i / dim + 1);
-    int nth = args->threads > 0 ? args->threads : omp_get_max_threads();
-    size_t nv = args->validation ? args->validation->x.n_rows : 0;
-    size_t nmax = n > nv ? n : nv;
-
-    /* One allocation, carved: centers, new centers, norms, per-thread sums and counts,
-     * per-thread gemm scratch, labels and distances. */
+    const float *x = f->x; /* (n, dim) */
+    size_t n = f->n;
+    int dim = f->dim, k = f->k;
+    int nth = f->threads > 0 ? f->threads : omp_get_max_threads();
+    /* One allocation, carved: new centers, norms, per-thread sums and counts, per-thread
+     * gemm scratch, labels and distances. */
     size_t kd = (size_t)k * dim;
-    size_t floats = kd + kd + k + (size_t)nth * BLOCK * k + nmax;
+    size_t floats = kd + k + (size_t)nth * BLOCK * k + n;
     size_t doubles = (size_t)nth * (kd + k);
-    char *mem = malloc(doubles * sizeof(double) + floats * sizeof(float) + nmax * sizeof(int));
+    char *mem = malloc(doubles * sizeof(double) + floats * sizeof(float) + n * sizeof(int));
     if (!mem) return lt_err_set(err, LT_ENOMEM, "kmeans: out of memory for k=%d, %zu rows", k, n);
     double *psum = (double *)mem;                    /* (nth, k, dim) */
     double *pcnt = psum + (size_t)nth * kd;          /* (nth, k) */
-    float *c = (float *)(pcnt + (size_t)nth * k);    /* (k, dim) */
-    float *cnew = c + kd;                            /* (k, dim) */
+    float *c = centers;                              /* (k, dim) */
+    float *cnew = (float *)(pcnt + (size_t)nth * k); /* (k, dim) */
     float *cnorm = cnew + kd;                        /* (k) */
     float *dots = cnorm + k;                         /* (nth, BLOCK, k) */
-    float *d2 = dots + (size_t)nth * BLOCK * k;      /* (nmax) */
-    int *label = (int *)(d2 + nmax);                 /* (nmax) */
+    float *d2 = dots + (size_t)nth * BLOCK * k;      /* (n) */
+    int *label = (int *)(d2 + n);                    /* (n) */
 
-    init_centers(x, n, dim, k, plusplus, seed, c, d2);
+    init_centers(x, n, dim, k, f->plusplus, f->seed, c, d2);
     double ssd = 0;
     int it;
-    for (it = 0; it < max_iter; it++) {
+    for (it = 0; it < f->max_iter; it++) {
         center_norms(c, k, dim, cnorm);
         ssd = assign_all(x, n, dim, c, cnorm, k, dots, nth, label, d2);
+        if (f->on_iter) f->on_iter(f->ctx, it, ssd);
         memset(psum, 0, (size_t)nth * (kd + k) * sizeof(double));
         /* Each thread sums a fixed static chunk into its own slab, then slabs are added in
          * thread order: no atomics, and the result depends only on nth. */
@@ -256,28 +237,102 @@ static int kmeans_train(const lt_algo_train_args *args, lt_algo_model **out, lt_
             shift += sqdist(cj, c + (size_t)j * dim, dim);
         }
         memcpy(c, cnew, kd * sizeof(float));
-        if (sqrt(shift) < tol) { it++; break; }
+        if (sqrt(shift) < f->tol) { it++; break; }
     }
     center_norms(c, k, dim, cnorm);
     ssd = assign_all(x, n, dim, c, cnorm, k, dots, nth, label, d2);
-    if (args->on_metric) {
-        if (want_msd) args->on_metric(args->metric_ctx, "train:msd", ssd / (double)n, it);
-        if (want_ssd) args->on_metric(args->metric_ctx, "train:ssd", ssd, it);
+    free(mem);
+    if (iterations) *iterations = it;
+    if (ssd_out) *ssd_out = ssd;
+    return 0;
+}
+
+double lt_kmeans__ssd(const float *x, size_t n, int dim, const float *c, int k, int threads)
+{
+    int nth = threads > 0 ? threads : omp_get_max_threads();
+    float *cnorm = lt_xmalloc(((size_t)k + (size_t)nth * BLOCK * k + n) * sizeof(float));
+    int *label = lt_xmalloc((n + 1) * sizeof(int));
+    float *dots = cnorm + k, *d2 = dots + (size_t)nth * BLOCK * k;
+    center_norms(c, k, dim, cnorm);
+    double ssd = assign_all(x, n, dim, c, cnorm, k, dots, nth, label, d2);
+    free(cnorm);
+    free(label);
+    return ssd;
+}
+
+typedef struct progress_ctx {
+    const lt_algo_train_args *args;
+    double n;
+    bool msd, ssd;
+} progress_ctx;
+
+/* One #progress_metric line per Lloyd iteration (the cost before that iteration's update). */
+static void report_iteration(void *ctx, int iteration, double ssd)
+{
+    progress_ctx *p = ctx;
+    if (!p->args->on_metric) return;
+    if (p->msd) p->args->on_metric(p->args->metric_ctx, "train:msd", ssd / p->n, iteration);
+    if (p->ssd) p->args->on_metric(p->args->metric_ctx, "train:ssd", ssd, iteration);
+}
+
+static int kmeans_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err *err)
+{
+    const json_t *hp = args->hyperparameters;
+    int rc = lt_algo_hp_check(kmeans_hps, hp, err);
+    if (rc) return rc;
+    int dim = (int)lt_algo_hp_number(kmeans_hps, hp, "feature_dim");
+    int k = (int)lt_algo_hp_number(kmeans_hps, hp, "k");
+    const char *metrics = lt_algo_hp_string(kmeans_hps, hp, "eval_metrics");
+    bool want_msd = strstr(metrics, "msd") != NULL, want_ssd = strstr(metrics, "ssd") != NULL;
+    if ((rc = dense_view(args->train, dim, "train", err))) return rc;
+    if (args->validation && (rc = dense_view(args->validation, dim, "validation", err))) return rc;
+    const float *x = args->train->x.values; /* (n, dim) */
+    size_t n = args->train->x.n_rows;
+    if (n < (size_t)k)
+        return lt_err_set(err, LT_EINVAL, "hyperparameter k=%d exceeds the %zu training rows", k, n);
+    for (size_t i = 0; i < n * dim; i++)
+        if (!isfinite(x[i]))
+            return lt_err_set(err, LT_EINVAL, "kmeans: train row %zu has a missing or non-finite value",
+                              i / dim + 1);
+    progress_ctx pc = {.args = args, .n = (double)n, .msd = want_msd, .ssd = want_ssd};
+    lt_kmeans__fit f = {
+        .x = x,
+        .n = n,
+        .dim = dim,
+        .k = k,
+        .max_iter = (int)lt_algo_hp_number(kmeans_hps, hp, "max_iterations"),
+        .tol = lt_algo_hp_number(kmeans_hps, hp, "tol"),
+        .seed = (uint64_t)lt_algo_hp_number(kmeans_hps, hp, "seed"),
+        .plusplus = strcmp(lt_algo_hp_string(kmeans_hps, hp, "init_method"), "random") != 0,
+        .threads = args->threads,
+        .on_iter = report_iteration,
+        .ctx = &pc,
+    };
+    size_t kd = (size_t)k * dim;
+    float *c = lt_xmalloc(kd * sizeof(float));
+    double ssd = 0;
+    int it = 0;
+    if ((rc = lt_kmeans__lloyd(&f, c, &it, &ssd, err))) {
+        free(c);
+        return rc;
     }
-    if (args->validation && nv > 0) {
-        double vssd = assign_all(args->validation->x.values, nv, dim, c, cnorm, k, dots, nth,
-                                 label, d2);
-        if (args->on_metric) {
-            if (want_msd) args->on_metric(args->metric_ctx, "test:msd", vssd / (double)nv, it);
-            if (want_ssd) args->on_metric(args->metric_ctx, "test:ssd", vssd, it);
-        }
+    /* The final figures as SageMaker prints them at the end of training (iteration -1:
+     * "#quality_metric: host=algo-1, train msd <loss>=..."), which the metric regexes and
+     * tuning read. */
+    if (args->on_metric) {
+        if (want_msd) args->on_metric(args->metric_ctx, "train:msd", ssd / (double)n, -1);
+        if (want_ssd) args->on_metric(args->metric_ctx, "train:ssd", ssd, -1);
+    }
+    size_t nv = args->validation ? args->validation->x.n_rows : 0;
+    if (nv > 0 && args->on_metric) {
+        double vssd = lt_kmeans__ssd(args->validation->x.values, nv, dim, c, k, args->threads);
+        if (want_msd) args->on_metric(args->metric_ctx, "test:msd", vssd / (double)nv, -1);
+        if (want_ssd) args->on_metric(args->metric_ctx, "test:ssd", vssd, -1);
     }
     lt_algo_model *m = lt_xmalloc(sizeof *m);
     m->k = k;
     m->dim = dim;
-    m->centers = lt_xmalloc(kd * sizeof(float));
-    memcpy(m->centers, c, kd * sizeof(float));
-    free(mem);
+    m->centers = c;
     *out = m;
     return 0;
 }

@@ -215,8 +215,47 @@ static void one_and_two_threads_agree(void)
     lt_dataset_free(ds);
 }
 
+/* Per-iteration lines are progress (iteration >= 0); training ends with one final
+ * train:msd at iteration -1, which cmd_algo prints as SageMaker's
+ * "#quality_metric: host=algo-1, train msd <loss>=..." line. */
+static int n_progress, n_final, final_was_last;
+static double final_msd;
+static void count_metric(void *ctx, const char *name, double value, int it)
+{
+    (void)ctx;
+    if (strcmp(name, "train:msd") != 0) return;
+    if (it >= 0) {
+        n_progress++;
+        final_was_last = 0;
+    } else {
+        n_final++;
+        final_msd = value;
+        final_was_last = 1;
+    }
+}
+
+static void training_ends_with_one_final_quality_metric(void)
+{
+    int truth[N_PER * K_TRUE];
+    lt_dataset *ds = blobs(truth);
+    json_t *h = hps("4", "5", NULL, NULL);
+    lt_algo_train_args a = {.train = ds, .hyperparameters = h, .threads = 1,
+                            .on_metric = count_metric};
+    lt_algo_model *m = NULL;
+    lt_err err = {0};
+    LT_CHECK_INT(lt_algo__kmeans.train(&a, &m, &err), ==, 0);
+    LT_CHECK(n_progress >= 1);
+    LT_CHECK_INT(n_final, ==, 1);
+    LT_CHECK(final_was_last);
+    LT_CHECK(final_msd > 0 && final_msd < 7.5);
+    lt_algo__kmeans.free(m);
+    json_decref(h);
+    lt_dataset_free(ds);
+}
+
 int main(void)
 {
+    LT_RUN(training_ends_with_one_final_quality_metric);
     LT_RUN(blobs_are_recovered);
     LT_RUN(predict_is_nearest_center_with_oracle_distance);
     LT_RUN(sgemm_kernel_matches_scalar_twin);
