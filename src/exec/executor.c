@@ -152,6 +152,44 @@ static int collect_name(void *ctx, const lt_store_resource *res, lt_err *err)
     return 0;
 }
 
+static int count_restarts(const json_t *doc)
+{
+    int n = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(doc, "SecondaryStatusTransitions"), i, t)
+        if (lt_json_str(t, "Status") && strcmp(lt_json_str(t, "Status"), "Restarting") == 0) n++;
+    return n;
+}
+
+static int mark_restarting(lt_exec_job *job, json_t *doc, void *ctx, lt_err *err)
+{
+    (void)err;
+    lt_exec__secondary(job, doc, "Restarting", (const char *)ctx);
+    return 0;
+}
+
+/* RetryStrategy.MaximumRetryAttempts: a job whose runner died (a platform failure, not the
+ * algorithm's) starts again, from its checkpoints, while attempts remain. */
+static bool retry_orphan(lt_executor *ex, lt_exec_job *job)
+{
+    int64_t max = lt_json_int(json_object_get(job->doc, "RetryStrategy"), "MaximumRetryAttempts", 0);
+    int done = count_restarts(job->doc);
+    if (!job->training || done >= max) return false;
+    char *message = lt_xasprintf("InternalServerError: the job's runner ended; retrying (attempt %d "
+                                 "of %lld)", done + 1, (long long)max);
+    lt_err err = {0};
+    int rc = lt_exec__doc_update(job, mark_restarting, message, &err);
+    free(message);
+    if (rc) return false;
+    char *marker = lt_xasprintf("%s/jobs/%s/%s/runner.json", ex->data_dir, job->job_kind, job->name);
+    unlink(marker);
+    free(marker);
+    lt_log_warn("%s job %s lost its runner; restarting it (RetryStrategy)", job->job_kind, job->name);
+    spawn_runner(ex, job->job_kind, job->name);
+    return true;
+}
+
 /* A job whose runner ran and is gone without ending it: say so instead of leaving it
  * InProgress forever. */
 static void fail_orphan(lt_executor *ex, const char *job_kind, const char *store_kind,
@@ -167,6 +205,10 @@ static void fail_orphan(lt_executor *ex, const char *job_kind, const char *store
     lt_err err = {0};
     int rc = lt_exec__doc_refresh(&job, &err);
     const char *status = rc ? NULL : lt_exec__status(&job);
+    if (status && strcmp(status, "InProgress") == 0 && retry_orphan(ex, &job)) {
+        json_decref(job.doc);
+        return;
+    }
     if (status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
         bool stopping = strcmp(status, "Stopping") == 0;
         rc = stopping ? lt_exec__finish(&job, "Stopped", "Stopped",

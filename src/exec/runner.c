@@ -185,7 +185,10 @@ static int run_attempt(lt_exec_job *job, int attempt, lt_exec_end *end, lt_err *
     hosts_reset(job);
     job->epoch_s = lt_now_ms() / 1000;
     int rc = 0;
-    if (attempt > 0) rc = phase(job, "Starting", "Preparing the instances for training", false, err);
+    /* Again after an interruption, or after a restart by RetryStrategy. */
+    const char *secondary = lt_json_str(job->doc, "SecondaryStatus");
+    if (job->training && (attempt > 0 || (secondary && strcmp(secondary, "Starting") != 0)))
+        rc = phase(job, "Starting", "Preparing the instances for training", false, err);
     if (!rc) rc = open_logs(job, err);
     lt_log_debug("job %s: logs open", job->name);
     if (!rc) rc = lt_exec__layout_hosts(job, err);

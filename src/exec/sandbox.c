@@ -1,6 +1,7 @@
 /* One bubblewrap sandbox per host. Inside it the host's directory *is* /opt/ml (a bind
  * mount) over a read-only view of the machine, with its own PID, UTS and IPC namespaces
- * and the host name algo-<i>; lathe's data directory is hidden behind an empty tmpfs.
+ * and the host name algo-<i>, and no capabilities; lathe's data directory is hidden behind
+ * an empty tmpfs.
  *
  * Network: by default the hosts share the machine's network and find each other through
  * an /etc/hosts that gives every algo-<i> its own loopback address. EnableNetworkIsolation
@@ -220,7 +221,9 @@ static char **bwrap_argv(lt_exec_job *job, const lt_exec_host *h, char **argv, c
     char **v = NULL;
     size_t n = 0;
     char *data_dir = realpath(job->data_dir, NULL);
-    const char *fixed[] = {"bwrap", "--die-with-parent", "--unshare-pid", "--unshare-uts",
+    /* --cap-drop ALL: a job run by root is uid 0 inside but holds no capability, so it can
+     * neither mount nor reach past its namespaces. */
+    const char *fixed[] = {"bwrap", "--cap-drop", "ALL", "--die-with-parent", "--unshare-pid", "--unshare-uts",
                            "--unshare-ipc", "--hostname", h->name, "--ro-bind", "/", "/",
                            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs",
                            "/opt", NULL};

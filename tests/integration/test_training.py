@@ -76,6 +76,7 @@ try:
     facts["root_writable"] = True
 except OSError:
     facts["root_writable"] = False
+facts["capabilities"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
 facts["data_dir_visible"] = os.path.exists(os.path.join(os.environ["LATHE_DATA_DIR"], "lathe.db"))
 os.makedirs("/opt/ml/output/data", exist_ok=True)
 open("/opt/ml/output/data/report.txt", "w").write("accuracy %.4f\n" % clf.score(tx, ty))
@@ -137,6 +138,7 @@ def test_sklearn_script_trains_and_packs_its_model(env):
     assert facts["resourceconfig.json"]["hosts"] == ["algo-1"]
     assert facts["inputdataconfig.json"]["train"]["TrainingInputMode"] == "File"
     assert facts["root_writable"] is False, "the sandbox's root must be read-only"
+    assert int(facts["capabilities"], 16) == 0, "a job must hold no capability"
     assert facts["data_dir_visible"] is False, "lathe's data directory must be hidden from jobs"
 
     # The model is a real scikit-learn model.
@@ -402,13 +404,16 @@ open(os.path.join(os.environ["SM_MODEL_DIR"], "done"), "w").write("ok")
 ''')
     sm.create_training_job(**script_job("survivor", BUCKET, src))
     sm.create_training_job(**script_job("orphan", BUCKET, src))
-    wait_for(lambda: "working" in log_text(srv, "survivor") and "working" in log_text(srv, "orphan"),
-             what="both jobs to run")
+    sm.create_training_job(**script_job("retried", BUCKET, src,
+                                        RetryStrategy={"MaximumRetryAttempts": 1}))
+    wait_for(lambda: all("working" in log_text(srv, j) for j in ("survivor", "orphan", "retried")),
+             what="the jobs to run")
     srv.proc.send_signal(signal.SIGKILL)
     srv.proc.wait()
     # The orphan's runner dies too (as if its machine had rebooted); the survivor's goes on.
-    pid = json.load(open(os.path.join(srv.data_dir, "jobs", "training", "orphan", "runner.json")))["pid"]
-    os.killpg(os.getpgid(pid), signal.SIGKILL)
+    for job in ("orphan", "retried"):
+        pid = json.load(open(os.path.join(srv.data_dir, "jobs", "training", job, "runner.json")))["pid"]
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
     time.sleep(0.3)
 
     srv2 = Server(tmp_path / "data", port=srv.port).start()
@@ -420,6 +425,12 @@ open(os.path.join(os.environ["SM_MODEL_DIR"], "done"), "w").write("ok")
         d = wait_job(sm, "orphan", timeout=30)
         assert d["TrainingJobStatus"] == "Failed"
         assert d["FailureReason"].startswith("InternalServerError")
+        # With a RetryStrategy the job starts again instead, and completes.
+        d = wait_job(sm, "retried", timeout=30)
+        assert d["TrainingJobStatus"] == "Completed", d.get("FailureReason")
+        statuses = [t["Status"] for t in d["SecondaryStatusTransitions"]]
+        assert statuses[statuses.index("Restarting"):] == [
+            "Restarting", "Starting", "Downloading", "Training", "Uploading", "Completed"], statuses
         # Nothing is left InProgress.
         assert sm.list_training_jobs(StatusEquals="InProgress")["TrainingJobSummaries"] == []
     finally:

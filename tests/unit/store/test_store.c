@@ -168,6 +168,7 @@ enum { READERS = 4, READS = 400, SEEDED = 50 };
 
 typedef struct reader_arg {
     lt_store *store;
+    pthread_barrier_t *all_connected; /* every reader holds its connection before going on */
     int failures;
 } reader_arg;
 
@@ -185,6 +186,10 @@ static void *reader_main(void *p)
             a->failures++;
         }
         lt_store_resource_clear(&res);
+        /* All readers hold a connection at once in every round, so the number of
+         * connections (and of open files) does not depend on how the threads happened to
+         * be scheduled. */
+        if (i == 0) pthread_barrier_wait(a->all_connected);
         if (i % 50 == 0) {
             lt_store_list_params params = {.kind = "experiment", .limit = 10};
             int rc = 0;
@@ -220,8 +225,10 @@ static void four_threads_read_while_one_writes(void)
     for (int round = 0; round < 2; round++) {
         pthread_t tid[READERS];
         reader_arg args[READERS];
+        pthread_barrier_t all_connected;
+        pthread_barrier_init(&all_connected, NULL, READERS);
         for (int t = 0; t < READERS; t++) {
-            args[t] = (reader_arg){.store = s};
+            args[t] = (reader_arg){.store = s, .all_connected = &all_connected};
             pthread_create(&tid[t], NULL, reader_main, &args[t]);
         }
         for (int i = 0; i < 40; i++) {
@@ -233,6 +240,7 @@ static void four_threads_read_while_one_writes(void)
             pthread_join(tid[t], NULL);
             LT_CHECK_INT(args[t].failures, ==, 0);
         }
+        pthread_barrier_destroy(&all_connected);
         if (round == 0) fds_after_first = open_fds();
         else LT_CHECK_INT(open_fds(), ==, fds_after_first);
     }
