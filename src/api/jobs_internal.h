@@ -6,6 +6,9 @@
 
 #include "api/resource.h"
 
+/* Hosts one job may run on this machine (InstanceCount). */
+#define LT_API_MAX_HOSTS 64
+
 /* LT_EINVAL "<member>: '<uri>' is not an S3 URI (s3://bucket/key)" when uri is malformed. */
 int lt_api__check_s3_uri(const char *uri, const char *member, lt_err *err);
 

@@ -39,6 +39,14 @@ static int check_inputs(lt_api_ctx *ctx, const json_t *inputs, lt_err *err)
             rc = lt_err_set(err, LT_EINVAL,
                             "%s: only S3Input is supported (DatasetDefinition is not).", what);
         if (!rc) rc = check_local_path(lt_json_str(s3, "LocalPath"), what, err);
+        const char *mode = lt_json_str(s3, "S3InputMode");
+        const char *compression = lt_json_str(s3, "S3CompressionType");
+        if (!rc && mode && strcmp(mode, "Pipe") == 0)
+            rc = lt_err_set(err, LT_EINVAL, "%s: S3InputMode Pipe is not supported for processing "
+                                            "inputs yet; use File.", what);
+        if (!rc && compression && strcmp(compression, "Gzip") == 0)
+            rc = lt_err_set(err, LT_EINVAL, "%s: S3CompressionType Gzip applies to Pipe mode, "
+                                            "which processing inputs do not support yet.", what);
         if (!rc) rc = lt_api__check_s3_uri(lt_json_str(s3, "S3Uri"), what, err);
         if (!rc)
             rc = lt_api__check_s3_data(ctx, lt_json_str(s3, "S3Uri"), lt_json_str(s3, "S3DataType"),

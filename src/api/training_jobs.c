@@ -49,6 +49,14 @@ static int check_channels(lt_api_ctx *ctx, const json_t *channels, lt_err *err)
                               "InputDataConfig: channel '%s': AugmentedManifestFile is not "
                               "supported yet; use S3Prefix or ManifestFile.",
                               name);
+        const char *compression = lt_json_str(ch, "CompressionType");
+        const char *wrapper = lt_json_str(ch, "RecordWrapperType");
+        if (compression && strcmp(compression, "Gzip") == 0 && wrapper &&
+            strcmp(wrapper, "RecordIO") == 0)
+            return lt_err_set(err, LT_EINVAL,
+                              "InputDataConfig: channel '%s': RecordWrapperType RecordIO with "
+                              "CompressionType Gzip is not supported; use one of them.",
+                              name);
         const char *uri = lt_json_str(s3, "S3Uri");
         char *what = lt_xasprintf("InputDataConfig channel '%s' (S3Uri)", name);
         int rc = lt_api__check_s3_uri(uri, what, err);
@@ -145,6 +153,18 @@ static int create_training_job(lt_api_ctx *ctx, const json_t *input, json_t **ou
     json_t *checkpoint = json_object_get(input, "CheckpointConfig");
     if (!rc && checkpoint)
         rc = lt_api__check_s3_uri(lt_json_str(checkpoint, "S3Uri"), "CheckpointConfig.S3Uri", err);
+    const char *local = lt_json_str(checkpoint, "LocalPath");
+    if (!rc && local && !lt_str_starts_with(local, "/opt/ml/"))
+        rc = lt_err_set(err, LT_EINVAL,
+                        "CheckpointConfig.LocalPath '%s' must be under /opt/ml/ (the default is "
+                        "/opt/ml/checkpoints).",
+                        local);
+    int64_t hosts = lt_json_int(json_object_get(input, "ResourceConfig"), "InstanceCount", 1);
+    if (!rc && hosts > LT_API_MAX_HOSTS)
+        rc = lt_err_set(err, LT_ELIMIT,
+                        "ResourceConfig.InstanceCount %lld is more than this Lathe runs for one "
+                        "job (%d).",
+                        (long long)hosts, LT_API_MAX_HOSTS);
     if (!rc) rc = check_stopping(input, err);
     if (!rc) rc = check_channels(ctx, json_object_get(input, "InputDataConfig"), err);
     if (!rc) rc = check_submit_directory(ctx, json_object_get(input, "HyperParameters"), err);

@@ -3,7 +3,8 @@
  * is made before the current one reaches EOF, so an algorithm that finishes a pass can
  * open the next at once (SageMaker's containers probe for <channel>_0 to detect Pipe
  * mode). RecordWrapperType=RecordIO wraps each object in a RecordIO record; ShuffleConfig
- * shuffles the object order of every pass with its seed. */
+ * shuffles the object order of every pass with its seed; CompressionType=Gzip inflates each
+ * object on the way (Pipe mode is the only one that decompresses, as with SageMaker). */
 #include "exec/job_internal.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 struct lt_exec_feeder {
     pthread_t thread;
@@ -24,6 +26,7 @@ struct lt_exec_feeder {
     size_t n_keys;
     char *base; /* FIFO path without the _<epoch> suffix */
     bool recordio;
+    bool gzip; /* CompressionType=Gzip: objects are inflated into the FIFO */
     bool shuffle;
     uint64_t seed;
     atomic_bool stop;
@@ -62,6 +65,35 @@ static bool write_all(int fd, const void *data, size_t len)
     return true;
 }
 
+/* A gzip object (or several concatenated gzip members) inflated into the FIFO. */
+static bool inflate_object(int in, int out, const char *key, const char *fifo)
+{
+    z_stream z = {0};
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return false; /* gzip or zlib header */
+    unsigned char src[1 << 16], dst[1 << 17];
+    bool ok = true;
+    int zrc = Z_OK;
+    ssize_t n;
+    while (ok && (n = read(in, src, sizeof src)) > 0) {
+        z.next_in = src;
+        z.avail_in = (uInt)n;
+        while (ok && z.avail_in > 0) {
+            z.next_out = dst;
+            z.avail_out = sizeof dst;
+            zrc = inflate(&z, Z_NO_FLUSH);
+            if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+                lt_log_warn("pipe %s: %s is not valid gzip (%s)", fifo, key, z.msg ? z.msg : "?");
+                ok = false;
+                break;
+            }
+            ok = write_all(out, dst, sizeof dst - z.avail_out);
+            if (zrc == Z_STREAM_END && z.avail_in > 0) inflateReset(&z); /* next member */
+        }
+    }
+    inflateEnd(&z);
+    return ok;
+}
+
 /* One object into the FIFO. false when the reader went away (EPIPE) or on a read error. */
 static bool stream_object(lt_exec_feeder *f, const char *key, int out)
 {
@@ -73,10 +105,16 @@ static bool stream_object(lt_exec_feeder *f, const char *key, int out)
         return false;
     }
     bool ok = true;
-    if (f->recordio) {
+    if (f->recordio && !f->gzip) {
         /* RecordIO: magic, then length (29 bits; the top 3 bits 0 = a whole record). */
         uint32_t header[2] = {0xced7230aU, (uint32_t)obj.size & 0x1fffffffU};
         ok = write_all(out, header, sizeof header);
+    }
+    if (f->gzip) {
+        ok = ok && inflate_object(in, out, key, f->base);
+        close(in);
+        lt_blob_object_clear(&obj);
+        return ok;
     }
     char buf[1 << 16];
     ssize_t n;
@@ -169,6 +207,8 @@ int lt_exec__feeder_start(lt_exec_job *job, const lt_exec_host *h, const json_t 
     f->base = lt_xstrdup(fifo_base);
     const char *wrapper = lt_json_str(channel, "RecordWrapperType");
     f->recordio = wrapper && strcmp(wrapper, "RecordIO") == 0;
+    const char *compression = lt_json_str(channel, "CompressionType");
+    f->gzip = compression && strcmp(compression, "Gzip") == 0;
     json_t *shuffle_cfg = json_object_get(channel, "ShuffleConfig");
     f->shuffle = shuffle_cfg != NULL;
     f->seed = (uint64_t)lt_json_int(shuffle_cfg, "Seed", 0);

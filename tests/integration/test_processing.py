@@ -119,6 +119,11 @@ def test_processing_bad_requests(env):
     with pytest.raises(ClientError) as e:
         sm.create_processing_job(**processing_request("prep-y", code, f"s3://{BUCKET}/missing/"))
     assert "no S3 objects found" in e.value.response["Error"]["Message"]
+    req = processing_request("prep-z", code, f"s3://{BUCKET}/raw/")
+    req["ProcessingInputs"][1]["S3Input"]["S3InputMode"] = "Pipe"
+    with pytest.raises(ClientError) as e:
+        sm.create_processing_job(**req)
+    assert "S3InputMode Pipe" in e.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as e:
         sm.describe_processing_job(ProcessingJobName="nope")
     assert e.value.response["Error"]["Code"] == "ResourceNotFound"

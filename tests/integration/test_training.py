@@ -482,6 +482,13 @@ def test_bad_requests_get_clear_errors(env):
     expect_error(lambda: sm.create_training_job(**script_job(
         "bad-7", BUCKET, src, EnableManagedSpotTraining=True, **base)),
         "ValidationException", "MaxWaitTimeInSeconds")
+    # A checkpoint directory outside /opt/ml, and more hosts than one machine runs.
+    expect_error(lambda: sm.create_training_job(**script_job(
+        "bad-8", BUCKET, src, CheckpointConfig={"S3Uri": f"s3://{BUCKET}/ck", "LocalPath": "/tmp/ck"},
+        **base)), "ValidationException", "LocalPath")
+    req = script_job("bad-9", BUCKET, src, **base)
+    req["ResourceConfig"]["InstanceCount"] = 65
+    expect_error(lambda: sm.create_training_job(**req), "ResourceLimitExceeded", "InstanceCount")
     # None of them was stored; a good one is, once.
     assert sm.list_training_jobs()["TrainingJobSummaries"] == []
     sm.create_training_job(**script_job("good", BUCKET, src, **base))
@@ -563,11 +570,13 @@ for ch in ("manifest", "sharded", "fast"):
     out[ch] = sorted(files)
 with open("/opt/ml/input/data/rec_0", "rb") as f:
     out["recordio"] = f.read().hex()
+with open("/opt/ml/input/data/gz_0", "rb") as f:
+    out["gzip"] = f.read().decode()
 json.dump(out, open("/opt/ml/model/%s.json" % os.environ["SM_CURRENT_HOST"], "w"))
 '''
 
 
-def test_manifest_sharding_fastfile_and_recordio_channels(env):
+def test_manifest_sharding_fastfile_recordio_and_gzip_channels(env):
     server, sm, s3 = env
     for i in range(4):
         s3.put_object(Bucket=BUCKET, Key=f"shards/part-{i}.csv", Body=b"%d\n" % i)
@@ -577,6 +586,9 @@ def test_manifest_sharding_fastfile_and_recordio_channels(env):
     s3.put_object(Bucket=BUCKET, Key="lists/m.json", Body=json.dumps(
         [{"prefix": f"s3://{BUCKET}/pool/"}, "x/one.csv", "y/two.csv"]).encode())
     s3.put_object(Bucket=BUCKET, Key="rec/a", Body=b"abcde")
+    import gzip
+    s3.put_object(Bucket=BUCKET, Key="gz/1.csv.gz", Body=gzip.compress(b"1,2\n"))
+    s3.put_object(Bucket=BUCKET, Key="gz/2.csv.gz", Body=gzip.compress(b"3,4\n") + gzip.compress(b"5,6\n"))
     src = put_script(s3, BUCKET, "chan", SHARD_SCRIPT)
 
     def channel(name, uri, **kw):
@@ -591,6 +603,7 @@ def test_manifest_sharding_fastfile_and_recordio_channels(env):
         channel("sharded", f"s3://{BUCKET}/shards/", dist="ShardedByS3Key"),
         channel("fast", f"s3://{BUCKET}/shards/", InputMode="FastFile"),
         channel("rec", f"s3://{BUCKET}/rec/", InputMode="Pipe", RecordWrapperType="RecordIO"),
+        channel("gz", f"s3://{BUCKET}/gz/", InputMode="Pipe", CompressionType="Gzip"),
     ]
     sm.create_training_job(**req)
     d = wait_job(sm, "chan-1")
@@ -602,6 +615,8 @@ def test_manifest_sharding_fastfile_and_recordio_channels(env):
     assert host1["fast"] == ["part-0.csv", "part-1.csv", "part-2.csv", "part-3.csv"]
     # RecordIO: magic 0xced7230a, length 5 (little-endian), the bytes, padding to 4.
     assert host1["recordio"] == "0a23d7ce05000000" + b"abcde".hex() + "000000"
+    # Gzip objects (one of them two gzip members) arrive inflated.
+    assert host1["gzip"] == "1,2\n3,4\n5,6\n"
 
 
 def test_memory_and_cpu_limits_of_the_instance_type(env):
