@@ -12,7 +12,8 @@ from sklearn.datasets import load_digits, load_wine
 from sklearn.preprocessing import StandardScaler
 
 TOL = 1.01
-SEEDS = [1, 2, 3]
+# Eight seeds: the best of three single-run local optima was luck either way on digits.
+SEEDS = list(range(1, 9))
 
 
 def lathe_inertia(lathe, x, k, seed, tmp):

@@ -126,10 +126,12 @@ static double assign_all(const float *x, size_t n, int dim, const float *c, cons
     return ssd;
 }
 
-/* k-means++ (Arthur & Vassilvitskii 2007): each next center drawn with probability
- * proportional to the squared distance to the nearest chosen one. */
+/* Greedy k-means++ (Arthur & Vassilvitskii 2007, with the greedy trials sklearn uses): each
+ * next center is the best, by the potential it leaves, of 2 + ln(k) candidates drawn with
+ * probability proportional to the squared distance to the nearest chosen center. One draw
+ * per center (plain k-means++) lands two centers in one cluster often enough to matter. */
 static void init_centers(const float *x, size_t n, int dim, int k, bool plusplus, uint64_t seed,
-                         float *c, float *mind /* (n) */)
+                         int nth, float *c, float *mind /* (n) */)
 {
     uint64_t s = seed * 0x2545F4914F6CDD1DULL + 1;
     size_t first = (size_t)(rng_unit(&s) * (double)n);
@@ -141,24 +143,78 @@ static void init_centers(const float *x, size_t n, int dim, int k, bool plusplus
         }
         return;
     }
+    enum { MAX_TRIALS = 16 };
+    int trials = 2 + (int)log((double)k);
+    if (trials > MAX_TRIALS) trials = MAX_TRIALS;
+    float *dist = lt_xmalloc((size_t)trials * n * sizeof(float)); /* (n, trials) */
+    float *xnorm = lt_xmalloc((n + 1) * sizeof(float));
+    double *cum = lt_xmalloc((n + 1) * sizeof(double));
+#pragma omp parallel for schedule(static) num_threads(nth)
+    for (size_t i = 0; i < n; i++) xnorm[i] = cblas_sdot(dim, x + i * dim, 1, x + i * dim, 1);
     double total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total) num_threads(nth)
     for (size_t i = 0; i < n; i++) total += (mind[i] = sqdist(x + i * dim, c, dim));
     for (int j = 1; j < k; j++) {
-        double u = rng_unit(&s) * total, acc = 0;
-        size_t pick = n - 1;
-        for (size_t i = 0; i < n; i++) {
-            acc += mind[i];
-            if (acc > u) { pick = i; break; }
+        /* Draws by binary search in the running sum of the distances: one pass per center
+         * however many trials. */
+        double acc = 0;
+        for (size_t i = 0; i < n; i++) cum[i] = (acc += mind[i]);
+        size_t picks[MAX_TRIALS];
+        for (int t = 0; t < trials; t++) {
+            double u = rng_unit(&s) * acc;
+            size_t lo = 0, hi = n - 1;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (cum[mid] > u) hi = mid;
+                else lo = mid + 1;
+            }
+            picks[t] = lo;
         }
-        float *cj = c + (size_t)j * dim;
-        memcpy(cj, x + pick * dim, sizeof(float) * dim);
+        /* Distances to all candidates with one sgemm, ||x||^2 - 2 x.c + ||c||^2, as sklearn
+         * does: the greedy trials then cost about one Lloyd iteration per center. */
+        float cand[MAX_TRIALS * 1024];
+        float *cbuf = dim <= 1024 ? cand : lt_xmalloc((size_t)trials * dim * sizeof(float));
+        float cnorm[MAX_TRIALS];
+        for (int t = 0; t < trials; t++) {
+            memcpy(cbuf + (size_t)t * dim, x + picks[t] * dim, sizeof(float) * dim);
+            cnorm[t] = cblas_sdot(dim, cbuf + (size_t)t * dim, 1, cbuf + (size_t)t * dim, 1);
+        }
+        /* dist is (n, trials) row-major here. */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, trials, dim, -2.0f, x, dim,
+                    cbuf, dim, 0.0f, dist, trials);
+        if (cbuf != cand) free(cbuf);
+        double potential[MAX_TRIALS] = {0};
+#pragma omp parallel num_threads(nth)
+        {
+            double local[MAX_TRIALS] = {0};
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < n; i++) {
+                float *di = dist + i * (size_t)trials;
+                for (int t = 0; t < trials; t++) {
+                    float d = di[t] + xnorm[i] + cnorm[t];
+                    d = d > 0 ? d : 0; /* cancellation may dip below zero */
+                    di[t] = d;
+                    local[t] += d < mind[i] ? d : mind[i];
+                }
+            }
+#pragma omp critical
+            for (int t = 0; t < trials; t++) potential[t] += local[t];
+        }
+        int best = 0;
+        for (int t = 1; t < trials; t++)
+            if (potential[t] < potential[best]) best = t;
+        memcpy(c + (size_t)j * dim, x + picks[best] * dim, sizeof(float) * dim);
         total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total) num_threads(nth)
         for (size_t i = 0; i < n; i++) {
-            float d = sqdist(x + i * dim, cj, dim);
+            float d = dist[i * (size_t)trials + (size_t)best];
             if (d < mind[i]) mind[i] = d;
             total += mind[i];
         }
     }
+    free(cum);
+    free(xnorm);
+    free(dist);
 }
 
 static int dense_view(const lt_dataset *ds, int dim, const char *what, lt_err *err)
@@ -195,7 +251,7 @@ int lt_kmeans__lloyd(const lt_kmeans__fit *f, float *centers, int *iterations, d
     float *d2 = dots + (size_t)nth * BLOCK * k;      /* (n) */
     int *label = (int *)(d2 + n);                    /* (n) */
 
-    init_centers(x, n, dim, k, f->plusplus, f->seed, c, d2);
+    init_centers(x, n, dim, k, f->plusplus, f->seed, nth, c, d2);
     double ssd = 0;
     int it;
     for (it = 0; it < f->max_iter; it++) {
