@@ -60,8 +60,10 @@ void lt_api__job_notify(lt_api_ctx *ctx, const char *job_kind, const char *name,
 
 int lt_api__job_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_kind,
                        const char *name, json_t *doc, json_t *image, const json_t *tags,
-                       char **arn_out, lt_err *err)
+                       json_t **output, lt_err *err)
 {
+    char *arn = NULL;
+    char **arn_out = &arn;
     json_t *spec = json_pack("{s:O}", "Image", image);
     char *spec_text = lt_json_dump(spec);
     char *spec_name = lt_xasprintf("%s/%s", job_kind, name);
@@ -86,13 +88,46 @@ int lt_api__job_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_ki
     free(spec_name);
     free(spec_text);
     json_decref(spec);
+    json_decref(doc);
+    json_decref(image);
     if (rc) {
-        free(*arn_out);
-        *arn_out = NULL;
+        free(arn);
         return rc;
     }
     lt_api__job_notify(ctx, job_kind, name, "start");
+    *output = lt_api__arn_output(k, arn);
+    free(arn);
     return 0;
+}
+
+/* InProgress -> Stopping (a training job also records the secondary status); Stopping
+ * again is a no-op; an ended job cannot be stopped. */
+static int mark_stopping(lt_api_ctx *ctx, const json_t *input, json_t *doc, lt_err *err)
+{
+    bool training = json_object_get(input, "TrainingJobName") != NULL;
+    const char *member = training ? "TrainingJobStatus" : "ProcessingJobStatus";
+    const char *status = lt_json_str(doc, member);
+    if (status && strcmp(status, "Stopping") == 0) return 0;
+    if (!status || strcmp(status, "InProgress") != 0)
+        return lt_err_set(err, LT_EINVAL,
+                          "The %s job '%s' is not in progress (its status is %s), so it cannot "
+                          "be stopped.",
+                          training ? "training" : "processing",
+                          lt_json_str(doc, training ? "TrainingJobName" : "ProcessingJobName"),
+                          status ? status : "unknown");
+    json_object_set_new(doc, member, json_string("Stopping"));
+    if (training) lt_api__secondary_status(doc, "Stopping", "Stopping the training job", ctx->now_ms);
+    return 0;
+}
+
+int lt_api__job_stop(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_kind,
+                     const json_t *input, lt_err *err)
+{
+    json_t *answer = NULL;
+    int rc = lt_api__resource_update(ctx, k, input, NULL, mark_stopping, &answer, err);
+    json_decref(answer);
+    if (!rc) lt_api__job_notify(ctx, job_kind, lt_json_str(input, k->name_member), "stop");
+    return rc;
 }
 
 void lt_api__secondary_status(json_t *doc, const char *status, const char *message,

@@ -17,11 +17,16 @@ int lt_api__check_s3_uri(const char *uri, const char *member, lt_err *err);
 int lt_api__check_s3_data(lt_api_ctx *ctx, const char *uri, const char *data_type,
                           const char *what, lt_err *err);
 
-/* Creates the job resource and its spec ({"Image": image}) in one transaction, then tells
- * the executor. *arn_out is new. */
+/* Creates the job resource and its spec ({"Image": image}) in one transaction, tells the
+ * executor and answers {"<Kind>Arn": arn}. Takes doc and image (decrefs both). */
 int lt_api__job_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_kind,
                        const char *name, json_t *doc, json_t *image, const json_t *tags,
-                       char **arn_out, lt_err *err);
+                       json_t **output, lt_err *err);
+
+/* Stop{Training,Processing}Job: InProgress -> Stopping in one transaction, then tells the
+ * executor (whose runner ends the job Stopped). LT_EINVAL for a job that has ended. */
+int lt_api__job_stop(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_kind,
+                     const json_t *input, lt_err *err);
 
 /* Tells the executor (when one listens) about a committed change. */
 void lt_api__job_notify(lt_api_ctx *ctx, const char *job_kind, const char *name,

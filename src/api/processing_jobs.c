@@ -103,15 +103,8 @@ static int create_processing_job(lt_api_ctx *ctx, const json_t *input, json_t **
         "ExperimentConfig", NULL};
     lt_api__copy_members(doc, input, members);
     json_object_set_new(doc, "ProcessingJobStatus", json_string("InProgress"));
-    char *arn = NULL;
-    rc = lt_api__job_create(ctx, KIND, "processing", name, doc, image,
-                            json_object_get(input, "Tags"), &arn, err);
-    json_decref(doc);
-    json_decref(image);
-    if (rc) return rc;
-    *output = lt_api__arn_output(KIND, arn);
-    free(arn);
-    return 0;
+    return lt_api__job_create(ctx, KIND, "processing", name, doc, image, json_object_get(input, "Tags"),
+                              output, err);
 }
 
 static int describe_processing_job(lt_api_ctx *ctx, const json_t *input, json_t **output,
@@ -139,31 +132,11 @@ static int list_processing_jobs(lt_api_ctx *ctx, const json_t *input, json_t **o
                                  processing_job_summary, output, err);
 }
 
-static int mark_stopping(lt_api_ctx *ctx, const json_t *input, json_t *doc, lt_err *err)
-{
-    (void)ctx;
-    (void)input;
-    const char *status = lt_json_str(doc, "ProcessingJobStatus");
-    if (status && strcmp(status, "Stopping") == 0) return 0;
-    if (!status || strcmp(status, "InProgress") != 0)
-        return lt_err_set(err, LT_EINVAL,
-                          "The processing job '%s' is not in progress (its status is %s), so "
-                          "it cannot be stopped.",
-                          lt_json_str(doc, "ProcessingJobName"), status ? status : "unknown");
-    json_object_set_new(doc, "ProcessingJobStatus", json_string("Stopping"));
-    return 0;
-}
-
 static int stop_processing_job(lt_api_ctx *ctx, const json_t *input, json_t **output,
                                lt_err *err)
 {
-    json_t *answer = NULL;
-    int rc = lt_api__resource_update(ctx, KIND, input, NULL, mark_stopping, &answer, err);
-    json_decref(answer);
-    if (rc) return rc;
-    lt_api__job_notify(ctx, "processing", lt_json_str(input, "ProcessingJobName"), "stop");
-    *output = NULL;
-    return 0;
+    (void)output;
+    return lt_api__job_stop(ctx, KIND, "processing", input, err);
 }
 
 const lt_api_op lt_api__processing_job_ops[] = {

@@ -105,10 +105,16 @@ static int resolve_image(lt_api_ctx *ctx, const json_t *input, json_t **image, l
     json_t *hps = json_object_get(input, "HyperParameters");
     if (strcmp(type, "algorithm") == 0) {
         const lt_algo *algo = lt_algo_find(lt_json_str(*image, "Algorithm"));
-        json_t *empty = json_object();
+        /* The SDK's and the tuner's own keys are not the algorithm's. */
+        json_t *own = json_object();
+        const char *key;
+        json_t *value;
+        json_object_foreach(hps, key, value)
+            if (!lt_str_starts_with(key, "sagemaker_") && strcmp(key, "_tuning_objective_metric") != 0)
+                json_object_set(own, key, value);
         lt_err inner = {0};
-        rc = lt_algo_hp_check(algo->hyperparameters, hps ? hps : empty, &inner);
-        json_decref(empty);
+        rc = lt_algo_hp_check(algo->hyperparameters, own, &inner);
+        json_decref(own);
         if (rc)
             rc = lt_err_set(err, LT_EINVAL, "HyperParameters for the built-in algorithm '%s': %s",
                             algo->name, inner.msg);
@@ -192,15 +198,8 @@ static int create_training_job(lt_api_ctx *ctx, const json_t *input, json_t **ou
         json_object_set_new(doc, "EnableManagedSpotTraining", json_false());
     json_object_set_new(doc, "TrainingJobStatus", json_string("InProgress"));
     lt_api__secondary_status(doc, "Starting", "Launching requested ML instances", ctx->now_ms);
-    char *arn = NULL;
-    rc = lt_api__job_create(ctx, KIND, "training", name, doc, image,
-                            json_object_get(input, "Tags"), &arn, err);
-    json_decref(doc);
-    json_decref(image);
-    if (rc) return rc;
-    *output = lt_api__arn_output(KIND, arn);
-    free(arn);
-    return 0;
+    return lt_api__job_create(ctx, KIND, "training", name, doc, image, json_object_get(input, "Tags"),
+                              output, err);
 }
 
 static int describe_training_job(lt_api_ctx *ctx, const json_t *input, json_t **output,
@@ -228,31 +227,10 @@ static int list_training_jobs(lt_api_ctx *ctx, const json_t *input, json_t **out
                                  training_job_summary, output, err);
 }
 
-/* InProgress -> Stopping; the runner sees it (and is signalled) and ends the job Stopped. */
-static int mark_stopping(lt_api_ctx *ctx, const json_t *input, json_t *doc, lt_err *err)
-{
-    (void)input;
-    const char *status = lt_json_str(doc, "TrainingJobStatus");
-    if (status && strcmp(status, "Stopping") == 0) return 0;
-    if (!status || strcmp(status, "InProgress") != 0)
-        return lt_err_set(err, LT_EINVAL,
-                          "The training job '%s' is not in progress (its status is %s), so it "
-                          "cannot be stopped.",
-                          lt_json_str(doc, "TrainingJobName"), status ? status : "unknown");
-    json_object_set_new(doc, "TrainingJobStatus", json_string("Stopping"));
-    lt_api__secondary_status(doc, "Stopping", "Stopping the training job", ctx->now_ms);
-    return 0;
-}
-
 static int stop_training_job(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
-    json_t *answer = NULL;
-    int rc = lt_api__resource_update(ctx, KIND, input, NULL, mark_stopping, &answer, err);
-    json_decref(answer);
-    if (rc) return rc;
-    lt_api__job_notify(ctx, "training", lt_json_str(input, "TrainingJobName"), "stop");
-    *output = NULL;
-    return 0;
+    (void)output;
+    return lt_api__job_stop(ctx, KIND, "training", input, err);
 }
 
 /* UpdateTrainingJob changes only the profiler configuration (and the warm-pool keep-alive,
