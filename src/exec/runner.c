@@ -276,8 +276,9 @@ static int conclude(lt_exec_job *job, lt_exec_end end, lt_err *err)
                                  failure ? failure : upload_failure, err);
         else {
             char *message = job->training ? NULL : read_exit_message(job);
-            rc = lt_exec__finish(job, "Completed", "Completed", message ? message : done, NULL,
-                                 err);
+            /* A processing job's ExitMessage is the program's /opt/ml/output/message only. */
+            rc = lt_exec__finish(job, "Completed", "Completed", job->training ? done : message,
+                                 NULL, err);
             free(message);
         }
     }
