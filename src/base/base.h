@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -193,5 +194,22 @@ int lt_file_read(const char *path, lt_buf *buf, lt_err *err);
 int lt_fsync_dir(const char *dir, lt_err *err);
 /* Removes a directory tree; missing is not an error. */
 int lt_rm_rf(const char *path, lt_err *err);
+
+/* Called for each entry below a walk's root, parents before children, siblings in byte
+ * order of their names: the same tree always gives the same order, whatever readdir
+ * returns (so archives and digests are reproducible). rel is the path relative to the root
+ * ("sub/x.bin"), path the full path; st comes from lstat (links are not followed). A
+ * non-zero return stops the walk and is returned by it. */
+typedef int (*lt_walk_fn)(void *ctx, const char *rel, const char *path, const struct stat *st,
+                          lt_err *err);
+/* Walks root (a directory) depth-first in sorted order. LT_EIO when a directory cannot be
+ * read. */
+int lt_walk_tree(const char *root, lt_walk_fn fn, void *ctx, lt_err *err);
+/* Whether a relative path is safe to create under a root: not empty, not absolute, no
+ * "." or ".." component, no empty component. */
+bool lt_path_rel_safe(const char *rel);
+/* Whether a symlink at rel (relative to a root) whose target is `target` resolves,
+ * lexically, to a path inside the root. Absolute targets are outside. */
+bool lt_path_link_inside(const char *rel, const char *target);
 
 #endif

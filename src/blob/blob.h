@@ -275,4 +275,16 @@ typedef enum {
  * environment variable LT_BLOB_FAULT="write:3,sync:1" arms the same at lt_blob_open. */
 void lt_blob_fault_inject(lt_blob *blob, lt_blob_fault_op op, unsigned nth);
 
+/* ---- tar.gz packing (model.tar.gz and the like), with libarchive ------------------- */
+
+/* Writes dir's regular files, directories and symlinks into a gzip tar at tar_gz_path,
+ * member names relative to dir ("model.json", "sub/x.bin"; no leading "./"), in sorted
+ * order so the same tree gives the same members. An empty dir gives a valid empty archive. */
+int lt_blob_pack_dir(const char *dir, const char *tar_gz_path, lt_err *err);
+
+/* Extracts a .tar.gz (or plain .tar) into dir (created when missing). Refuses members that
+ * are absolute, contain "..", or are links that point outside dir, and device files:
+ * LT_EINVAL naming the member. */
+int lt_blob_unpack(const char *archive_path, const char *dir, lt_err *err);
+
 #endif

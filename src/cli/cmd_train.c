@@ -204,7 +204,7 @@ static int upload_code(const lt_cli__client *c, const train_args *a, const char 
         }
     }
     char *tarball = lt_xasprintf("/tmp/lathe-sourcedir-%d.tar.gz", (int)getpid());
-    int rc = lt_exec_pack_dir(dir, tarball, err);
+    int rc = lt_blob_pack_dir(dir, tarball, err);
     char *key = lt_xasprintf("%s/source/sourcedir.tar.gz", job);
     if (!rc) rc = s3_put(c, a->bucket, key, tarball, err);
     if (!rc) {

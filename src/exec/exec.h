@@ -4,7 +4,6 @@
  *
  * The pieces, each in its own file:
  *   - instance types: the vCPU / memory / GPU size behind "ml.m5.large" (limits, SM_NUM_CPUS);
- *   - pack: /opt/ml/model <-> model.tar.gz with libarchive;
  *   - images: a directory registered as an image (copied, content-addressed);
  *   - log streams: one durable, append-only file per host, read back by stream and offset;
  *   - metrics: MetricDefinitions regexes (PCRE2) applied to each log line as it is written;
@@ -43,18 +42,6 @@ typedef struct lt_exec_instance_type {
 /* The size of an instance type, or NULL when the table does not know it (a job then runs
  * with the machine's own size and no limits). */
 const lt_exec_instance_type *lt_exec_instance_type_find(const char *name);
-
-/* ---- pack: directories <-> .tar.gz ------------------------------------------------- */
-
-/* Writes dir's regular files, directories and symlinks into a gzip tar at tar_gz_path,
- * member names relative to dir ("model.json", "sub/x.bin"; no leading "./"), in sorted
- * order so the same tree gives the same members. An empty dir gives a valid empty archive. */
-int lt_exec_pack_dir(const char *dir, const char *tar_gz_path, lt_err *err);
-
-/* Extracts a .tar.gz (or plain .tar) into dir (created when missing). Refuses members that
- * are absolute, contain "..", or are links that point outside dir, and device files:
- * LT_EINVAL naming the member. */
-int lt_exec_unpack(const char *archive_path, const char *dir, lt_err *err);
 
 /* ---- images ------------------------------------------------------------------------ */
 

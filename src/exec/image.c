@@ -7,7 +7,7 @@
  * built in a temporary directory beside the store and renamed into place once complete,
  * so images_root/sha256/<hex>/ is either absent or whole; a second import of the same
  * tree finds it and drops its copy. */
-#include "exec/exec_internal.h"
+#include "exec/exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,7 +110,7 @@ static int import_one(void *ctx, const char *rel, const char *path, const struct
             rc = lt_err_set(err, LT_EIO, "cannot read link %s: %s", path, strerror(errno));
         else {
             target[n] = '\0';
-            if (!lt_exec__link_stays_inside(rel, target))
+            if (!lt_path_link_inside(rel, target))
                 rc = lt_err_set(err, LT_EINVAL,
                                 "image entry '%s' is a symlink to '%s', outside the image "
                                 "directory",
@@ -191,7 +191,7 @@ int lt_exec_image_import(const char *images_root, const char *src_dir, char **di
     if (!rc) {
         c.dirs = lt_xmalloc(sizeof *c.dirs);
         c.dirs[c.n_dirs++] = (image_dir){lt_xstrdup(tmp), st.st_mode & 0777};
-        rc = lt_exec__walk(src_dir, import_one, &c, err);
+        rc = lt_walk_tree(src_dir, import_one, &c, err);
     }
     char *final = NULL;
     if (!rc) {

@@ -5,7 +5,7 @@
  * readers need no lock: a reader takes only lines that end in '\n' and stops before a
  * line still being written, leaving its offset there. Offsets are byte offsets into the
  * file, which is what the Logs API's forward and backward tokens carry. */
-#include "exec/exec_internal.h"
+#include "exec/exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -370,7 +370,7 @@ int lt_exec_log_streams(const char *logs_root, const char *group, const char *pr
         return lt_err_set(err, LT_ENOTFOUND, "log group '%s' does not exist", group);
     }
     list_ctx c = {prefix && prefix[0] ? prefix : NULL, NULL, 0};
-    int rc = lt_exec__walk(dir, list_one, &c, err);
+    int rc = lt_walk_tree(dir, list_one, &c, err);
     free(dir);
     if (rc) {
         lt_exec_log_streams_free(c.streams, c.n);

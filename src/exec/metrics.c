@@ -8,7 +8,7 @@
  * log lines are not guaranteed UTF-8. One object is used by one thread (it keeps one
  * match block per definition and one scratch line). */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "exec/exec_internal.h"
+#include "exec/exec.h"
 
 #include <errno.h>
 #include <math.h>

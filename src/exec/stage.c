@@ -39,20 +39,6 @@ static int collect(void *ctx, const lt_blob_object *obj, lt_err *err)
     return 0;
 }
 
-/* A relative path that cannot leave the directory it is joined to. */
-static bool safe_relative(const char *rel)
-{
-    if (!*rel || rel[0] == '/') return false;
-    for (const char *p = rel; p && *p;) {
-        const char *slash = strchr(p, '/');
-        size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        if ((n == 2 && p[0] == '.' && p[1] == '.') || (n == 1 && p[0] == '.') || n == 0)
-            return false;
-        p = slash ? slash + 1 : NULL;
-    }
-    return true;
-}
-
 int lt_exec__copy_object(lt_exec_job *job, const char *bucket, const char *key, const char *path,
                        lt_err *err)
 {
@@ -142,7 +128,7 @@ static int channel_objects(lt_exec_job *job, const char *uri, const char *data_t
     }
     for (size_t i = 1; !rc && i < json_array_size(manifest); i++) {
         const char *rel = json_string_value(json_array_get(manifest, i));
-        if (!rel || !safe_relative(rel)) {
+        if (!rel || !lt_path_rel_safe(rel)) {
             rc = lt_err_set(err, LT_EINVAL, "the manifest %s: entry %zu is not a relative key",
                             uri, i);
             break;
@@ -169,7 +155,7 @@ int lt_exec__download_prefix(lt_exec_job *job, const char *uri, const char *dir,
     for (size_t i = 0; !rc && i < l.n; i++) {
         if (n_shards > 1 && (int)(i % (size_t)n_shards) != shard) continue;
         const char *rel = relative_key(l.keys[i], base);
-        if (!safe_relative(rel)) continue;
+        if (!lt_path_rel_safe(rel)) continue;
         char *path = lt_xasprintf("%s/%s", dir, rel);
         rc = lt_exec__copy_object(job, l.bucket, l.keys[i], path, err);
         free(path);
@@ -214,7 +200,7 @@ static int stage_channel(lt_exec_job *job, const json_t *ch, lt_err *err)
         for (size_t i = 0; !rc && i < l.n; i++) {
             if (sharded && (int)(i % (size_t)job->n_hosts) != h) continue;
             const char *rel = relative_key(l.keys[i], base);
-            if (!safe_relative(rel)) continue;
+            if (!lt_path_rel_safe(rel)) continue;
             char *path = lt_xasprintf("%s/%s", dir, rel);
             rc = lt_exec__copy_object(job, l.bucket, l.keys[i], path, err);
             free(path);
@@ -248,7 +234,7 @@ static int stage_code(lt_exec_job *job, lt_err *err)
     free(key);
     for (int i = 0; i < job->n_hosts && !rc; i++) {
         char *code = lt_xasprintf("%s/code", job->hosts[i].dir);
-        rc = lt_exec_unpack(tarball, code, err);
+        rc = lt_blob_unpack(tarball, code, err);
         free(code);
     }
     if (rc && !lt_str_starts_with(err->msg, "ClientError"))
@@ -370,7 +356,7 @@ static int pack_and_put(lt_exec_job *job, const char *dir, const char *name, con
                         lt_err *err)
 {
     char *tarball = lt_xasprintf("%s/%s", job->dir, name);
-    int rc = lt_exec_pack_dir(dir, tarball, err);
+    int rc = lt_blob_pack_dir(dir, tarball, err);
     if (!rc) rc = lt_blob_uri_put_file(job->blob, uri, tarball, NULL, err);
     unlink(tarball);
     free(tarball);

@@ -1,6 +1,7 @@
 /* images: content-addressed import (same tree, same digest, stored once), a changed byte
  * or mode changes the digest, modes and inside symlinks kept, bad sources refused. */
-#include "exec_test_util.h"
+#include "exec/exec.h"
+#include "fs_test_util.h"
 
 #include <dirent.h>
 

@@ -1,7 +1,8 @@
 /* log streams: the writer's line format, partial lines, the 256 KiB cut, flush; the
  * reader's offsets, time filters and its refusal to pass a line still being written; the
  * stream listing; and a follower reading while a writer appends. */
-#include "exec_test_util.h"
+#include "exec/exec.h"
+#include "fs_test_util.h"
 
 #include <pthread.h>
 

@@ -1,6 +1,7 @@
 /* metrics: MetricDefinitions on SageMaker-style lines ("#011" for tabs, then the raw
  * line), whole-match definitions, values that are not finite numbers, bad regexes. */
-#include "exec_test_util.h"
+#include "exec/exec.h"
+#include "fs_test_util.h"
 
 typedef struct points {
     size_t n;

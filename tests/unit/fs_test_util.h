@@ -1,8 +1,8 @@
-/* Shared helpers of the exec tests: writing and reading small files in scratch trees. */
-#ifndef LT_EXEC_TEST_UTIL_H
-#define LT_EXEC_TEST_UTIL_H
+/* Test helpers: writing and reading small files in scratch trees (pack, images, logs). */
+#ifndef LT_FS_TEST_UTIL_H
+#define LT_FS_TEST_UTIL_H
 
-#include "exec/exec.h"
+#include "base/base.h"
 #include "test.h"
 
 #include <errno.h>

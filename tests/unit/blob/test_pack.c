@@ -1,6 +1,7 @@
 /* pack: directory <-> .tar.gz round trips (nested, empty, large, executable files,
  * symlinks), interoperation with Python's tarfile both ways, and refused members. */
-#include "exec_test_util.h"
+#include "blob/blob.h"
+#include "fs_test_util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -33,8 +34,8 @@ static void pack_round_trip_keeps_content_modes_and_links(void)
     make_tree(src, &big, &big_len);
     char *tgz = lt_xasprintf("%s.tar.gz", src);
     lt_err err = {0};
-    LT_CHECK_INT(lt_exec_pack_dir(src, tgz, &err), ==, 0);
-    LT_CHECK_INT(lt_exec_unpack(tgz, dst, &err), ==, 0);
+    LT_CHECK_INT(lt_blob_pack_dir(src, tgz, &err), ==, 0);
+    LT_CHECK_INT(lt_blob_unpack(tgz, dst, &err), ==, 0);
     if (err.code) LT_FAIL_AT("%s", err.msg);
     char *s = get_file(dst, "model.json", NULL);
     LT_CHECK_STR(s, "{\"trees\": 3}\n");
@@ -69,8 +70,8 @@ static void pack_empty_dir_gives_valid_empty_archive(void)
     char *dst = lt_test_tmpdir("pack-empty-dst");
     char *tgz = lt_xasprintf("%s.tar.gz", src);
     lt_err err = {0};
-    LT_CHECK_INT(lt_exec_pack_dir(src, tgz, &err), ==, 0);
-    LT_CHECK_INT(lt_exec_unpack(tgz, dst, &err), ==, 0);
+    LT_CHECK_INT(lt_blob_pack_dir(src, tgz, &err), ==, 0);
+    LT_CHECK_INT(lt_blob_unpack(tgz, dst, &err), ==, 0);
     char *cmd = lt_xasprintf("/usr/bin/python3 -c \"import tarfile,sys; "
                              "sys.exit(len(tarfile.open('%s').getnames()))\"",
                              tgz);
@@ -89,7 +90,7 @@ static void pack_is_sorted_and_python_reads_it(void)
     put_text(src, "a.txt", "a");
     char *tgz = lt_xasprintf("%s.tar.gz", src);
     lt_err err = {0};
-    LT_CHECK_INT(lt_exec_pack_dir(src, tgz, &err), ==, 0);
+    LT_CHECK_INT(lt_blob_pack_dir(src, tgz, &err), ==, 0);
     /* The names file goes in after packing, so it is not a member. */
     char *out = lt_xasprintf("%s/names", src);
     char *cmd = lt_xasprintf("/usr/bin/python3 -c \"import tarfile; "
@@ -119,7 +120,7 @@ static void unpack_reads_python_made_archives(void)
                              tgz, src);
     LT_CHECK_INT(system(cmd), ==, 0);
     lt_err err = {0};
-    LT_CHECK_INT(lt_exec_unpack(tgz, dst, &err), ==, 0);
+    LT_CHECK_INT(lt_blob_unpack(tgz, dst, &err), ==, 0);
     if (err.code) LT_FAIL_AT("%s", err.msg);
     char *s = get_file(dst, "model.json", NULL);
     LT_CHECK_STR(s, "{\"k\": 1}");
@@ -134,7 +135,7 @@ static void unpack_reads_python_made_archives(void)
                        "t.close()\"",
                        tar, src);
     LT_CHECK_INT(system(cmd), ==, 0);
-    LT_CHECK_INT(lt_exec_unpack(tar, dst2, &err), ==, 0);
+    LT_CHECK_INT(lt_blob_unpack(tar, dst2, &err), ==, 0);
     LT_CHECK(path_exists(dst2, "m.json"));
     free(dst2);
     free(tar);
@@ -200,7 +201,7 @@ static void unpack_refuses_escaping_members(void)
         char *dst = lt_xasprintf("%s/a/b/out", scratch);
         char *tgz = write_archive(scratch, cases[i].m, cases[i].n);
         lt_err err = {0};
-        int rc = lt_exec_unpack(tgz, dst, &err);
+        int rc = lt_blob_unpack(tgz, dst, &err);
         if (rc != LT_EINVAL) LT_FAIL_AT("case %zu: rc %d (%s)", i, rc, err.msg);
         char *quoted = lt_xasprintf("'%s'", cases[i].named);
         LT_CHECK_CONTAINS(err.msg, quoted);
@@ -225,7 +226,7 @@ static void unpack_allows_inside_links_and_reports_missing_archive(void)
     char *tgz = write_archive(scratch, m, 4);
     char *dst = lt_xasprintf("%s/out", scratch);
     lt_err err = {0};
-    LT_CHECK_INT(lt_exec_unpack(tgz, dst, &err), ==, 0);
+    LT_CHECK_INT(lt_blob_unpack(tgz, dst, &err), ==, 0);
     if (err.code) LT_FAIL_AT("%s", err.msg);
     char *s = get_file(dst, "d/ln", NULL);
     LT_CHECK_STR(s, "evil");
@@ -235,12 +236,12 @@ static void unpack_allows_inside_links_and_reports_missing_archive(void)
     free(s);
     lt_err err2 = {0};
     char *missing = lt_xasprintf("%s/nope.tar.gz", scratch);
-    LT_CHECK_INT(lt_exec_unpack(missing, dst, &err2), ==, LT_ENOTFOUND);
+    LT_CHECK_INT(lt_blob_unpack(missing, dst, &err2), ==, LT_ENOTFOUND);
     LT_CHECK_CONTAINS(err2.msg, "nope.tar.gz");
     put_text(scratch, "garbage.tar.gz", "this is not an archive at all, not even close......");
     char *garbage = lt_xasprintf("%s/garbage.tar.gz", scratch);
     lt_err err3 = {0};
-    LT_CHECK_INT(lt_exec_unpack(garbage, dst, &err3), ==, LT_EINVAL);
+    LT_CHECK_INT(lt_blob_unpack(garbage, dst, &err3), ==, LT_EINVAL);
     free(garbage);
     free(missing);
     free(dst);

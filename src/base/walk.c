@@ -1,6 +1,7 @@
-/* The sorted walk shared by pack and images: the same tree always gives the same order,
+/* The sorted directory walk (used by the tar packer and image digests), and the path checks
+ * that keep members inside a root: the same tree always gives the same order,
  * whatever order readdir returns, so archives and image digests are reproducible. */
-#include "exec/exec_internal.h"
+#include "base/base.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +18,7 @@ static int skip_dots(const struct dirent *d)
     return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
 }
 
-static int walk_dir(const char *path, const char *rel, lt_exec__walk_fn fn, void *ctx, lt_err *err)
+static int walk_dir(const char *path, const char *rel, lt_walk_fn fn, void *ctx, lt_err *err)
 {
     struct dirent **names = NULL;
     int n = scandir(path, &names, skip_dots, by_name);
@@ -43,7 +44,7 @@ static int walk_dir(const char *path, const char *rel, lt_exec__walk_fn fn, void
     return rc;
 }
 
-int lt_exec__walk(const char *root, lt_exec__walk_fn fn, void *ctx, lt_err *err)
+int lt_walk_tree(const char *root, lt_walk_fn fn, void *ctx, lt_err *err)
 {
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -51,7 +52,7 @@ int lt_exec__walk(const char *root, lt_exec__walk_fn fn, void *ctx, lt_err *err)
     return walk_dir(root, "", fn, ctx, err);
 }
 
-bool lt_exec__rel_path_safe(const char *rel)
+bool lt_path_rel_safe(const char *rel)
 {
     if (!rel || !rel[0] || rel[0] == '/') return false;
     const char *p = rel;
@@ -65,7 +66,7 @@ bool lt_exec__rel_path_safe(const char *rel)
     return true;
 }
 
-bool lt_exec__link_stays_inside(const char *rel, const char *target)
+bool lt_path_link_inside(const char *rel, const char *target)
 {
     if (!target || !target[0] || target[0] == '/') return false;
     /* Depth of the link's parent directory, then apply the target's components. A ".."

@@ -6,7 +6,7 @@
  * any filter (gzip, bzip2, xz, zstd or none). Extraction checks each member's name and
  * link target before anything is written, and libarchive's SECURE_NODOTDOT and
  * SECURE_SYMLINKS guard against writing through a link. */
-#include "exec/exec_internal.h"
+#include "blob/blob.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -86,7 +86,7 @@ static int pack_one(void *ctx, const char *rel, const char *path, const struct s
     return rc;
 }
 
-int lt_exec_pack_dir(const char *dir, const char *tar_gz_path, lt_err *err)
+int lt_blob_pack_dir(const char *dir, const char *tar_gz_path, lt_err *err)
 {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -107,7 +107,7 @@ int lt_exec_pack_dir(const char *dir, const char *tar_gz_path, lt_err *err)
         archive_write_open_fd(a, fd) != ARCHIVE_OK)
         rc = lt_err_set(err, LT_EIO, "cannot start %s: %s", tar_gz_path, archive_error_string(a));
     pack_ctx p = {a, tar_gz_path};
-    if (!rc) rc = lt_exec__walk(dir, pack_one, &p, err);
+    if (!rc) rc = lt_walk_tree(dir, pack_one, &p, err);
     if (!rc && archive_write_close(a) != ARCHIVE_OK)
         rc = lt_err_set(err, LT_EIO, "cannot finish %s: %s", tar_gz_path, archive_error_string(a));
     archive_write_free(a);
@@ -136,19 +136,19 @@ static const char *strip_dot_slash(const char *name)
 static int check_member(struct archive_entry *e, const char *name, lt_err *err)
 {
     const char *raw = archive_entry_pathname(e);
-    if (!raw || raw[0] == '/' || !lt_exec__rel_path_safe(name))
+    if (!raw || raw[0] == '/' || !lt_path_rel_safe(name))
         return lt_err_set(err, LT_EINVAL,
                           "archive member '%s' is refused: absolute or containing '..'",
                           raw ? raw : "(no name)");
     const char *hardlink = archive_entry_hardlink(e);
-    if (hardlink && (hardlink[0] == '/' || !lt_exec__rel_path_safe(strip_dot_slash(hardlink))))
+    if (hardlink && (hardlink[0] == '/' || !lt_path_rel_safe(strip_dot_slash(hardlink))))
         return lt_err_set(err, LT_EINVAL, "archive member '%s' is refused: hard link to '%s'", raw,
                           hardlink);
     if (hardlink) return 0;
     mode_t type = archive_entry_filetype(e);
     if (type == AE_IFLNK) {
         const char *target = archive_entry_symlink(e);
-        if (!lt_exec__link_stays_inside(name, target))
+        if (!lt_path_link_inside(name, target))
             return lt_err_set(err, LT_EINVAL,
                               "archive member '%s' is refused: symlink to '%s' points outside "
                               "the directory",
@@ -224,7 +224,7 @@ static int extract_all(struct archive *in, struct archive *out, const char *root
     return rc;
 }
 
-int lt_exec_unpack(const char *archive_path, const char *dir, lt_err *err)
+int lt_blob_unpack(const char *archive_path, const char *dir, lt_err *err)
 {
     int rc = lt_mkdir_p(dir, 0755, err);
     if (rc) return rc;
