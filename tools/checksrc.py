@@ -20,8 +20,8 @@ ALLOWED = {
     "exec": {"base", "store", "blob"},
     "serve": {"base", "store", "blob", "algo"},
     "tune": {"base", "store"},
-    "http": {"base", "store", "blob", "api", "s3", "exec"},
-    "cli": {"base", "store", "blob", "api", "s3", "http", "exec", "algo"},
+    "http": {"base", "store", "blob", "api", "s3", "exec", "serve"},
+    "cli": {"base", "store", "blob", "api", "s3", "http", "exec", "serve", "algo"},
 }
 BANNED = re.compile(r"\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gets)\s*\(")
 UNCHECKED_STRTO = re.compile(r"\bstrto(l|ll|ul|ull|d|f)\s*\([^;]*?,\s*NULL\s*[,)]")

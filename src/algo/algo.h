@@ -144,6 +144,16 @@ typedef struct lt_algo {
     int (*format_csv)(const lt_algo_model *model, const double *row, lt_buf *out, lt_err *err);
 } lt_algo;
 
+/* The response type an Accept header asks for ("application/json" for none or
+ * star-slash-star), or NULL when it is none of application/json, application/jsonlines,
+ * text/csv (parameters after ';' are allowed: "application/json; verbose=true"). */
+const char *lt_algo_response_type(const char *accept);
+/* Appends n_rows predictions (predict's output) to body in the Accept's format:
+ * {"predictions": [...]} (the algorithm's json_list_key), JSON lines, or CSV lines.
+ * LT_EINVAL for an Accept no algorithm answers. */
+int lt_algo_format_predictions(const lt_algo *algo, const lt_algo_model *model, const double *out,
+                               size_t n_rows, const char *accept, lt_buf *body, lt_err *err);
+
 /* The registry, in a fixed order; lt_algo_find matches name and image_names. */
 size_t lt_algo_count(void);
 const lt_algo *lt_algo_at(size_t index);

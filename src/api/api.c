@@ -16,6 +16,9 @@ static const lt_api_op *const families[] = {
     lt_api__tag_ops,
     lt_api__training_job_ops,
     lt_api__processing_job_ops,
+    lt_api__model_ops,
+    lt_api__endpoint_config_ops,
+    lt_api__endpoint_ops,
 };
 
 enum { N_FAMILIES = sizeof families / sizeof families[0] };

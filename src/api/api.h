@@ -22,9 +22,10 @@
 
 typedef struct lt_api lt_api;
 
-/* Told after a job's state change has committed, so the executor can act at once instead
- * of at its next reconcile. job_kind is "training" or "processing"; action is "start"
- * (the job was created) or "stop" (StopTrainingJob moved it to Stopping). */
+/* Told after a state change has committed, so the executor (jobs) or the endpoint runtime
+ * can act at once instead of at its next reconcile. job_kind is "training" or "processing"
+ * (action "start": the job was created; "stop": Stop moved it to Stopping) or "endpoint"
+ * (action "start", "update" or "delete"). */
 typedef void (*lt_api_job_fn)(void *ctx, const char *job_kind, const char *name,
                               const char *action);
 

@@ -58,15 +58,14 @@ void lt_api__job_notify(lt_api_ctx *ctx, const char *job_kind, const char *name,
     if (ctx->api->on_job) ctx->api->on_job(ctx->api->on_job_ctx, job_kind, name, action);
 }
 
-int lt_api__job_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_kind,
-                       const char *name, json_t *doc, json_t *image, const json_t *tags,
-                       json_t **output, lt_err *err)
+int lt_api__spec_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *spec_kind,
+                        const char *name, json_t *doc, json_t *image, const json_t *tags,
+                        json_t **output, lt_err *err)
 {
     char *arn = NULL;
-    char **arn_out = &arn;
     json_t *spec = json_pack("{s:O}", "Image", image);
     char *spec_text = lt_json_dump(spec);
-    char *spec_name = lt_xasprintf("%s/%s", job_kind, name);
+    char *spec_name = lt_xasprintf("%s/%s", spec_kind, name);
     char *spec_arn = lt_xasprintf("lathe:job-spec/%s", spec_name);
     lt_store_resource res = {.kind = LT_STORE_KIND_JOB_SPEC,
                              .name = spec_name,
@@ -76,9 +75,9 @@ int lt_api__job_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_ki
                              .doc = spec_text};
     int rc = lt_store_txn_begin(ctx->store, err);
     if (!rc) {
-        int r = lt_api__resource_create(ctx, k, name, doc, NULL, tags, arn_out, err);
+        int r = lt_api__resource_create(ctx, k, name, doc, NULL, tags, &arn, err);
         if (!r) {
-            /* A spec left by a deleted job of the same name is replaced. */
+            /* A spec left by a deleted resource of the same name is replaced. */
             lt_store_resource_delete(ctx->store, LT_STORE_KIND_JOB_SPEC, spec_name, &(lt_err){0});
             r = lt_store_resource_create(ctx->store, &res, err);
         }
@@ -94,10 +93,18 @@ int lt_api__job_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_ki
         free(arn);
         return rc;
     }
-    lt_api__job_notify(ctx, job_kind, name, "start");
     *output = lt_api__arn_output(k, arn);
     free(arn);
     return 0;
+}
+
+int lt_api__job_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_kind,
+                       const char *name, json_t *doc, json_t *image, const json_t *tags,
+                       json_t **output, lt_err *err)
+{
+    int rc = lt_api__spec_create(ctx, k, job_kind, name, doc, image, tags, output, err);
+    if (!rc) lt_api__job_notify(ctx, job_kind, name, "start");
+    return rc;
 }
 
 /* InProgress -> Stopping (a training job also records the secondary status); Stopping

@@ -17,6 +17,12 @@ int lt_api__check_s3_uri(const char *uri, const char *member, lt_err *err);
 int lt_api__check_s3_data(lt_api_ctx *ctx, const char *uri, const char *data_type,
                           const char *what, lt_err *err);
 
+/* Creates a resource and its spec ("<spec_kind>/<name>": {"Image": image}) in one
+ * transaction and answers {"<Kind>Arn": arn}. Takes doc and image (decrefs both). */
+int lt_api__spec_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *spec_kind,
+                        const char *name, json_t *doc, json_t *image, const json_t *tags,
+                        json_t **output, lt_err *err);
+
 /* Creates the job resource and its spec ({"Image": image}) in one transaction, tells the
  * executor and answers {"<Kind>Arn": arn}. Takes doc and image (decrefs both). */
 int lt_api__job_create(lt_api_ctx *ctx, const lt_api_kind *k, const char *job_kind,
@@ -39,5 +45,8 @@ void lt_api__secondary_status(json_t *doc, const char *status, const char *messa
 
 extern const lt_api_kind lt_api__training_job_kind;
 extern const lt_api_kind lt_api__processing_job_kind;
+extern const lt_api_kind lt_api__model_kind;
+extern const lt_api_kind lt_api__endpoint_config_kind;
+extern const lt_api_kind lt_api__endpoint_kind;
 
 #endif

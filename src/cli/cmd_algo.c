@@ -172,53 +172,14 @@ static int cmd_train(algo_args *a, lt_err *err)
 }
 
 /* "application/json; verbose=true" (SageMaker's k-NN) asks for the verbose record. */
-static bool accept_verbose(const char *accept)
-{
-    const char *p = strchr(accept, ';');
-    for (; p; p = strchr(p + 1, ';')) {
-        const char *q = p + 1;
-        while (*q == ' ') q++;
-        if (strncasecmp(q, "verbose=true", 12) == 0) return true;
-    }
-    return false;
-}
-
 static int write_predictions(const lt_algo *algo, const lt_algo_model *model, const double *out,
                              size_t n_rows, const char *accept, lt_err *err)
 {
-    size_t width = algo->output_width(model);
-    bool csv = strncmp(accept, "text/csv", 8) == 0;
-    bool json = strncmp(accept, "application/json", 16) == 0 &&
-                strncmp(accept, "application/jsonlines", 21) != 0;
-    if (!csv && !json && strncmp(accept, "application/jsonlines", 21) != 0)
-        return lt_err_set(err, LT_EINVAL, "--accept %s is not one of application/json, "
-                                          "application/jsonlines, text/csv",
-                          accept);
-    int (*format)(const lt_algo_model *, const double *, lt_buf *, lt_err *) = algo->format_json;
-    if (!csv && accept_verbose(accept) && algo->format_json_verbose)
-        format = algo->format_json_verbose;
-    if (csv) format = algo->format_csv;
-    lt_buf line;
-    lt_buf_init(&line, 1 << 20);
-    if (json) printf("{\"%s\":[", algo->json_list_key ? algo->json_list_key : "predictions");
-    int rc = 0;
-    for (size_t r = 0; r < n_rows && !rc; r++) {
-        lt_buf_reset(&line);
-        const double *row = out + r * width;
-        if (format) {
-            rc = format(model, row, &line, err);
-        } else {
-            for (size_t c = 0; c < width && !rc; c++)
-                rc = lt_buf_printf(&line, err, "%s%.9g", c ? "," : "", row[c]);
-        }
-        if (!rc) {
-            if (json && r) fputc(',', stdout);
-            fwrite(line.data ? line.data : "", 1, line.len, stdout);
-            if (!json) fputc('\n', stdout);
-        }
-    }
-    if (json) fputs("]}\n", stdout);
-    lt_buf_free(&line);
+    lt_buf body;
+    lt_buf_init(&body, (size_t)4 << 30);
+    int rc = lt_algo_format_predictions(algo, model, out, n_rows, accept, &body, err);
+    if (!rc) fwrite(body.data ? body.data : "", 1, body.len, stdout);
+    lt_buf_free(&body);
     return rc;
 }
 

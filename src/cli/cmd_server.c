@@ -4,6 +4,7 @@
 #include "exec/exec.h"
 #include "http/http.h"
 #include "s3/s3.h"
+#include "serve/serve.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -51,6 +52,23 @@ static int parse_options(int argc, char **argv, server_options *o)
     if (!rc) rc = lt_cli__reject_unused(argc, argv, used, 2);
     free(used);
     return rc ? 2 : 0;
+}
+
+/* What the api tells after a committed change goes to whoever acts on it: the executor
+ * (training and processing jobs) or the endpoint runtime. */
+typedef struct notify_targets {
+    lt_executor *executor;
+    lt_serve *serve;
+} notify_targets;
+
+static void notify(void *ctx, const char *kind, const char *name, const char *action)
+{
+    notify_targets *t = ctx;
+    if (strcmp(kind, "endpoint") == 0) {
+        if (t->serve) lt_serve_notify(t->serve, name, action);
+    } else if (t->executor) {
+        lt_executor_notify(t->executor, kind, name, action);
+    }
 }
 
 static int lookup_key(void *ctx, const char *access_key, char *secret, size_t cap, lt_err *err)
@@ -108,10 +126,13 @@ int lt_cli__cmd_server(int argc, char **argv)
     int rc = lt_cli__ensure_admin_key(&data, o.region, &admin_key, &err);
     if (!rc) rc = lt_mkdir_p(logs_root, 0755, &err);
     if (!rc) rc = lt_executor_open(&executor, data.store, o.data_dir, exe, &err);
+    lt_serve *serve = NULL;
+    if (!rc) rc = lt_serve_open(&serve, data.store, data.blob, o.data_dir, o.account_id, &err);
+    notify_targets targets = {executor, serve};
     lt_api_config api_cfg = {.region = o.region,
                              .account_id = o.account_id,
-                             .on_job = lt_executor_notify,
-                             .on_job_ctx = executor};
+                             .on_job = notify,
+                             .on_job_ctx = &targets};
     if (!rc) rc = lt_api_open(&api, data.store, data.blob, &api_cfg, &err);
     if (!rc) rc = lt_s3_open(&s3, data.blob, o.region, &err);
     if (!rc) {
@@ -122,6 +143,7 @@ int lt_cli__cmd_server(int argc, char **argv)
             .body_limit_bytes = (size_t)o.body_limit_mb << 20,
             .api = api,
             .s3 = s3,
+            .serve = serve,
             .key_lookup = lookup_key,
             .key_lookup_ctx = data.store,
             .logs_root = logs_root,
@@ -140,6 +162,7 @@ int lt_cli__cmd_server(int argc, char **argv)
     }
     lt_http_server_stop(server);
     lt_executor_close(executor);
+    lt_serve_close(serve);
     if (s3) lt_s3_close(s3);
     if (api) lt_api_close(api);
     lt_cli__data_close(&data);

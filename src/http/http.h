@@ -29,6 +29,7 @@
 #include "api/api.h"
 #include "base/base.h"
 #include "s3/s3.h"
+#include "serve/serve.h"
 
 /* ---- SigV4 ------------------------------------------------------------------------- */
 
@@ -105,6 +106,7 @@ typedef struct lt_http_config {
     size_t body_limit_bytes;     /* largest control-plane body accepted */
     lt_api *api;                 /* borrowed */
     lt_s3 *s3;                   /* borrowed */
+    lt_serve *serve;             /* borrowed; the endpoints InvokeEndpoint reaches (NULL: none) */
     lt_http_key_lookup_fn key_lookup;
     void *key_lookup_ctx;
     const char *logs_root;       /* the exec module's log streams (DATA/logs), served by

@@ -188,6 +188,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             req->route = LT_HTTP__ROUTE_CONTROL;
             return (enum MHD_Result)lt_http__control_begin(req, target);
         }
+        if (lt_http__runtime_path(method, url)) {
+            req->route = LT_HTTP__ROUTE_RUNTIME;
+            return (enum MHD_Result)lt_http__runtime_begin(req);
+        }
         req->route = LT_HTTP__ROUTE_S3;
         return (enum MHD_Result)lt_http__s3_begin(req);
     }
@@ -204,10 +208,13 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     if (*upload_data_size > 0) {
         int rc = req->route == LT_HTTP__ROUTE_CONTROL
                      ? lt_http__control_body(req, upload_data, *upload_data_size)
+                 : req->route == LT_HTTP__ROUTE_RUNTIME
+                     ? lt_http__runtime_body(req, upload_data, *upload_data_size)
                      : lt_http__s3_body(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return (enum MHD_Result)rc;
     }
+    if (req->route == LT_HTTP__ROUTE_RUNTIME) return (enum MHD_Result)lt_http__runtime_finish(req);
     return (enum MHD_Result)(req->route == LT_HTTP__ROUTE_CONTROL ? lt_http__control_finish(req)
                                                                   : lt_http__s3_finish(req));
 }

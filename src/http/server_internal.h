@@ -23,6 +23,7 @@ typedef enum {
     LT_HTTP__ROUTE_S3,
     LT_HTTP__ROUTE_PING,
     LT_HTTP__ROUTE_METRICS,
+    LT_HTTP__ROUTE_RUNTIME,
 } lt_http__route;
 
 typedef struct lt_http__req {
@@ -74,6 +75,12 @@ int lt_http__control_finish(lt_http__req *req);
 bool lt_http__logs_operation_known(const char *op);
 void lt_http__logs_call(const lt_http_config *cfg, const char *region, const char *op,
                         const char *body, size_t len, lt_api_reply *reply);
+
+/* runtime.c: InvokeEndpoint */
+bool lt_http__runtime_path(const char *method, const char *url);
+int lt_http__runtime_begin(lt_http__req *req);
+int lt_http__runtime_body(lt_http__req *req, const char *data, size_t len);
+int lt_http__runtime_finish(lt_http__req *req);
 
 int lt_http__s3_begin(lt_http__req *req);
 int lt_http__s3_body(lt_http__req *req, const char *data, size_t len);

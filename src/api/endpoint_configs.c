@@ -1,0 +1,116 @@
+/* Endpoint configs: CreateEndpointConfig, DescribeEndpointConfig, ListEndpointConfigs,
+ * DeleteEndpointConfig. A config lists the production variants (a model, an instance count
+ * and a weight each) and the data-capture settings; every model it names must exist. */
+#include "api/jobs_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const lt_api_kind lt_api__endpoint_config_kind = {"endpoint-config", "Endpoint config",
+                                                  "EndpointConfigName", "EndpointConfigArn", NULL};
+#define KIND (&lt_api__endpoint_config_kind)
+
+static int check_variants(lt_api_ctx *ctx, const json_t *variants, lt_err *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(variants, i, v) {
+        const char *name = lt_json_str(v, "VariantName");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(lt_json_str(json_array_get(variants, j), "VariantName"), name) == 0)
+                return lt_err_set(err, LT_EINVAL,
+                                  "ProductionVariants: the variant name '%s' is used twice.", name);
+        const char *model = lt_json_str(v, "ModelName");
+        if (!model)
+            return lt_err_set(err, LT_EINVAL, "ProductionVariants '%s': ModelName is required.",
+                              name);
+        lt_store_resource res = {0};
+        lt_err inner = {0};
+        int rc = lt_store_resource_get(ctx->store, lt_api__model_kind.kind, model, &res, &inner);
+        lt_store_resource_clear(&res);
+        if (rc == LT_ENOTFOUND)
+            return lt_err_set(err, LT_EINVAL,
+                              "Could not find model \"%s\" named by ProductionVariants '%s'.",
+                              model, name);
+        if (rc) return lt_err_set(err, rc, "%s", inner.msg);
+        if (json_object_get(v, "ServerlessConfig"))
+            return lt_err_set(err, LT_EINVAL,
+                              "ProductionVariants '%s': serverless variants are not supported yet; "
+                              "give InstanceType and InitialInstanceCount.",
+                              name);
+    }
+    return 0;
+}
+
+static int create_endpoint_config(lt_api_ctx *ctx, const json_t *input, json_t **output,
+                                  lt_err *err)
+{
+    json_t *variants = json_object_get(input, "ProductionVariants");
+    int rc = check_variants(ctx, variants, err);
+    json_t *capture = json_object_get(input, "DataCaptureConfig");
+    if (!rc && capture)
+        rc = lt_api__check_s3_uri(lt_json_str(capture, "DestinationS3Uri"),
+                                  "DataCaptureConfig.DestinationS3Uri", err);
+    if (rc) return rc;
+    json_t *doc = json_object();
+    static const char *const members[] = {"ProductionVariants", "DataCaptureConfig", "KmsKeyId",
+                                          "AsyncInferenceConfig", NULL};
+    lt_api__copy_members(doc, input, members);
+    /* InitialVariantWeight defaults to 1.0. */
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(doc, "ProductionVariants"), i, v)
+        if (!json_object_get(v, "InitialVariantWeight"))
+            json_object_set_new(v, "InitialVariantWeight", json_real(1.0));
+    char *arn = NULL;
+    rc = lt_api__resource_create(ctx, KIND, lt_json_str(input, "EndpointConfigName"), doc, NULL,
+                                 json_object_get(input, "Tags"), &arn, err);
+    json_decref(doc);
+    if (rc) return rc;
+    *output = lt_api__arn_output(KIND, arn);
+    free(arn);
+    return 0;
+}
+
+static int describe_endpoint_config(lt_api_ctx *ctx, const json_t *input, json_t **output,
+                                    lt_err *err)
+{
+    (void)output;
+    return lt_api__resource_describe(ctx, KIND, lt_json_str(input, "EndpointConfigName"), err);
+}
+
+static json_t *config_summary(const json_t *doc)
+{
+    static const char *const members[] = {"EndpointConfigName", "EndpointConfigArn",
+                                          "CreationTime", NULL};
+    json_t *s = json_object();
+    lt_api__copy_members(s, doc, members);
+    return s;
+}
+
+static int list_endpoint_configs(lt_api_ctx *ctx, const json_t *input, json_t **output,
+                                 lt_err *err)
+{
+    lt_store_list_params params = {.kind = KIND->kind, .descending = true};
+    return lt_api__resource_list(ctx, input, &params, "EndpointConfigs", config_summary, output,
+                                 err);
+}
+
+static int delete_endpoint_config(lt_api_ctx *ctx, const json_t *input, json_t **output,
+                                  lt_err *err)
+{
+    json_t *answer = NULL;
+    int rc = lt_api__resource_delete(ctx, KIND, lt_json_str(input, "EndpointConfigName"), NULL,
+                                     &answer, err);
+    json_decref(answer);
+    *output = NULL;
+    return rc;
+}
+
+const lt_api_op lt_api__endpoint_config_ops[] = {
+    {"CreateEndpointConfig", create_endpoint_config, NULL, "ValidationException"},
+    {"DescribeEndpointConfig", describe_endpoint_config, "ValidationException", NULL},
+    {"ListEndpointConfigs", list_endpoint_configs, NULL, NULL},
+    {"DeleteEndpointConfig", delete_endpoint_config, "ValidationException", NULL},
+    {NULL, NULL, NULL, NULL},
+};

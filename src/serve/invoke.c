@@ -1,0 +1,199 @@
+/* InvokeEndpoint for built-in algorithm models, in-process: pick the variant (the one
+ * named, or by weight), parse the body as its content type says, predict on the calling
+ * thread, and answer in the Accept's format. What the model refuses is a ModelError (424)
+ * carrying the status a SageMaker algorithm container would have answered, as the real
+ * runtime reports it. */
+#include "serve/serve_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void reply_error(lt_serve_reply *r, int status, const char *type, const char *message,
+                        int original_status)
+{
+    r->status = status;
+    r->error_type = type;
+    json_t *body = json_pack("{s:s, s:s}", "message", message, "Message", message);
+    if (original_status) {
+        json_object_set_new(body, "OriginalStatusCode", json_integer(original_status));
+        json_object_set_new(body, "OriginalMessage", json_string(message));
+    }
+    r->body = lt_json_dump(body);
+    r->len = strlen(r->body);
+    snprintf(r->content_type, sizeof r->content_type, "application/json");
+    json_decref(body);
+}
+
+/* A ModelError in the runtime's words: "Received client error (400) from primary with
+ * message "..."". */
+static void model_error(lt_serve_reply *r, const char *variant, int original, const char *what)
+{
+    char *msg = lt_xasprintf("Received %s error (%d) from %s with message \"%s\".",
+                             original >= 500 ? "server" : "client", original, variant, what);
+    reply_error(r, 424, "ModelError", msg, original);
+    free(msg);
+}
+
+static uint64_t thread_random(void)
+{
+    static _Thread_local uint64_t s;
+    if (!s) lt_random_bytes(&s, sizeof s);
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+}
+
+static const lt_serve_variant *pick(const lt_serve_set *set, const char *target)
+{
+    if (target) {
+        for (size_t i = 0; i < set->n; i++)
+            if (strcmp(set->variants[i].name, target) == 0) return &set->variants[i];
+        return NULL;
+    }
+    double u = (double)(thread_random() >> 11) * 0x1.0p-53 * set->total_weight;
+    for (size_t i = 0; i < set->n; i++) {
+        if (u < set->variants[i].weight) return &set->variants[i];
+        u -= set->variants[i].weight;
+    }
+    for (size_t i = set->n; i > 0; i--)
+        if (set->variants[i - 1].weight > 0) return &set->variants[i - 1];
+    return &set->variants[0];
+}
+
+static bool media_is(const char *type, const char *want)
+{
+    size_t n = strlen(want);
+    return strncasecmp(type, want, n) == 0 && (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+/* application/json requests: {"instances": [{"features": [...]}, ...]}, {"instances":
+ * [[...], ...]} or one {"features": [...]}. */
+static int read_json_request(const char *body, size_t len, lt_dataset **out, lt_err *err)
+{
+    json_t *doc = NULL;
+    if (lt_json_parse(body, len, &doc, err) != 0) return LT_EINVAL;
+    json_t *rows = json_object_get(doc, "instances");
+    json_t *single = NULL;
+    if (!rows) {
+        rows = single = json_array();
+        json_array_append(rows, doc);
+    }
+    size_t n = json_array_size(rows), dim = 0;
+    int rc = n == 0 ? lt_err_set(err, LT_EINVAL, "the request has no instances") : 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_t *r = json_array_get(rows, i);
+        json_t *f = json_is_array(r) ? r : json_object_get(r, "features");
+        if (!json_is_array(f))
+            rc = lt_err_set(err, LT_EINVAL, "instance %zu has no \"features\" list", i);
+        else if (i == 0)
+            dim = json_array_size(f);
+        else if (json_array_size(f) != dim)
+            rc = lt_err_set(err, LT_EINVAL, "instance %zu has %zu features, instance 0 has %zu", i,
+                            json_array_size(f), dim);
+    }
+    lt_dataset *ds = rc ? NULL : lt_dataset_new_dense(n, dim, false);
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_t *r = json_array_get(rows, i);
+        json_t *f = json_is_array(r) ? r : json_object_get(r, "features");
+        for (size_t j = 0; j < dim && !rc; j++) {
+            json_t *v = json_array_get(f, j);
+            if (!json_is_number(v))
+                rc = lt_err_set(err, LT_EINVAL, "instance %zu feature %zu is not a number", i, j);
+            else
+                ds->x.values[i * dim + j] = (float)json_number_value(v);
+        }
+    }
+    json_decref(single);
+    json_decref(doc);
+    if (rc) lt_dataset_free(ds);
+    else *out = ds;
+    return rc;
+}
+
+static int parse(const char *type, const char *body, size_t len, lt_dataset **out, lt_err *err)
+{
+    if (media_is(type, "application/json")) return read_json_request(body, len, out, err);
+    lt_read_options opt = {.source_name = "request body", .threads = 1, .max_bytes = 256u << 20};
+    if (media_is(type, "text/csv")) opt.content_type = "text/csv;label_size=0";
+    else if (media_is(type, "text/libsvm") || media_is(type, "text/x-libsvm")) opt.content_type = "text/libsvm";
+    else if (media_is(type, "application/jsonlines")) opt.content_type = "application/jsonlines";
+    else if (media_is(type, "application/x-recordio-protobuf")) opt.content_type = type;
+    else return lt_err_set(err, LT_ENOTFOUND, "content type %s is not supported", type);
+    return lt_read_buffer(body, len, &opt, out, err);
+}
+
+void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *reply)
+{
+    memset(reply, 0, sizeof *reply);
+    lt_serve_set *set = lt_serve__acquire(s, req->endpoint);
+    if (!set) {
+        char *msg = lt_xasprintf("Endpoint %s of account %s not found.", req->endpoint,
+                                 s->account_id);
+        reply_error(reply, 400, "ValidationError", msg, 0);
+        free(msg);
+        return;
+    }
+    const lt_serve_variant *v = pick(set, req->target_variant);
+    if (!v) {
+        char *msg = lt_xasprintf("Variant %s not found for endpoint %s.", req->target_variant,
+                                 req->endpoint);
+        reply_error(reply, 400, "ValidationError", msg, 0);
+        free(msg);
+        lt_serve__set_release(set);
+        return;
+    }
+    snprintf(reply->variant, sizeof reply->variant, "%s", v->name);
+    const char *type = req->content_type && *req->content_type ? req->content_type : "text/csv";
+    const char *response_type = lt_algo_response_type(req->accept);
+    lt_dataset *ds = NULL;
+    lt_err err = {0};
+    int rc = response_type ? parse(type, req->body, req->len, &ds, &err) : 0;
+    if (!response_type) {
+        char *what = lt_xasprintf("Accept %s is not supported; use application/json, "
+                                  "application/jsonlines or text/csv",
+                                  req->accept);
+        model_error(reply, v->name, 406, what);
+        free(what);
+    } else if (rc == LT_ENOTFOUND) {
+        model_error(reply, v->name, 415, err.msg);
+    } else if (rc) {
+        model_error(reply, v->name, 400, err.msg);
+    }
+    if (!rc && response_type && ds->x.kind == LT_MATRIX_CSR)
+        rc = lt_dataset_densify(ds, 0.0f, (size_t)1 << 30, &err);
+    if (!rc && response_type) {
+        size_t width = v->algo->output_width(v->model);
+        double *out = lt_xcalloc(ds->x.n_rows * width + 1, sizeof *out);
+        rc = v->algo->predict(v->model, &ds->x, 1, out, &err);
+        if (rc) {
+            model_error(reply, v->name, 400, err.msg);
+        } else {
+            lt_buf body;
+            lt_buf_init(&body, (size_t)1 << 30);
+            rc = lt_algo_format_predictions(v->algo, v->model, out, ds->x.n_rows, req->accept,
+                                            &body, &err);
+            if (rc) {
+                lt_buf_free(&body);
+                model_error(reply, v->name, 500, err.msg);
+            } else {
+                reply->status = 200;
+                reply->len = body.len;
+                reply->body = lt_buf_take(&body);
+                if (!reply->body) reply->body = lt_xstrdup("");
+                snprintf(reply->content_type, sizeof reply->content_type, "%s", response_type);
+            }
+        }
+        free(out);
+    }
+    lt_dataset_free(ds);
+    lt_serve__set_release(set);
+}
+
+void lt_serve_reply_free(lt_serve_reply *reply)
+{
+    free(reply->body);
+    reply->body = NULL;
+}

@@ -1,0 +1,198 @@
+/* The endpoint registry and its worker: notifications and the start-up reconcile queue
+ * loads, the worker builds each new set off the request path and swaps it in. */
+#include "serve/serve_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void lt_serve__set_release(lt_serve_set *set)
+{
+    if (!set || atomic_fetch_sub(&set->refs, 1) != 1) return;
+    for (size_t i = 0; i < set->n; i++) {
+        if (set->variants[i].model) set->variants[i].algo->free(set->variants[i].model);
+        free(set->variants[i].name);
+    }
+    free(set->variants);
+    if (set->dir) lt_rm_rf(set->dir, &(lt_err){0});
+    free(set->dir);
+    free(set->config);
+    free(set);
+}
+
+static lt_serve_slot *find_slot(lt_serve *s, const char *endpoint)
+{
+    for (size_t i = 0; i < s->n_slots; i++)
+        if (strcmp(s->slots[i].endpoint, endpoint) == 0) return &s->slots[i];
+    return NULL;
+}
+
+lt_serve_set *lt_serve__acquire(lt_serve *s, const char *endpoint)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    lt_serve_slot *slot = find_slot(s, endpoint);
+    lt_serve_set *set = slot ? slot->set : NULL;
+    if (set) atomic_fetch_add(&set->refs, 1);
+    pthread_rwlock_unlock(&s->lock);
+    return set;
+}
+
+static void swap_in(lt_serve *s, const char *endpoint, lt_serve_set *set)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    lt_serve_slot *slot = find_slot(s, endpoint);
+    if (!slot) {
+        s->slots = lt_xrealloc(s->slots, (s->n_slots + 1) * sizeof *s->slots);
+        slot = &s->slots[s->n_slots++];
+        slot->endpoint = lt_xstrdup(endpoint);
+        slot->set = NULL;
+    }
+    lt_serve_set *old = slot->set;
+    slot->set = set;
+    pthread_rwlock_unlock(&s->lock);
+    lt_serve__set_release(old);
+}
+
+static void remove_slot(lt_serve *s, const char *endpoint)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    lt_serve_set *old = NULL;
+    for (size_t i = 0; i < s->n_slots; i++)
+        if (strcmp(s->slots[i].endpoint, endpoint) == 0) {
+            old = s->slots[i].set;
+            free(s->slots[i].endpoint);
+            s->slots[i] = s->slots[--s->n_slots];
+            break;
+        }
+    pthread_rwlock_unlock(&s->lock);
+    lt_serve__set_release(old);
+}
+
+static void run_task(lt_serve *s, const lt_serve_task *t)
+{
+    if (strcmp(t->action, "delete") == 0) {
+        remove_slot(s, t->endpoint);
+        return;
+    }
+    lt_serve_set *serving = lt_serve__acquire(s, t->endpoint);
+    lt_serve_set *set = NULL;
+    lt_err err = {0};
+    if (lt_serve__load(s, t->endpoint, serving, &set, &err) == 0 && set) swap_in(s, t->endpoint, set);
+    else if (err.code && err.code != LT_ENOTFOUND)
+        lt_log_warn("endpoint %s: %s", t->endpoint, err.msg);
+    lt_serve__set_release(serving);
+}
+
+static void *worker_main(void *arg)
+{
+    lt_serve *s = arg;
+    pthread_mutex_lock(&s->queue_lock);
+    for (;;) {
+        while (!s->head && !s->closing) pthread_cond_wait(&s->queue_cond, &s->queue_lock);
+        if (s->closing) break;
+        lt_serve_task *t = s->head;
+        s->head = t->next;
+        if (!s->head) s->tail = NULL;
+        pthread_mutex_unlock(&s->queue_lock);
+        run_task(s, t);
+        free(t->endpoint);
+        free(t->action);
+        free(t);
+        pthread_mutex_lock(&s->queue_lock);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    return NULL;
+}
+
+void lt_serve_notify(lt_serve *s, const char *endpoint, const char *action)
+{
+    lt_serve_task *t = lt_xcalloc(1, sizeof *t);
+    t->endpoint = lt_xstrdup(endpoint);
+    t->action = lt_xstrdup(action);
+    pthread_mutex_lock(&s->queue_lock);
+    if (s->tail) s->tail->next = t;
+    else s->head = t;
+    s->tail = t;
+    pthread_cond_signal(&s->queue_cond);
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+typedef struct names {
+    char **items;
+    size_t n;
+} names;
+
+static int collect_endpoint(void *ctx, const lt_store_resource *res, lt_err *err)
+{
+    (void)err;
+    names *l = ctx;
+    l->items = lt_xrealloc(l->items, (l->n + 1) * sizeof *l->items);
+    l->items[l->n++] = lt_xstrdup(res->name);
+    return 0;
+}
+
+/* After a restart: every endpoint that was serving (or on its way) is loaded again. */
+static void reconcile(lt_serve *s)
+{
+    static const char *const statuses[] = {"InService", "Creating", "Updating"};
+    for (size_t k = 0; k < 3; k++) {
+        names l = {0};
+        char *next = NULL;
+        lt_err err = {0};
+        lt_store_list_params params = {.kind = "endpoint", .status_equals = statuses[k], .limit = 1000};
+        if (lt_store_resource_list(s->store, &params, collect_endpoint, &l, &next, &err) != 0)
+            lt_log_warn("serve: listing endpoints: %s", err.msg);
+        free(next);
+        for (size_t i = 0; i < l.n; i++) {
+            lt_serve_notify(s, l.items[i], "start");
+            free(l.items[i]);
+        }
+        free(l.items);
+    }
+}
+
+int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *data_dir,
+                  const char *account_id, lt_err *err)
+{
+    lt_serve *s = lt_xcalloc(1, sizeof *s);
+    s->store = store;
+    s->blob = blob;
+    s->data_dir = lt_xstrdup(data_dir);
+    snprintf(s->account_id, sizeof s->account_id, "%s", account_id ? account_id : "000000000000");
+    pthread_rwlock_init(&s->lock, NULL);
+    pthread_mutex_init(&s->queue_lock, NULL);
+    pthread_cond_init(&s->queue_cond, NULL);
+    if (pthread_create(&s->worker, NULL, worker_main, s) != 0) {
+        free(s->data_dir);
+        free(s);
+        return lt_err_set(err, LT_ENOMEM, "cannot start the endpoint runtime's thread");
+    }
+    reconcile(s);
+    *out = s;
+    return 0;
+}
+
+void lt_serve_close(lt_serve *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&s->queue_lock);
+    s->closing = true;
+    pthread_cond_broadcast(&s->queue_cond);
+    pthread_mutex_unlock(&s->queue_lock);
+    pthread_join(s->worker, NULL);
+    for (lt_serve_task *t = s->head, *n; t; t = n) {
+        n = t->next;
+        free(t->endpoint);
+        free(t->action);
+        free(t);
+    }
+    for (size_t i = 0; i < s->n_slots; i++) {
+        lt_serve__set_release(s->slots[i].set);
+        free(s->slots[i].endpoint);
+    }
+    free(s->slots);
+    pthread_rwlock_destroy(&s->lock);
+    pthread_mutex_destroy(&s->queue_lock);
+    pthread_cond_destroy(&s->queue_cond);
+    free(s->data_dir);
+    free(s);
+}

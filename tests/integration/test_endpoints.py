@@ -1,0 +1,268 @@
+"""Hosting through boto3: models, endpoint configs and endpoints, and InvokeEndpoint on
+built-in algorithm models served in-process."""
+import io
+import json
+import os
+import subprocess
+import tarfile
+import threading
+import time
+
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import LATHE_BIN, Server, assert_clean_log
+from jobs_util import ROLE, wait_for, wait_job
+
+BUCKET = "lathe-models"
+KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
+
+
+def kmeans_artifact(tmp_path, s3, key, centers, seed=0):
+    """Trains k-means locally with `lathe algo train` and uploads its model.tar.gz."""
+    rng = np.random.default_rng(seed)
+    pts = np.vstack([np.asarray(c) + rng.normal(scale=0.3, size=(60, 2)) for c in centers])
+    stem = key.replace("/", "-")
+    data = tmp_path / f"{stem}.csv"
+    data.write_text("\n".join(f"{a:.5f},{b:.5f}" for a, b in pts))
+    model = tmp_path / f"{stem}-model"
+    subprocess.run([LATHE_BIN, "algo", "train", "kmeans", "--train", str(data), "--content-type",
+                    "text/csv;label_size=0", "--hp", f"k={len(centers)}", "--hp", "feature_dim=2",
+                    "--model-dir", str(model)], check=True, capture_output=True)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in sorted(os.listdir(model)):
+            tar.add(model / name, arcname=name)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=buf.getvalue())
+    return f"s3://{BUCKET}/{key}"
+
+
+def deploy(sm, name, variants):
+    """variants: [(variant, model_name, model_url, weight)]"""
+    for variant, model, url, _ in variants:
+        try:
+            sm.create_model(ModelName=model, ExecutionRoleArn=ROLE,
+                            PrimaryContainer={"Image": KMEANS_IMAGE, "ModelDataUrl": url})
+        except ClientError as e:
+            assert "already exists" in e.response["Error"]["Message"]
+    sm.create_endpoint_config(EndpointConfigName=name + "-cfg", ProductionVariants=[
+        {"VariantName": v, "ModelName": m, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large",
+         "InitialVariantWeight": w} for v, m, _, w in variants])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name + "-cfg")
+    return wait_endpoint(sm, name)
+
+
+def wait_endpoint(sm, name, timeout=30):
+    def ready():
+        d = sm.describe_endpoint(EndpointName=name)
+        return d if d["EndpointStatus"] not in ("Creating", "Updating") else None
+    return wait_for(ready, timeout=timeout, what=f"endpoint {name}")
+
+
+@pytest.fixture
+def env(server, tmp_path):
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    return server, server.client("sagemaker"), server.client("sagemaker-runtime"), s3
+
+
+def test_kmeans_endpoint_answers_in_every_format(env, tmp_path):
+    server, sm, rt, s3 = env
+    url = kmeans_artifact(tmp_path, s3, "km/model.tar.gz", [[0, 0], [10, 10]])
+    d = deploy(sm, "km", [("AllTraffic", "km-model", url, 1.0)])
+    assert d["EndpointStatus"] == "InService", d.get("FailureReason")
+    pv = d["ProductionVariants"][0]
+    assert pv["VariantName"] == "AllTraffic" and pv["CurrentWeight"] == 1.0
+    assert pv["CurrentInstanceCount"] == 1
+    assert pv["DeployedImages"][0]["SpecifiedImage"] == KMEANS_IMAGE
+
+    r = rt.invoke_endpoint(EndpointName="km", ContentType="text/csv", Accept="application/json",
+                           Body=b"0.1,-0.2\n9.8,10.1\n")
+    assert r["ContentType"] == "application/json"
+    assert r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-invoked-production-variant"] == "AllTraffic"
+    preds = json.loads(r["Body"].read())["predictions"]
+    assert len(preds) == 2
+    assert preds[0]["closest_cluster"] != preds[1]["closest_cluster"]
+    assert preds[0]["distance_to_cluster"] < 1.5
+
+    lines = rt.invoke_endpoint(EndpointName="km", ContentType="application/json",
+                               Accept="application/jsonlines",
+                               Body=json.dumps({"instances": [{"features": [0, 0]},
+                                                              {"features": [10, 10]}]}))["Body"].read()
+    recs = [json.loads(l) for l in lines.decode().splitlines()]
+    assert [r["closest_cluster"] for r in recs] == [p["closest_cluster"] for p in preds]
+
+    csv = rt.invoke_endpoint(EndpointName="km", ContentType="application/jsonlines", Accept="text/csv",
+                             Body=b'{"features": [0, 0]}\n')["Body"].read().decode()
+    assert csv.strip().split(",")[0] == str(preds[0]["closest_cluster"])
+
+    summaries = sm.list_endpoints()["Endpoints"]
+    assert [(e["EndpointName"], e["EndpointStatus"]) for e in summaries] == [("km", "InService")]
+    assert [m["ModelName"] for m in sm.list_models()["Models"]] == ["km-model"]
+    assert sm.describe_model(ModelName="km-model")["PrimaryContainer"]["ModelDataUrl"] == url
+
+
+def runtime_error(call):
+    with pytest.raises(ClientError) as e:
+        call()
+    return e.value.response
+
+
+def test_bad_requests_get_runtime_errors_and_the_endpoint_keeps_serving(env, tmp_path):
+    server, sm, rt, s3 = env
+    url = kmeans_artifact(tmp_path, s3, "km2/model.tar.gz", [[0, 0], [5, 5]])
+    deploy(sm, "km2", [("AllTraffic", "km2-model", url, 1.0)])
+    r = runtime_error(lambda: rt.invoke_endpoint(EndpointName="nope", ContentType="text/csv", Body=b"1,2"))
+    assert r["Error"]["Code"] == "ValidationError"
+    assert r["Error"]["Message"] == "Endpoint nope of account 000000000000 not found."
+    r = runtime_error(lambda: rt.invoke_endpoint(EndpointName="km2", ContentType="image/png", Body=b"x"))
+    assert r["Error"]["Code"] == "ModelError" and r["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert r["OriginalStatusCode"] == 415
+    r = runtime_error(lambda: rt.invoke_endpoint(EndpointName="km2", ContentType="text/csv", Body=b"1,2,3\n"))
+    assert r["Error"]["Code"] == "ModelError" and r["OriginalStatusCode"] == 400
+    assert "feature_dim" in r["Error"]["Message"] or "columns" in r["Error"]["Message"]
+    r = runtime_error(lambda: rt.invoke_endpoint(EndpointName="km2", ContentType="text/csv",
+                                                 Body=b"1,x\n"))
+    assert r["Error"]["Code"] == "ModelError" and "request body:1: column 2: not a number" in r["Error"]["Message"]
+    r = runtime_error(lambda: rt.invoke_endpoint(EndpointName="km2", ContentType="text/csv",
+                                                 Accept="image/png", Body=b"1,2\n"))
+    assert r["Error"]["Code"] == "ModelError" and r["OriginalStatusCode"] == 406
+    r = runtime_error(lambda: rt.invoke_endpoint(EndpointName="km2", ContentType="text/csv",
+                                                 Body=b"1,2\n" * (2 << 20)))
+    assert r["Error"]["Code"] == "ValidationError" and r["ResponseMetadata"]["HTTPStatusCode"] == 413
+    r = runtime_error(lambda: rt.invoke_endpoint(EndpointName="km2", ContentType="text/csv",
+                                                 TargetVariant="Other", Body=b"1,2\n"))
+    assert r["Error"]["Code"] == "ValidationError" and "Other" in r["Error"]["Message"]
+    ok = rt.invoke_endpoint(EndpointName="km2", ContentType="text/csv", Body=b"1,2\n")
+    assert ok["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_control_plane_refuses_what_cannot_be_served(env, tmp_path):
+    server, sm, rt, s3 = env
+    def code(call):
+        with pytest.raises(ClientError) as e:
+            call()
+        return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+    c, m = code(lambda: sm.create_model(ModelName="m1", ExecutionRoleArn=ROLE,
+                                        PrimaryContainer={"Image": KMEANS_IMAGE}))
+    assert c == "ValidationException" and "ModelDataUrl" in m
+    c, m = code(lambda: sm.create_model(ModelName="m1", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": KMEANS_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/missing.tar.gz"}))
+    assert c == "ValidationException" and "missing.tar.gz" in m
+    c, m = code(lambda: sm.create_endpoint_config(EndpointConfigName="c1", ProductionVariants=[
+        {"VariantName": "a", "ModelName": "ghost", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]))
+    assert c == "ValidationException" and "ghost" in m
+    c, m = code(lambda: sm.create_endpoint(EndpointName="e1", EndpointConfigName="nope"))
+    assert c == "ValidationException" and "nope" in m
+    c, m = code(lambda: sm.describe_endpoint(EndpointName="e1"))
+    assert c == "ValidationException"
+    assert sm.list_endpoints()["Endpoints"] == []
+
+
+def test_two_variants_split_by_weight_and_target_variant(env, tmp_path):
+    server, sm, rt, s3 = env
+    a = kmeans_artifact(tmp_path, s3, "va/model.tar.gz", [[0, 0], [10, 10]], seed=1)
+    b = kmeans_artifact(tmp_path, s3, "vb/model.tar.gz", [[0, 0], [10, 10]], seed=2)
+    d = deploy(sm, "split", [("Big", "m-big", a, 0.8), ("Small", "m-small", b, 0.2)])
+    assert d["EndpointStatus"] == "InService", d.get("FailureReason")
+    counts = {"Big": 0, "Small": 0}
+    for _ in range(400):
+        r = rt.invoke_endpoint(EndpointName="split", ContentType="text/csv", Body=b"1,1\n")
+        counts[r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-invoked-production-variant"]] += 1
+    assert 0.72 <= counts["Big"] / 400 <= 0.88, counts
+    for _ in range(5):
+        r = rt.invoke_endpoint(EndpointName="split", ContentType="text/csv", TargetVariant="Small",
+                               Body=b"1,1\n")
+        assert r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-invoked-production-variant"] == "Small"
+    sm.update_endpoint_weights_and_capacities(EndpointName="split", DesiredWeightsAndCapacities=[
+        {"VariantName": "Small", "DesiredWeight": 0.0}])
+    d = wait_endpoint(sm, "split")
+    weights = {v["VariantName"]: v["CurrentWeight"] for v in d["ProductionVariants"]}
+    assert weights == {"Big": 0.8, "Small": 0.0}
+    for _ in range(50):
+        r = rt.invoke_endpoint(EndpointName="split", ContentType="text/csv", Body=b"1,1\n")
+        assert r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-invoked-production-variant"] == "Big"
+
+
+def test_update_endpoint_under_traffic_loses_no_request(env, tmp_path):
+    server, sm, rt, s3 = env
+    old = kmeans_artifact(tmp_path, s3, "old/model.tar.gz", [[0, 0], [10, 10]])
+    new = kmeans_artifact(tmp_path, s3, "new/model.tar.gz", [[0, 0], [10, 10], [-10, 10]])
+    deploy(sm, "live", [("Blue", "m-old", old, 1.0)])
+    sm.create_model(ModelName="m-new", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": KMEANS_IMAGE, "ModelDataUrl": new})
+    sm.create_endpoint_config(EndpointConfigName="live-green", ProductionVariants=[
+        {"VariantName": "Green", "ModelName": "m-new", "InitialInstanceCount": 1,
+         "InstanceType": "ml.m5.large"}])
+    failures, served = [], {"Blue": 0, "Green": 0}
+    stop = threading.Event()
+
+    def traffic():
+        client = server.client("sagemaker-runtime")
+        while not stop.is_set():
+            try:
+                r = client.invoke_endpoint(EndpointName="live", ContentType="text/csv", Body=b"1,1\n")
+                served[r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-invoked-production-variant"]] += 1
+            except Exception as e:  # noqa: BLE001 - any failure is what the test counts
+                failures.append(repr(e))
+    threads = [threading.Thread(target=traffic) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    sm.update_endpoint(EndpointName="live", EndpointConfigName="live-green")
+    d = wait_endpoint(sm, "live")
+    time.sleep(0.3)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert d["EndpointStatus"] == "InService" and d["EndpointConfigName"] == "live-green"
+    assert failures == []
+    assert served["Blue"] > 0 and served["Green"] > 0, served
+
+
+def test_endpoint_serves_again_after_a_restart_and_delete_stops_it(tmp_path):
+    srv = Server(tmp_path / "data").start()
+    s3, sm = srv.client("s3"), srv.client("sagemaker")
+    s3.create_bucket(Bucket=BUCKET)
+    url = kmeans_artifact(tmp_path, s3, "r/model.tar.gz", [[0, 0], [10, 10]])
+    deploy(sm, "durable", [("AllTraffic", "m-durable", url, 1.0)])
+    assert srv.stop() == 0
+    srv2 = Server(tmp_path / "data", port=srv.port).start()
+    try:
+        rt = srv2.client("sagemaker-runtime")
+        r = wait_for(lambda: _try_invoke(rt, "durable"), what="the endpoint to serve after restart")
+        assert json.loads(r)["predictions"][0]["closest_cluster"] in (0, 1)
+        srv2.client("sagemaker").delete_endpoint(EndpointName="durable")
+        wait_for(lambda: _try_invoke(rt, "durable") is None, what="the endpoint to stop serving")
+    finally:
+        assert srv2.stop() == 0
+        assert_clean_log(srv2)
+
+
+def _try_invoke(rt, name):
+    try:
+        return rt.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=b"1,1\n")["Body"].read()
+    except ClientError:
+        return None
+
+
+def test_model_from_a_training_job_deploys(env, tmp_path):
+    server, sm, rt, s3 = env
+    pts = np.vstack([c + np.random.default_rng(3).normal(size=(50, 2)) for c in ([0, 0], [20, 20])])
+    s3.put_object(Bucket=BUCKET, Key="train/km.csv", Body="\n".join(f"{a},{b}" for a, b in pts).encode())
+    sm.create_training_job(
+        TrainingJobName="km-job", AlgorithmSpecification={"AlgorithmName": "kmeans", "TrainingInputMode": "File"},
+        RoleArn=ROLE, HyperParameters={"k": "2", "feature_dim": "2"},
+        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv;label_size=0",
+                          "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train/"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 60})
+    job = wait_job(sm, "km-job")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    d = deploy(sm, "from-job", [("AllTraffic", "km-job-model", job["ModelArtifacts"]["S3ModelArtifacts"], 1.0)])
+    assert d["EndpointStatus"] == "InService", d.get("FailureReason")
+    preds = json.loads(rt.invoke_endpoint(EndpointName="from-job", ContentType="text/csv",
+                                          Body=b"0,0\n20,20\n")["Body"].read())["predictions"]
+    assert preds[0]["closest_cluster"] != preds[1]["closest_cluster"]
