@@ -35,6 +35,11 @@ static void usage(FILE *out)
             "         run a training job (uploads local code and data) and follow its log\n"
             "  jobs [--kind training|processing] [--status S]   list jobs\n"
             "  stop JOB [--kind training|processing]            stop a job\n"
+            "  deploy --training-job JOB | --model-data S3URI (--image URI | --algorithm NAME)\n"
+            "         [--name ENDPOINT] [--instance-count N]   create an endpoint, wait InService\n"
+            "  predict ENDPOINT [--input FILE|-] [--content-type T] [--accept T]\n"
+            "         invoke an endpoint and print the answer\n"
+            "  endpoints                                        list endpoints\n"
             "  image push NAME[:TAG] DIR | list [--data-dir DIR]\n"
             "         register a directory (with an executable `train`) as an image\n"
             "  admin interrupt JOB [--data-dir DIR]\n"
@@ -77,6 +82,9 @@ int lt_cli_main(int argc, char **argv)
     else if (strcmp(cmd, "train") == 0) status = lt_cli__cmd_train(argc, argv);
     else if (strcmp(cmd, "jobs") == 0) status = lt_cli__cmd_jobs(argc, argv);
     else if (strcmp(cmd, "stop") == 0) status = lt_cli__cmd_stop(argc, argv);
+    else if (strcmp(cmd, "deploy") == 0) status = lt_cli__cmd_deploy(argc, argv);
+    else if (strcmp(cmd, "predict") == 0) status = lt_cli__cmd_predict(argc, argv);
+    else if (strcmp(cmd, "endpoints") == 0) status = lt_cli__cmd_endpoints(argc, argv);
     else {
         fprintf(stderr, "lathe: unknown command '%s'\n\n", cmd);
         usage(stderr);

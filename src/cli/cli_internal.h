@@ -62,6 +62,12 @@ int lt_cli__call_json(const lt_cli__client *client, const char *service, const c
 /* Prints a job's log as it is written until the job ends; 1 when it Failed, else 0. */
 int lt_cli__follow_job_logs(const lt_cli__client *client, const char *job, bool processing);
 
+/* One signed InvokeEndpoint (sagemaker-runtime): *status and answer get the reply. */
+int lt_cli__invoke_endpoint(const lt_cli__client *client, const char *endpoint,
+                            const char *content_type, const char *accept, const char *variant,
+                            const char *body, size_t len, long *status, lt_buf *answer,
+                            lt_err *err);
+
 /* The data directory's files. */
 char *lt_cli__credentials_path(const char *data_dir);
 
@@ -101,5 +107,8 @@ int lt_cli__cmd_logs(int argc, char **argv);
 int lt_cli__cmd_train(int argc, char **argv);
 int lt_cli__cmd_jobs(int argc, char **argv);
 int lt_cli__cmd_stop(int argc, char **argv);
+int lt_cli__cmd_deploy(int argc, char **argv);
+int lt_cli__cmd_predict(int argc, char **argv);
+int lt_cli__cmd_endpoints(int argc, char **argv);
 
 #endif

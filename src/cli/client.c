@@ -296,3 +296,78 @@ int lt_cli__s3_request(const lt_cli__client *c, const char *method, const char *
     free(base);
     return rc;
 }
+
+int lt_cli__invoke_endpoint(const lt_cli__client *c, const char *endpoint, const char *content_type,
+                            const char *accept, const char *variant, const char *body, size_t len,
+                            long *status, lt_buf *answer, lt_err *err)
+{
+    char *host = NULL, *base = NULL;
+    int rc = split_endpoint(c->endpoint, &host, &base, err);
+    if (rc) return rc;
+    char *path = lt_xasprintf("/endpoints/%s/invocations", endpoint);
+    char amz_date[17];
+    lt_time_format_amz(amz_date, time(NULL));
+    uint8_t digest[32];
+    char hash[65];
+    lt_sha256(body, len, digest);
+    lt_hex_encode(hash, digest, 32);
+    sign_headers h = {{"content-type", "host", "x-amz-date",
+                       c->session_token ? "x-amz-security-token" : NULL},
+                      {content_type, host, amz_date, c->session_token}};
+    const char *signed_list = c->session_token
+                                  ? "content-type;host;x-amz-date;x-amz-security-token"
+                                  : "content-type;host;x-amz-date";
+    lt_sigv4_request req = {"POST", path, "", sign_lookup, &h, hash, false};
+    char *authz = lt_sigv4_authorization(&req, c->access_key, c->secret_key, c->region,
+                                         "sagemaker", amz_date, signed_list, err);
+    if (!authz) rc = err && err->code ? err->code : LT_EINVAL;
+    if (!rc) {
+        CURL *curl = curl_easy_init();
+        struct curl_slist *hdrs = NULL;
+        char *line = lt_xasprintf("Content-Type: %s", content_type);
+        hdrs = curl_slist_append(hdrs, line);
+        free(line);
+        if (accept) {
+            line = lt_xasprintf("Accept: %s", accept);
+            hdrs = curl_slist_append(hdrs, line);
+            free(line);
+        }
+        if (variant) {
+            line = lt_xasprintf("X-Amzn-SageMaker-Target-Variant: %s", variant);
+            hdrs = curl_slist_append(hdrs, line);
+            free(line);
+        }
+        line = lt_xasprintf("X-Amz-Date: %s", amz_date);
+        hdrs = curl_slist_append(hdrs, line);
+        free(line);
+        line = lt_xasprintf("Authorization: %s", authz);
+        hdrs = curl_slist_append(hdrs, line);
+        free(line);
+        if (c->session_token) {
+            line = lt_xasprintf("X-Amz-Security-Token: %s", c->session_token);
+            hdrs = curl_slist_append(hdrs, line);
+            free(line);
+        }
+        hdrs = curl_slist_append(hdrs, "Expect:");
+        char *url = lt_xasprintf("%s%s", c->endpoint, path);
+        curl_easy_setopt(curl, CURLOPT_URL, url);
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
+        CURLcode cc = curl_easy_perform(curl);
+        if (cc != CURLE_OK)
+            rc = lt_err_set(err, LT_EIO, "cannot reach %s: %s", c->endpoint, curl_easy_strerror(cc));
+        else
+            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(curl);
+        free(url);
+    }
+    free(authz);
+    free(path);
+    free(host);
+    free(base);
+    return rc;
+}

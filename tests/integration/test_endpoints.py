@@ -266,3 +266,32 @@ def test_model_from_a_training_job_deploys(env, tmp_path):
     preds = json.loads(rt.invoke_endpoint(EndpointName="from-job", ContentType="text/csv",
                                           Body=b"0,0\n20,20\n")["Body"].read())["predictions"]
     assert preds[0]["closest_cluster"] != preds[1]["closest_cluster"]
+
+
+def test_cli_deploy_predict_and_endpoints(env, tmp_path):
+    server, sm, rt, s3 = env
+    cli_env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=server.credentials_file,
+                   LATHE_ENDPOINT=server.endpoint, AWS_DEFAULT_REGION="us-east-1")
+    cli_env.pop("AWS_ACCESS_KEY_ID", None)
+    cli_env.pop("AWS_SECRET_ACCESS_KEY", None)
+
+    def lathe(*args, input=None):
+        return subprocess.run([LATHE_BIN, *args], env=cli_env, capture_output=True, text=True,
+                              input=input, timeout=120)
+    data = tmp_path / "pts.csv"
+    data.write_text("".join(f"{(i % 2) * 10 + (i % 5) * 0.1},{(i % 2) * 10}\n" for i in range(40)))
+    out = lathe("train", "--algorithm", "kmeans", "--name", "cli-km", "--data", f"train={data}",
+                "--content-type", "text/csv;label_size=0", "--hp", "k=2", "--hp", "feature_dim=2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = lathe("deploy", "--training-job", "cli-km", "--name", "cli-ep")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "cli-ep" and "cli-ep is InService" in out.stderr
+    out = lathe("predict", "cli-ep", "--input", "-", "--accept", "application/jsonlines",
+                input="0,0\n10,10\n")
+    assert out.returncode == 0, out.stderr
+    recs = [json.loads(l) for l in out.stdout.splitlines()]
+    assert len(recs) == 2 and recs[0]["closest_cluster"] != recs[1]["closest_cluster"]
+    bad = lathe("predict", "cli-ep", "--input", "-", input="1,2,3\n")
+    assert bad.returncode == 1 and "HTTP 424" in bad.stderr
+    listing = lathe("endpoints")
+    assert "cli-ep" in listing.stdout and "InService" in listing.stdout
