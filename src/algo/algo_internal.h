@@ -6,5 +6,6 @@
 #include "algo/algo.h"
 
 extern const lt_algo lt_algo__kmeans;
+extern const lt_algo lt_algo__xgboost;
 
 #endif
