@@ -4,7 +4,7 @@
  * (max + |max| + 1e-5); a value's bin is the index of the first cut greater than it.
  * With at most max_bin distinct values every distinct value gets its own bin and the
  * cuts equal XGBoost's exactly, so both find the same splits. With more, cuts are the
- * values at ranks i (c - 1) / (max_bin - 1), i = 1 .. max_bin - 1, of the sorted column
+ * values at ranks i (c - 1) / max_bin, i = 1 .. max_bin - 1, of the sorted column
  * (unweighted; XGBoost's weighted quantile sketch gives approximately the same). Columns
  * with more than SKETCH_ROWS rows use a fixed strided sample of SKETCH_ROWS rows. */
 #include "algo/xgboost/xgboost.h"
@@ -56,12 +56,13 @@ static int column_cuts(const float *v, size_t c, int max_bin, float *out, float 
         for (size_t i = 1; i < c; i++)
             if (v[i] != v[i - 1]) out[n++] = v[i];
     } else {
+        /* XGBoost prunes its sketch to max_bin + 1 evenly ranked entries (min .. max)
+         * and keeps entries 1 .. max_bin - 1 as cuts. */
         for (int i = 1; i < max_bin; i++) {
-            size_t r = (size_t)llround((double)i * (double)(c - 1) / (double)(max_bin - 1));
+            size_t r = (size_t)llround((double)i * (double)(c - 1) / (double)max_bin);
             float cut = v[r];
             if (cut > v[0] && (n == 0 || cut > out[n - 1])) out[n++] = cut;
         }
-        n -= n == max_bin; /* keep room for the last cut */
     }
     float mx = v[c - 1], mn = v[0];
     out[n++] = mx + (fabsf(mx) + 1e-5f);

@@ -5,6 +5,9 @@
  * hessian floors, scale_pos_weight applied to label-1 rows of every regression loss, and
  * count:poisson's own max_delta_step of 0.7 in its hessian.
  *
+ * binary:logitraw starts from base_score itself as a margin, as XGBoost 1.7 does (its
+ * LogisticRaw keeps the identity ProbToMargin).
+ *
  * reg:absoluteerror uses sign(pred - y) with unit hessian; the boosting loop then resets
  * each leaf to eta x the weighted median of its residuals, as XGBoost 1.7's
  * UpdateTreeLeaf does (the median here is the lower weighted median, which can differ
@@ -52,8 +55,7 @@ float lt_xgb__base_margin(const lt_xgb_model *m)
     float b = m->base_score;
     switch (m->objective) {
     case LT_XGB_OBJ_REG_LOGISTIC:
-    case LT_XGB_OBJ_BINARY_LOGISTIC:
-    case LT_XGB_OBJ_BINARY_LOGITRAW: return -logf(1.0f / b - 1.0f);
+    case LT_XGB_OBJ_BINARY_LOGISTIC: return -logf(1.0f / b - 1.0f);
     case LT_XGB_OBJ_POISSON:
     case LT_XGB_OBJ_GAMMA:
     case LT_XGB_OBJ_TWEEDIE: return logf(b);

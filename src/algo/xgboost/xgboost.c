@@ -353,14 +353,6 @@ static int xgb_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
         m->n_trees = (best_round + 1) * k;
         m->best_iteration = best_round;
         m->best_score = best;
-        if (args->on_log) {
-            char line[160];
-            snprintf(line, sizeof line, "[%d]\tvalidation-%s:%.5f", best_round, es_metric, best);
-            if (round < s.p.num_round) {
-                args->on_log(args->metric_ctx, "Stopping. Best iteration:");
-                args->on_log(args->metric_ctx, line);
-            }
-        }
     }
     s.m = NULL;
     state_free(&s);
