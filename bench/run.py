@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHES = ["control_plane.py", "s3.py", "algos/kmeans.py"]
+BENCHES = ["control_plane.py", "s3.py", "algos/kmeans.py", "algos/xgboost.py"]
 
 
 def main():
