@@ -43,6 +43,12 @@ typedef struct hist_task {
     int f0, f1;
 } hist_task;
 
+/* A chunk of one node's rows to partition: its left and right counts, then where they go. */
+typedef struct part_task {
+    int node; /* index into the ids being split */
+    size_t begin, end, n_left, n_right, to_left, to_right;
+} part_task;
+
 typedef struct eval_task {
     int node, feature;
 } eval_task;
@@ -53,7 +59,7 @@ struct lt_xgb_grower {
     int threads;
     size_t n_rows, n_slots;
     int n_feat;
-    uint32_t *rows, *tmp; /* (n_rows) */
+    uint32_t *rows, *tmp, *tmp2; /* (n_rows) */
     node *nodes;
     int n_nodes, cap_nodes;
     double **pool; /* free histogram buffers */
@@ -62,6 +68,8 @@ struct lt_xgb_grower {
     /* per-call scratch, grown on demand and kept */
     hist_task *htasks;
     int cap_htasks;
+    struct part_task *ptasks;
+    int cap_ptasks;
     eval_task *etasks;
     lt_xgb_split *ebest;
     int cap_etasks;
@@ -179,6 +187,7 @@ lt_xgb_grower *lt_xgb__grower_new(const lt_xgb_hist *h, const lt_xgb_grow_params
     g->n_slots = h->slot[h->n_features];
     g->rows = lt_xmalloc(sizeof(uint32_t) * (g->n_rows + 1));
     g->tmp = lt_xmalloc(sizeof(uint32_t) * (g->n_rows + 1));
+    g->tmp2 = lt_xmalloc(sizeof(uint32_t) * (g->n_rows + 1));
     g->level_feats = lt_xmalloc(sizeof(int) * ((size_t)g->n_feat + 1));
     return g;
 }
@@ -192,7 +201,9 @@ void lt_xgb__grower_free(lt_xgb_grower *g)
     free(g->nodes);
     free(g->rows);
     free(g->tmp);
+    free(g->tmp2);
     free(g->htasks);
+    free(g->ptasks);
     free(g->etasks);
     free(g->ebest);
     free(g->feats);
@@ -273,7 +284,16 @@ static void build_block(const lt_xgb_grower *g, const node *n, int f0, int f1, c
     const uint16_t *bins = g->h->bins;
     const size_t F = (size_t)g->n_feat;
     const uint32_t *rows = g->rows;
+    /* Below the root a node's rows are scattered over the bin matrix: fetch a few rows
+     * ahead (XGBoost's row-wise kernel does the same). */
+    const size_t ahead = 16, stop = n->end > ahead ? n->end - ahead : 0;
     for (size_t i = n->begin; i < n->end; i++) {
+        if (i < stop) {
+            uint32_t pr = rows[i + ahead];
+            __builtin_prefetch(bins + (size_t)pr * F + (size_t)f0);
+            __builtin_prefetch(grad + pr);
+            __builtin_prefetch(hess + pr);
+        }
         uint32_t r = rows[i];
         double gg = grad[r], hh = hess[r];
         const uint16_t *b = bins + (size_t)r * F;
@@ -292,22 +312,44 @@ static void ensure_htasks(lt_xgb_grower *g, int need)
     g->htasks = lt_xrealloc(g->htasks, sizeof(hist_task) * (size_t)g->cap_htasks);
 }
 
-/* Builds the histograms of nodes ids[0..k) (each already holding a buffer). */
+typedef struct sized {
+    size_t rows;
+    int id;
+} sized;
+
+static int by_rows_desc(const void *a, const void *b)
+{
+    size_t x = ((const sized *)a)->rows, y = ((const sized *)b)->rows;
+    return (x < y) - (x > y);
+}
+
+/* Builds the histograms of nodes ids[0..k) (each already holding a buffer). A node gets
+ * feature blocks in proportion to its share of the rows (about 8 tasks per thread in
+ * all), and the largest tasks go first, so threads finish together. */
 static void build_hists(lt_xgb_grower *g, const int *ids, int k, const float *grad,
                         const float *hess)
 {
     int F = g->n_feat, nt = 0;
-    ensure_htasks(g, k * (2 * g->threads + 1) + 1);
+    sized *order = lt_xmalloc(sizeof(sized) * (size_t)k + 1);
+    size_t total = 0;
     for (int i = 0; i < k; i++) {
-        const node *n = &g->nodes[ids[i]];
-        size_t cnt = n->end - n->begin;
-        int blocks = cnt > 65536 ? 2 * g->threads : cnt > 8192 ? g->threads : 1;
+        order[i] = (sized){g->nodes[ids[i]].end - g->nodes[ids[i]].begin, ids[i]};
+        total += order[i].rows;
+    }
+    qsort(order, (size_t)k, sizeof *order, by_rows_desc);
+    ensure_htasks(g, k * (8 * g->threads + 1) + 1);
+    for (int i = 0; i < k; i++) {
+        int blocks = 1;
+        if (g->threads > 1 && order[i].rows > 4096 && total > 0)
+            blocks = (int)ceil(8.0 * g->threads * (double)order[i].rows / (double)total);
         if (blocks > F) blocks = F;
+        if (blocks > 8 * g->threads) blocks = 8 * g->threads;
         if (blocks < 1) blocks = 1;
         for (int b = 0; b < blocks; b++)
-            g->htasks[nt++] = (hist_task){ids[i], (int)((long)F * b / blocks),
+            g->htasks[nt++] = (hist_task){order[i].id, (int)((long)F * b / blocks),
                                           (int)((long)F * (b + 1) / blocks)};
     }
+    free(order);
 #pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1)
     for (int t = 0; t < nt; t++) {
         const node *n = &g->nodes[g->htasks[t].node];
@@ -371,26 +413,69 @@ static bool split_valid(const lt_xgb_grower *g, const node *n, int n_leaves)
     return true;
 }
 
-/* Stable partition of a node's rows by its split. */
-static void partition(lt_xgb_grower *g, const node *n, size_t *n_left)
+/* Sends rows[t->begin, t->end) of a node left or right by its split, stably, into tmp
+ * (left) and tmp2 (right) at the same offsets. */
+static void partition_chunk(lt_xgb_grower *g, const lt_xgb_split *s, part_task *t)
 {
-    const lt_xgb_split *s = &n->split;
     const uint16_t *bins = g->h->bins;
     const size_t F = (size_t)g->n_feat;
     const int f = s->feature, sb = s->bin;
     const int miss = (int)(g->h->ptr[f + 1] - g->h->ptr[f]);
     const bool dl = s->default_left;
-    uint32_t *rows = g->rows, *tmp = g->tmp;
-    size_t l = n->begin, r = n->begin;
-    for (size_t i = n->begin; i < n->end; i++) {
+    const uint32_t *rows = g->rows;
+    uint32_t *l = g->tmp + t->begin, *r = g->tmp2 + t->begin;
+    size_t nl = 0, nr = 0;
+    for (size_t i = t->begin; i < t->end; i++) {
         uint32_t row = rows[i];
         int b = bins[(size_t)row * F + (size_t)f];
         bool left = b == miss ? dl : b <= sb;
-        if (left) rows[l++] = row;
-        else tmp[r++] = row;
+        if (left) l[nl++] = row;
+        else r[nr++] = row;
     }
-    memcpy(rows + l, tmp + n->begin, sizeof(uint32_t) * (r - n->begin));
-    *n_left = l - n->begin;
+    t->n_left = nl, t->n_right = nr;
+}
+
+#define PART_CHUNK 16384
+
+/* Stable partition of the rows of nodes ids[0..k) in chunks over threads; n_left[i]
+ * gets the size of node i's left part. */
+static void partition(lt_xgb_grower *g, const int *ids, int k, size_t *n_left)
+{
+    int nt = 0;
+    for (int i = 0; i < k; i++) {
+        size_t rows = g->nodes[ids[i]].end - g->nodes[ids[i]].begin;
+        nt += (int)((rows + PART_CHUNK - 1) / PART_CHUNK) + (rows == 0);
+    }
+    if (nt > g->cap_ptasks) {
+        g->cap_ptasks = 2 * nt;
+        g->ptasks = lt_xrealloc(g->ptasks, sizeof(part_task) * (size_t)g->cap_ptasks);
+    }
+    nt = 0;
+    for (int i = 0; i < k; i++) {
+        const node *n = &g->nodes[ids[i]];
+        size_t b = n->begin;
+        do {
+            size_t e = n->end - b > PART_CHUNK ? b + PART_CHUNK : n->end;
+            g->ptasks[nt++] = (part_task){.node = i, .begin = b, .end = e};
+            b = e;
+        } while (b < n->end);
+    }
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1)
+    for (int t = 0; t < nt; t++)
+        partition_chunk(g, &g->nodes[ids[g->ptasks[t].node]].split, &g->ptasks[t]);
+    for (int t = 0, i = 0; i < k; i++) {
+        int t0 = t;
+        size_t to = g->nodes[ids[i]].begin;
+        for (; t < nt && g->ptasks[t].node == i; t++) g->ptasks[t].to_left = to, to += g->ptasks[t].n_left;
+        n_left[i] = to - g->nodes[ids[i]].begin;
+        for (int q = t0; q < t; q++) g->ptasks[q].to_right = to, to += g->ptasks[q].n_right;
+    }
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1)
+    for (int t = 0; t < nt; t++) {
+        const part_task *p = &g->ptasks[t];
+        memcpy(g->rows + p->to_left, g->tmp + p->begin, sizeof(uint32_t) * p->n_left);
+        memcpy(g->rows + p->to_right, g->tmp2 + p->begin, sizeof(uint32_t) * p->n_right);
+    }
 }
 
 /* Splits nodes ids[0..k) (all valid): children, row partitions, the children's histograms
@@ -400,8 +485,7 @@ static int expand(lt_xgb_grower *g, const int *ids, int k, int *kids, const floa
                   const float *hess, uint64_t seed, lt_err *err)
 {
     size_t *nl = lt_xmalloc(sizeof(size_t) * (size_t)k + 1);
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1)
-    for (int i = 0; i < k; i++) partition(g, &g->nodes[ids[i]], &nl[i]);
+    partition(g, ids, k, nl);
     for (int i = 0; i < k; i++) {
         /* node_new may move g->nodes: read the parent through its id each time */
         size_t b = g->nodes[ids[i]].begin, e = g->nodes[ids[i]].end;

@@ -74,13 +74,15 @@ uint16_t lt_xgb__hist_bin(const lt_xgb_hist *h, int f, float v)
 {
     uint32_t lo = h->ptr[f], hi = h->ptr[f + 1], n = hi - lo;
     if (isnan(v)) return (uint16_t)n;
-    const float *c = h->cuts + lo;
-    uint32_t a = 0, b = n; /* first cut > v in [a, b) */
-    while (a < b) {
-        uint32_t mid = (a + b) / 2;
-        if (c[mid] > v) b = mid;
-        else a = mid + 1;
+    /* Branch-free upper_bound: the first cut > v lies in [b, b + len]. */
+    const float *c = h->cuts + lo, *b = c;
+    uint32_t len = n;
+    while (len > 1) {
+        uint32_t half = len / 2;
+        b += b[half - 1] <= v ? half : 0;
+        len -= half;
     }
+    uint32_t a = (uint32_t)(b - c) + (*b <= v);
     return (uint16_t)(a < n ? a : n - 1);
 }
 
