@@ -349,6 +349,10 @@ int lt_xgb__model_from_json(const char *text, size_t len, lt_xgb_model **out, lt
             ntarget);
         goto done;
     }
+    if (fabs(base) > FLT_MAX) {
+        BAD("learner.learner_model_param.base_score %g overflows a float", base);
+        goto done;
+    }
     m->base_score = (float)base;
     m->num_class = ncls >= 2 ? (int)ncls : 0;
     m->num_feature = (int)nfeat;
@@ -357,6 +361,14 @@ int lt_xgb__model_from_json(const char *text, size_t len, lt_xgb_model **out, lt
     bool multi = m->objective == LT_XGB_OBJ_MULTI_SOFTMAX || m->objective == LT_XGB_OBJ_MULTI_SOFTPROB;
     if (multi != (m->num_class >= 2)) {
         BAD("learner.learner_model_param.num_class %d does not fit objective %s", m->num_class,
+            lt_xgb__objective_name(m->objective));
+        goto done;
+    }
+    bool logit = m->objective == LT_XGB_OBJ_REG_LOGISTIC || m->objective == LT_XGB_OBJ_BINARY_LOGISTIC;
+    bool log_link = m->objective == LT_XGB_OBJ_POISSON || m->objective == LT_XGB_OBJ_GAMMA ||
+                    m->objective == LT_XGB_OBJ_TWEEDIE;
+    if ((logit && !(base > 0 && base < 1)) || (log_link && !(base > 0))) {
+        BAD("learner.learner_model_param.base_score %g is outside the domain of %s", base,
             lt_xgb__objective_name(m->objective));
         goto done;
     }

@@ -237,7 +237,11 @@ static int xgb_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     if ((rc = check_data(tr, "train", -1, err))) return rc;
     int F = (int)tr->x.n_cols;
     if (va && (rc = check_data(va, "validation", F, err))) return rc;
-    int nth = args->threads > 0 ? args->threads : omp_get_max_threads();
+    /* The caller's thread count wins; else XGBoost's nthread hyperparameter; else all. */
+    int hp_threads = (int)lt_algo_hp_number(lt_xgb__hp_specs, args->hyperparameters, "nthread");
+    int nth = args->threads > 0 ? args->threads
+              : hp_threads > 0  ? hp_threads
+                                : omp_get_max_threads();
     size_t n = tr->x.n_rows, nv = va ? va->x.n_rows : 0;
 
     lt_xgb_model *m = s.m = lt_xcalloc(1, sizeof *m);
