@@ -425,7 +425,9 @@ static void partition_chunk(lt_xgb_grower *g, const lt_xgb_split *s, part_task *
     const uint32_t *rows = g->rows;
     uint32_t *l = g->tmp + t->begin, *r = g->tmp2 + t->begin;
     size_t nl = 0, nr = 0;
+    const size_t ahead = 32, stop = t->end > ahead ? t->end - ahead : 0;
     for (size_t i = t->begin; i < t->end; i++) {
+        if (i < stop) __builtin_prefetch(bins + (size_t)rows[i + ahead] * F + (size_t)f);
         uint32_t row = rows[i];
         int b = bins[(size_t)row * F + (size_t)f];
         bool left = b == miss ? dl : b <= sb;

@@ -70,20 +70,25 @@ static int column_cuts(const float *v, size_t c, int max_bin, float *out, float 
     return n;
 }
 
-uint16_t lt_xgb__hist_bin(const lt_xgb_hist *h, int f, float v)
+/* The local bin of v among a feature's n cuts c: branch-free upper_bound (the first cut
+ * > v lies in [b, b + len]), clamped to the last bin; NaN gets the missing slot n. */
+static inline uint16_t bin_of(const float *c, uint32_t n, float v)
 {
-    uint32_t lo = h->ptr[f], hi = h->ptr[f + 1], n = hi - lo;
     if (isnan(v)) return (uint16_t)n;
-    /* Branch-free upper_bound: the first cut > v lies in [b, b + len]. */
-    const float *c = h->cuts + lo, *b = c;
+    const float *b = c;
     uint32_t len = n;
     while (len > 1) {
         uint32_t half = len / 2;
-        b += b[half - 1] <= v ? half : 0;
+        b += (uint32_t)(b[half - 1] <= v) * half; /* arithmetic, not a branch */
         len -= half;
     }
     uint32_t a = (uint32_t)(b - c) + (*b <= v);
     return (uint16_t)(a < n ? a : n - 1);
+}
+
+uint16_t lt_xgb__hist_bin(const lt_xgb_hist *h, int f, float v)
+{
+    return bin_of(h->cuts + h->ptr[f], h->ptr[f + 1] - h->ptr[f], v);
 }
 
 void lt_xgb__hist_free(lt_xgb_hist *h)
@@ -145,10 +150,19 @@ int lt_xgb__hist_build(const float *x, size_t n_rows, int n_cols, int max_bin, i
                sizeof(float) * (size_t)counts[f]);
     free(colcuts);
     free(counts);
+    /* Tiles of rows, a feature at a time inside a tile: one feature's cuts stay in L1
+     * while the search runs over the tile (all features' cuts together do not fit). */
+    const size_t tile = 512, n_tiles = (n_rows + tile - 1) / tile;
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (size_t r = 0; r < n_rows; r++)
-        for (int f = 0; f < n_cols; f++)
-            out->bins[r * (size_t)n_cols + (size_t)f] =
-                lt_xgb__hist_bin(out, f, x[r * (size_t)n_cols + (size_t)f]);
+    for (size_t t = 0; t < n_tiles; t++) {
+        size_t r0 = t * tile, r1 = r0 + tile < n_rows ? r0 + tile : n_rows;
+        for (int f = 0; f < n_cols; f++) {
+            const float *c = out->cuts + out->ptr[f];
+            uint32_t nb = out->ptr[f + 1] - out->ptr[f];
+            for (size_t r = r0; r < r1; r++)
+                out->bins[r * (size_t)n_cols + (size_t)f] =
+                    bin_of(c, nb, x[r * (size_t)n_cols + (size_t)f]);
+        }
+    }
     return 0;
 }
