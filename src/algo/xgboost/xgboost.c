@@ -345,7 +345,8 @@ static int xgb_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
                                             va->weights, nth);
         }
         log_round(args, &s, round, tv, va ? vv : NULL);
-        if (esr > 0) {
+        /* A metric that is undefined on this data (auc with one class) never stops. */
+        if (esr > 0 && !isnan(vv[s.p.n_metrics - 1])) {
             double score = vv[s.p.n_metrics - 1];
             if (maximize ? score > best : score < best) best = score, best_round = round;
             else if (round - best_round >= esr) break;
