@@ -350,7 +350,8 @@ static void build_hists(lt_xgb_grower *g, const int *ids, int k, const float *gr
                                           (int)((long)F * (b + 1) / blocks)};
     }
     free(order);
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1)
+    /* Small levels run on the calling thread: a parallel region costs more than it saves. */
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 16384)
     for (int t = 0; t < nt; t++) {
         const node *n = &g->nodes[g->htasks[t].node];
         build_block(g, n, g->htasks[t].f0, g->htasks[t].f1, grad, hess, n->hist);
@@ -384,7 +385,7 @@ static void evaluate(lt_xgb_grower *g, const int *ids, int k, uint64_t seed)
         g->n_feats_of[i] = n;
         for (int j = 0; j < n; j++) g->etasks[nt++] = (eval_task){i, list[j]};
     }
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 4)
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 4) if (nt > 64)
     for (int t = 0; t < nt; t++) {
         const node *n = &g->nodes[ids[g->etasks[t].node]];
         split_none(&g->ebest[t]);
@@ -444,9 +445,11 @@ static void partition_chunk(lt_xgb_grower *g, const lt_xgb_split *s, part_task *
 static void partition(lt_xgb_grower *g, const int *ids, int k, size_t *n_left)
 {
     int nt = 0;
+    size_t total = 0;
     for (int i = 0; i < k; i++) {
         size_t rows = g->nodes[ids[i]].end - g->nodes[ids[i]].begin;
         nt += (int)((rows + PART_CHUNK - 1) / PART_CHUNK) + (rows == 0);
+        total += rows;
     }
     if (nt > g->cap_ptasks) {
         g->cap_ptasks = 2 * nt;
@@ -462,7 +465,7 @@ static void partition(lt_xgb_grower *g, const int *ids, int k, size_t *n_left)
             b = e;
         } while (b < n->end);
     }
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 32768)
     for (int t = 0; t < nt; t++)
         partition_chunk(g, &g->nodes[ids[g->ptasks[t].node]].split, &g->ptasks[t]);
     for (int t = 0, i = 0; i < k; i++) {
@@ -472,7 +475,7 @@ static void partition(lt_xgb_grower *g, const int *ids, int k, size_t *n_left)
         n_left[i] = to - g->nodes[ids[i]].begin;
         for (int q = t0; q < t; q++) g->ptasks[q].to_right = to, to += g->ptasks[q].n_right;
     }
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 32768)
     for (int t = 0; t < nt; t++) {
         const part_task *p = &g->ptasks[t];
         memcpy(g->rows + p->to_left, g->tmp + p->begin, sizeof(uint32_t) * p->n_left);
@@ -520,7 +523,7 @@ static int expand(lt_xgb_grower *g, const int *ids, int k, int *kids, const floa
             }
             build_hists(g, small, k, grad, hess);
             size_t len = 2 * g->n_slots;
-#pragma omp parallel for num_threads(g->threads) schedule(static)
+#pragma omp parallel for num_threads(g->threads) schedule(static) if ((size_t)k * len > 65536)
             for (int i = 0; i < k; i++) {
                 const double *par = g->nodes[ids[i]].hist, *sm = g->nodes[small[i]].hist;
                 int other = small[i] == kids[2 * i] ? kids[2 * i + 1] : kids[2 * i];
@@ -636,13 +639,23 @@ int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess,
     for (int i = 0; i < g->n_nodes; i++) hist_put(g, g->nodes[i].hist);
     g->n_nodes = 0;
     size_t n = g->n_rows;
-    double gs = 0, hs = 0;
-#pragma omp parallel for num_threads(g->threads) schedule(static) reduction(+ : gs, hs)
-    for (size_t i = 0; i < n; i++) {
-        g->rows[i] = (uint32_t)i;
-        gs += grad[i];
-        hs += hess[i];
+    /* Root sums in fixed chunks added in chunk order: the same bits at any thread count
+     * (an OpenMP reduction's order depends on it). */
+    enum { SUM_CHUNK = 65536 };
+    size_t n_chunks = n / SUM_CHUNK + 1;
+    double *part = lt_xcalloc(2 * n_chunks, sizeof(double));
+#pragma omp parallel for num_threads(g->threads) schedule(static) if (n > SUM_CHUNK)
+    for (size_t c = 0; c < n_chunks; c++) {
+        size_t e = (c + 1) * SUM_CHUNK < n ? (c + 1) * SUM_CHUNK : n;
+        for (size_t i = c * SUM_CHUNK; i < e; i++) {
+            g->rows[i] = (uint32_t)i;
+            part[2 * c] += grad[i];
+            part[2 * c + 1] += hess[i];
+        }
     }
+    double gs = 0, hs = 0;
+    for (size_t c = 0; c < n_chunks; c++) gs += part[2 * c], hs += part[2 * c + 1];
+    free(part);
     int root = node_new(g, -1, 0, 0, n, gs, hs);
     int rc = 0;
     if (g->p.max_depth != 0 || g->p.max_leaves != 0) {
@@ -675,7 +688,7 @@ int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess,
     }
     if (margins) {
         /* The prediction cache: each training row gets its leaf's value. */
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 16)
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 16) if (n > 65536)
         for (int i = 0; i < g->n_nodes; i++) {
             const node *nd = &g->nodes[i];
             if (nd->left >= 0) continue;

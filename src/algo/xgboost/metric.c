@@ -160,60 +160,74 @@ double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float 
     else if (is(name, len, "tweedie-nloglik")) kind = TWEEDIE;
     double threshold = has ? param : 0.5, rho = has ? param : 1.5;
     int k = lt_xgb__n_groups(m);
-    double sum = 0, wsum = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : sum, wsum)
+    /* Partial sums over fixed chunks, added in chunk order, so the value (and so early
+     * stopping) does not depend on the thread count. */
+    enum { CHUNK = 16384 };
+    size_t n_chunks = n / CHUNK + 1;
+    double *part = lt_xcalloc(2 * n_chunks, sizeof(double));
+#pragma omp parallel num_threads(threads) if (n > CHUNK)
     {
         double row[256];
         double *buf = k > 256 ? lt_xmalloc(sizeof(double) * (size_t)k) : row;
 #pragma omp for schedule(static)
-        for (size_t i = 0; i < n; i++) {
-            double w = weights ? weights[i] : 1.0, y = labels[i], v = 0;
-            lt_xgb__transform(m, margins + i * (size_t)k, true, buf);
-            double p = buf[0];
-            const double eps = 1e-16;
-            switch (kind) {
-            case RMSE: v = (y - p) * (y - p); break;
-            case MAE: v = fabs(y - p); break;
-            case LOGLOSS:
-                if (p < eps) v = -y * log(eps) - (1 - y) * log(1 - eps);
-                else if (1 - p < eps) v = -y * log(1 - eps) - (1 - y) * log(eps);
-                else v = -y * log(p) - (1 - y) * log(1 - p);
-                break;
-            case ERROR: v = p > threshold ? 1 - y : y; break;
-            case MERROR:
-            case MLOGLOSS: {
-                int label = (int)y, best = 0;
-                if (k == 1) { /* a single-output model: the transform is the class */
-                    v = kind == MERROR ? (double)((int)p != label) : NAN;
+        for (size_t c = 0; c < n_chunks; c++) {
+            size_t end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
+            double sum = 0, wsum = 0;
+            for (size_t i = c * CHUNK; i < end; i++) {
+                double w = weights ? weights[i] : 1.0, y = labels[i], v = 0;
+                lt_xgb__transform(m, margins + i * (size_t)k, true, buf);
+                double p = buf[0];
+                const double eps = 1e-16;
+                switch (kind) {
+                case RMSE: v = (y - p) * (y - p); break;
+                case MAE: v = fabs(y - p); break;
+                case LOGLOSS:
+                    if (p < eps) v = -y * log(eps) - (1 - y) * log(1 - eps);
+                    else if (1 - p < eps) v = -y * log(1 - eps) - (1 - y) * log(eps);
+                    else v = -y * log(p) - (1 - y) * log(1 - p);
+                    break;
+                case ERROR: v = p > threshold ? 1 - y : y; break;
+                case MERROR:
+                case MLOGLOSS: {
+                    int label = (int)y, best = 0;
+                    if (k == 1) { /* a single-output model: the transform is the class */
+                        v = kind == MERROR ? (double)((int)p != label) : NAN;
+                        break;
+                    }
+                    for (int j = 1; j < k; j++)
+                        if (buf[j] > buf[best]) best = j;
+                    if (kind == MERROR) v = best != label;
+                    else v = label >= 0 && label < k ? -log(fmax(buf[label], eps)) : -log(eps);
                     break;
                 }
-                for (int j = 1; j < k; j++)
-                    if (buf[j] > buf[best]) best = j;
-                if (kind == MERROR) v = best != label;
-                else v = label >= 0 && label < k ? -log(fmax(buf[label], eps)) : -log(eps);
-                break;
+                case POISSON:
+                    p = fmax(p, eps);
+                    int sign; /* lgamma_r: lgamma writes the global signgam */
+                    v = lgamma_r(y + 1.0, &sign) + p - log(p) * y;
+                    break;
+                case GAMMA: {
+                    /* psi = 1: the lgamma and log(y) terms of XGBoost's formula cancel */
+                    double theta = -1.0 / p, b = -log(-theta);
+                    v = -(y * theta - b);
+                    break;
+                }
+                case TWEEDIE: {
+                    double a = y * exp((1 - rho) * log(p)) / (1 - rho);
+                    double b = exp((2 - rho) * log(p)) / (2 - rho);
+                    v = -a + b;
+                    break;
+                }
+                }
+                sum += v * w;
+                wsum += w;
             }
-            case POISSON:
-                p = fmax(p, eps);
-                v = lgamma(y + 1.0) + p - log(p) * y;
-                break;
-            case GAMMA: {
-                double theta = -1.0 / p, b = -log(-theta), c = log(y) - log(y) - lgamma(1.0);
-                v = -((y * theta - b) + c);
-                break;
-            }
-            case TWEEDIE: {
-                double a = y * exp((1 - rho) * log(p)) / (1 - rho);
-                double b = exp((2 - rho) * log(p)) / (2 - rho);
-                v = -a + b;
-                break;
-            }
-            }
-            sum += v * w;
-            wsum += w;
+            part[2 * c] = sum, part[2 * c + 1] = wsum;
         }
         if (buf != row) free(buf);
     }
+    double sum = 0, wsum = 0;
+    for (size_t c = 0; c < n_chunks; c++) sum += part[2 * c], wsum += part[2 * c + 1];
+    free(part);
     double mean = wsum > 0 ? sum / wsum : NAN;
     return kind == RMSE ? sqrt(mean) : mean;
 }

@@ -115,7 +115,7 @@ void lt_xgb__gradients(const lt_xgb_model *m, const float *margins, size_t n, in
     const lt_xgb_objective obj = m->objective;
     const float spw = (float)m->scale_pos_weight, rho = (float)m->tweedie_variance_power;
     const float pmds = (float)m->poisson_max_delta_step;
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(static) if (n > 16384)
     for (size_t i = 0; i < n; i++) {
         float w = weights ? weights[i] : 1.0f, y = labels[i];
         float p = margins[i * (size_t)k + (size_t)group];

@@ -41,7 +41,7 @@ int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, i
         for (size_t i = 0; i < (size_t)(F + 1) * (size_t)nth; i++) scratch[i] = NAN;
     /* Row blocks outer, trees inner: a block of rows stays in cache while every tree
      * walks it, and each row's sum still runs in tree order. */
-#pragma omp parallel for num_threads(nth) schedule(dynamic, 4)
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 4) if (nblk > 4)
     for (size_t b = 0; b < nblk; b++) {
         size_t r0 = b * BLOCK, r1 = r0 + BLOCK < n ? r0 + BLOCK : n;
         float *dense = scratch ? scratch + (size_t)omp_get_thread_num() * (size_t)(F + 1) : NULL;

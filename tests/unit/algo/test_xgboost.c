@@ -193,11 +193,11 @@ static double unif(void)
     return ((rng >> 11) + 0.5) * 0x1.0p-53;
 }
 
-/* 600 rows x 6 features, 10% missing, a nonlinear target; labels in [0,1] for logistic. */
-static lt_dataset *random_dataset(bool binary, int k)
+/* n rows x 6 features, 10% missing, a nonlinear target; labels in [0,1] for logistic. */
+static lt_dataset *random_dataset(size_t n, bool binary, int k)
 {
-    lt_dataset *ds = lt_dataset_new_dense(600, 6, true);
-    for (size_t r = 0; r < 600; r++) {
+    lt_dataset *ds = lt_dataset_new_dense(n, 6, true);
+    for (size_t r = 0; r < n; r++) {
         float *x = ds->x.values + r * 6;
         for (int f = 0; f < 6; f++) x[f] = unif() < 0.1 ? NAN : (float)(unif() * 4 - 2);
         double z = (isnan(x[0]) ? 0.5 : x[0] * x[0]) - (isnan(x[1]) ? 0 : x[1]) + 0.3 * unif();
@@ -215,10 +215,13 @@ static void on_metric(void *ctx, const char *name, double value, int it)
 
 /* The training cache (leaf values added through row partitions) and predict (float
  * comparisons down each tree) must agree: the last train rmse equals the rmse of
- * predict on the training rows. And 1 or 3 threads give the same model. */
+ * predict on the training rows. And 1 or 3 threads give the same model: 100,000 rows,
+ * enough that every parallel region (root sums, histograms, partition, metrics) runs on
+ * several threads. */
 static void training_cache_matches_predict_and_threads_agree(void)
 {
-    lt_dataset *ds = random_dataset(false, 1);
+    enum { N = 100000 };
+    lt_dataset *ds = random_dataset(N, false, 1);
     lt_err err = {0};
     json_t *hp = json_pack("{s:s,s:s,s:s}", "num_round", "15", "max_depth", "5", "max_bin", "16");
     lt_algo_train_args a = {.train = ds, .hyperparameters = hp, .threads = 3,
@@ -229,11 +232,11 @@ static void training_cache_matches_predict_and_threads_agree(void)
     LT_CHECK_INT(lt_algo__xgboost.train(&a, &m1, &err), ==, 0);
     json_decref(hp);
     if (!m1 || !m3) goto out;
-    double *out = calloc(600, sizeof(double));
+    double *out = calloc(N, sizeof(double));
     LT_CHECK_INT(lt_algo__xgboost.predict(m1, &ds->x, 2, out, &err), ==, 0);
     double se = 0;
-    for (int i = 0; i < 600; i++) se += (out[i] - ds->labels[i]) * (out[i] - ds->labels[i]);
-    CHECK_NEAR(sqrt(se / 600), last_train_metric, 1e-5);
+    for (int i = 0; i < N; i++) se += (out[i] - ds->labels[i]) * (out[i] - ds->labels[i]);
+    CHECK_NEAR(sqrt(se / N), last_train_metric, 1e-5);
     free(out);
     char *j1 = lt_xgb__model_to_json(m1), *j3 = lt_xgb__model_to_json(m3);
     LT_CHECK_STR(j1, j3);
@@ -252,7 +255,7 @@ static void json_round_trip_keeps_trees_and_predictions(void)
                                 "count:poisson"};
     for (int o = 0; o < 4; o++) {
         bool multi = o == 2;
-        lt_dataset *ds = random_dataset(o == 1, multi ? 3 : 1);
+        lt_dataset *ds = random_dataset(600, o == 1, multi ? 3 : 1);
         if (o == 3)
             for (int i = 0; i < 600; i++) ds->labels[i] = fabsf(ds->labels[i]);
         lt_err err = {0};
