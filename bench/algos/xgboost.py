@@ -15,7 +15,8 @@ Lathe's time is the "trained xgboost in X s" it reports (from parsed data to the
 model: quantile sketch, binning, boosting), python's the wall time of xgb.train on a
 DMatrix built beforehand (its sketch and binning happen inside train). Lathe's test metric
 comes from `lathe algo predict`.
-Usage: python3 bench/algos/xgboost.py [--lathe build/lathe] [--scale 1.0] [--rounds 50]"""
+Usage: python3 bench/algos/xgboost.py [--lathe build/lathe] [--scale 1.0] [--rounds 50]
+                                      [--repeat 1]"""
 import argparse, os, re, subprocess, sys, tempfile, time
 # This file is itself named xgboost.py: drop its folder from the path so that the import
 # below finds python3-xgboost, not this script.
@@ -45,14 +46,16 @@ def run_case(a, tmp, name, obj, xtr, ytr, xte, yte):
            "--threads", "2", "--hp", "num_round=%d" % a.rounds]
     for k, v in hp.items():
         cmd += ["--hp", "%s=%s" % (k, v)]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    lt_wall = time.perf_counter() - t0
-    if r.returncode:
-        print(r.stdout[-2000:], r.stderr, file=sys.stderr)
-        return 1
-    m = re.search(r"trained xgboost in ([0-9.]+) s", r.stderr)
-    lt_train = float(m.group(1)) if m else lt_wall
+    lt_train = lt_wall = float("inf")
+    for _ in range(a.repeat):
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if r.returncode:
+            print(r.stdout[-2000:], r.stderr, file=sys.stderr)
+            return 1
+        m = re.search(r"trained xgboost in ([0-9.]+) s", r.stderr)
+        lt_train, lt_wall = min(lt_train, float(m.group(1)) if m else wall), min(lt_wall, wall)
     out = subprocess.run([a.lathe, "algo", "predict", "--model-dir", model, "--input", te,
                           "--content-type", "text/csv;label_size=0", "--accept", "text/csv",
                           "--threads", "2"], capture_output=True, text=True, check=True).stdout
@@ -60,13 +63,15 @@ def run_case(a, tmp, name, obj, xtr, ytr, xte, yte):
 
     dtrain = xgb.DMatrix(xtr, label=ytr, nthread=2)
     params = dict(hp, tree_method="hist", nthread=2, seed=0)
-    t0 = time.perf_counter()
-    bst = xgb.train(params, dtrain, a.rounds, evals=[(dtrain, "train")], verbose_eval=False)
-    py_train = time.perf_counter() - t0
+    py_train = float("inf")
+    for _ in range(a.repeat):
+        t0 = time.perf_counter()
+        bst = xgb.train(params, dtrain, a.rounds, evals=[(dtrain, "train")], verbose_eval=False)
+        py_train = min(py_train, time.perf_counter() - t0)
     py_pred = bst.predict(xgb.DMatrix(xte, nthread=2))
 
-    print("%s: %d train rows x %d features, %d test rows, %d rounds, depth 6, 2 threads"
-          % (name, len(xtr), xtr.shape[1], len(xte), a.rounds))
+    print("%s: %d train rows x %d features, %d test rows, %d rounds, depth 6, 2 threads, "
+          "best of %d" % (name, len(xtr), xtr.shape[1], len(xte), a.rounds, a.repeat))
     if obj == "reg:squarederror":
         lt_m = "rmse %.4f" % np.sqrt(np.mean((lt_pred - yte) ** 2))
         py_m = "rmse %.4f" % np.sqrt(np.mean((py_pred - yte) ** 2))
@@ -85,6 +90,8 @@ def main():
     ap.add_argument("--lathe", default="build/lathe")
     ap.add_argument("--scale", type=float, default=1.0, help="row-count multiplier")
     ap.add_argument("--rounds", type=int, default=50)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="train each side this many times and keep the fastest (the box is shared)")
     a = ap.parse_args()
     n_reg, n_bin = int(1_000_000 * a.scale), int(200_000 * a.scale)
     rc = 0
