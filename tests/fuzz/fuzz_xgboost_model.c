@@ -34,17 +34,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (m->num_feature <= 4096) {
         float row[4096];
-        for (int f = 0; f < m->num_feature; f++) row[f] = NAN;
-        lt_matrix x = {.kind = LT_MATRIX_DENSE, .n_rows = 1, .n_cols = (size_t)m->num_feature,
-                       .values = row};
+        for (int f = 0; f < m->num_feature; f++)
+            row[f] = NAN;
+        lt_matrix x = {
+            .kind = LT_MATRIX_DENSE, .n_rows = 1, .n_cols = (size_t)m->num_feature, .values = row};
         float margins[1024];
         int k = lt_xgb__n_groups(m);
         if (k <= 1024) {
             for (int pass = 0; pass < 2; pass++) {
-                for (int j = 0; j < k; j++) margins[j] = lt_xgb__base_margin(m);
+                for (int j = 0; j < k; j++)
+                    margins[j] = lt_xgb__base_margin(m);
                 FZ_CHECK(lt_xgb__predict_margins(m, &x, 0, m->n_trees, 1, margins, &err) == 0,
                          "predict failed: %s", err.msg);
-                for (int f = 0; f < m->num_feature; f++) row[f] = (float)f;
+                for (int f = 0; f < m->num_feature; f++)
+                    row[f] = (float)f;
             }
         }
     }

@@ -33,7 +33,7 @@ typedef struct node {
     size_t begin, end; /* rows[begin, end) */
     double g, h;
     int depth, left, right, parent;
-    double *hist;      /* (2 * n_slots) or NULL */
+    double *hist; /* (2 * n_slots) or NULL */
     lt_xgb_split split;
     bool evaluated;
 } node;
@@ -117,8 +117,15 @@ static void consider(lt_xgb_split *best, double loss, int f, int bin, float cond
                      double gl, double hl, double gr, double hr)
 {
     if (!isfinite(loss) || !(loss > best->loss_chg)) return;
-    *best = (lt_xgb_split){.loss_chg = loss, .feature = f, .bin = bin, .cond = cond,
-                           .default_left = dl, .gl = gl, .hl = hl, .gr = gr, .hr = hr};
+    *best = (lt_xgb_split){.loss_chg = loss,
+                           .feature = f,
+                           .bin = bin,
+                           .cond = cond,
+                           .default_left = dl,
+                           .gl = gl,
+                           .hl = hl,
+                           .gr = gr,
+                           .hr = hr};
 }
 
 /* Best split on one feature; best starts with loss_chg 0, feature -1. */
@@ -135,8 +142,8 @@ static void feature_best(const lt_xgb_hist *h, const lt_xgb_grow_params *p, cons
         if (hl < mcw) continue;
         double gr = g - gl, hr = hs - hl;
         if (hr < mcw) continue;
-        float loss = (float)(lt_xgb__calc_gain(p, gl, hl) + lt_xgb__calc_gain(p, gr, hr) -
-                             root_gain);
+        float loss =
+            (float)(lt_xgb__calc_gain(p, gl, hl) + lt_xgb__calc_gain(p, gr, hr) - root_gain);
         consider(best, loss, f, (int)b, cut[b], false, gl, hl, gr, hr);
     }
     const double *miss = hist + 2 * (s + nb);
@@ -147,8 +154,8 @@ static void feature_best(const lt_xgb_hist *h, const lt_xgb_grow_params *p, cons
         if (hr < mcw) continue;
         double gl2 = g - gr, hl2 = hs - hr;
         if (hl2 < mcw) continue;
-        float loss = (float)(lt_xgb__calc_gain(p, gl2, hl2) + lt_xgb__calc_gain(p, gr, hr) -
-                             root_gain);
+        float loss =
+            (float)(lt_xgb__calc_gain(p, gl2, hl2) + lt_xgb__calc_gain(p, gr, hr) - root_gain);
         float cond = b == 0 ? h->min_vals[f] : cut[b - 1];
         consider(best, loss, f, b - 1, cond, true, gl2, hl2, gr, hr);
     }
@@ -161,8 +168,7 @@ static void split_none(lt_xgb_split *s)
 }
 
 void lt_xgb__split_find(const lt_xgb_hist *h, const lt_xgb_grow_params *p, const double *hist,
-                        double g, double hs, const int *features, int n_feat,
-                        lt_xgb_split *best)
+                        double g, double hs, const int *features, int n_feat, lt_xgb_split *best)
 {
     split_none(best);
     for (int i = 0; i < n_feat; i++) {
@@ -175,8 +181,7 @@ void lt_xgb__split_find(const lt_xgb_hist *h, const lt_xgb_grow_params *p, const
 
 /* ---- buffers ----------------------------------------------------------------------- */
 
-lt_xgb_grower *lt_xgb__grower_new(const lt_xgb_hist *h, const lt_xgb_grow_params *p,
-                                  int threads)
+lt_xgb_grower *lt_xgb__grower_new(const lt_xgb_hist *h, const lt_xgb_grow_params *p, int threads)
 {
     lt_xgb_grower *g = lt_xcalloc(1, sizeof *g);
     g->h = h;
@@ -195,8 +200,10 @@ lt_xgb_grower *lt_xgb__grower_new(const lt_xgb_hist *h, const lt_xgb_grow_params
 void lt_xgb__grower_free(lt_xgb_grower *g)
 {
     if (!g) return;
-    for (int i = 0; i < g->n_nodes; i++) free(g->nodes[i].hist);
-    for (int i = 0; i < g->n_pool; i++) free(g->pool[i]);
+    for (int i = 0; i < g->n_nodes; i++)
+        free(g->nodes[i].hist);
+    for (int i = 0; i < g->n_pool; i++)
+        free(g->pool[i]);
     free(g->pool);
     free(g->nodes);
     free(g->rows);
@@ -383,7 +390,8 @@ static void evaluate(lt_xgb_grower *g, const int *ids, int k, uint64_t seed)
         int n = sample_features(list, L, g->p.colsample_bynode,
                                 seed ^ ((uint64_t)ids[i] * 0x9E3779B97F4A7C15ULL));
         g->n_feats_of[i] = n;
-        for (int j = 0; j < n; j++) g->etasks[nt++] = (eval_task){i, list[j]};
+        for (int j = 0; j < n; j++)
+            g->etasks[nt++] = (eval_task){i, list[j]};
     }
 #pragma omp parallel for num_threads(g->threads) schedule(dynamic, 4) if (nt > 64)
     for (int t = 0; t < nt; t++) {
@@ -432,8 +440,10 @@ static void partition_chunk(lt_xgb_grower *g, const lt_xgb_split *s, part_task *
         uint32_t row = rows[i];
         int b = bins[(size_t)row * F + (size_t)f];
         bool left = b == miss ? dl : b <= sb;
-        if (left) l[nl++] = row;
-        else r[nr++] = row;
+        if (left)
+            l[nl++] = row;
+        else
+            r[nr++] = row;
     }
     t->n_left = nl, t->n_right = nr;
 }
@@ -471,9 +481,11 @@ static void partition(lt_xgb_grower *g, const int *ids, int k, size_t *n_left)
     for (int t = 0, i = 0; i < k; i++) {
         int t0 = t;
         size_t to = g->nodes[ids[i]].begin;
-        for (; t < nt && g->ptasks[t].node == i; t++) g->ptasks[t].to_left = to, to += g->ptasks[t].n_left;
+        for (; t < nt && g->ptasks[t].node == i; t++)
+            g->ptasks[t].to_left = to, to += g->ptasks[t].n_left;
         n_left[i] = to - g->nodes[ids[i]].begin;
-        for (int q = t0; q < t; q++) g->ptasks[q].to_right = to, to += g->ptasks[q].n_right;
+        for (int q = t0; q < t; q++)
+            g->ptasks[q].to_right = to, to += g->ptasks[q].n_right;
     }
 #pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 32768)
     for (int t = 0; t < nt; t++) {
@@ -505,7 +517,8 @@ static int expand(lt_xgb_grower *g, const int *ids, int k, int *kids, const floa
     bool more = g->p.max_depth == 0 || g->nodes[kids[0]].depth < g->p.max_depth;
     int rc = 0;
     if (more) {
-        if (g->hist_bytes_out + sizeof(double) * 2 * g->n_slots * (size_t)(2 * k) > HIST_CAP_BYTES &&
+        if (g->hist_bytes_out + sizeof(double) * 2 * g->n_slots * (size_t)(2 * k) >
+                HIST_CAP_BYTES &&
             g->n_pool < 2 * k) {
             rc = lt_err_set(err, LT_ELIMIT,
                             "xgboost: node histograms would pass %zu bytes (lower max_depth, "
@@ -518,8 +531,8 @@ static int expand(lt_xgb_grower *g, const int *ids, int k, int *kids, const floa
                 node *l = &g->nodes[kids[2 * i]], *r = &g->nodes[kids[2 * i + 1]];
                 l->hist = hist_get(g);
                 r->hist = hist_get(g);
-                small[i] = (l->end - l->begin) <= (r->end - r->begin) ? kids[2 * i]
-                                                                      : kids[2 * i + 1];
+                small[i] =
+                    (l->end - l->begin) <= (r->end - r->begin) ? kids[2 * i] : kids[2 * i + 1];
             }
             build_hists(g, small, k, grad, hess);
             size_t len = 2 * g->n_slots;
@@ -528,7 +541,8 @@ static int expand(lt_xgb_grower *g, const int *ids, int k, int *kids, const floa
                 const double *par = g->nodes[ids[i]].hist, *sm = g->nodes[small[i]].hist;
                 int other = small[i] == kids[2 * i] ? kids[2 * i + 1] : kids[2 * i];
                 double *o = g->nodes[other].hist;
-                for (size_t q = 0; q < len; q++) o[q] = par[q] - sm[q];
+                for (size_t q = 0; q < len; q++)
+                    o[q] = par[q] - sm[q];
             }
             free(small);
             evaluate(g, kids, 2 * k, seed);
@@ -632,11 +646,12 @@ static int grow_lossguide(lt_xgb_grower *g, const float *grad, const float *hess
     return rc;
 }
 
-int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess,
-                 const uint8_t *feat_mask, uint64_t round_seed, lt_xgb_tree *out,
-                 float *margins, int stride, int group, lt_err *err)
+int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess, const uint8_t *feat_mask,
+                 uint64_t round_seed, lt_xgb_tree *out, float *margins, int stride, int group,
+                 lt_err *err)
 {
-    for (int i = 0; i < g->n_nodes; i++) hist_put(g, g->nodes[i].hist);
+    for (int i = 0; i < g->n_nodes; i++)
+        hist_put(g, g->nodes[i].hist);
     g->n_nodes = 0;
     size_t n = g->n_rows;
     /* Root sums in fixed chunks added in chunk order: the same bits at any thread count
@@ -654,7 +669,8 @@ int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess,
         }
     }
     double gs = 0, hs = 0;
-    for (size_t c = 0; c < n_chunks; c++) gs += part[2 * c], hs += part[2 * c + 1];
+    for (size_t c = 0; c < n_chunks; c++)
+        gs += part[2 * c], hs += part[2 * c + 1];
     free(part);
     int root = node_new(g, -1, 0, 0, n, gs, hs);
     int rc = 0;
@@ -700,8 +716,7 @@ int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess,
     return 0;
 }
 
-bool lt_xgb__grower_leaf_rows(const lt_xgb_grower *g, int nid, const uint32_t **rows,
-                              size_t *count)
+bool lt_xgb__grower_leaf_rows(const lt_xgb_grower *g, int nid, const uint32_t **rows, size_t *count)
 {
     if (nid < 0 || nid >= g->n_nodes || g->nodes[nid].left >= 0) return false;
     *rows = g->rows + g->nodes[nid].begin;

@@ -27,9 +27,12 @@ static void radix_sort(float *v, float *tmp, size_t n)
     }
     for (int shift = 0; shift < 32; shift += 8) {
         size_t count[257] = {0};
-        for (size_t i = 0; i < n; i++) count[((a[i] >> shift) & 0xFF) + 1]++;
-        for (int k = 0; k < 256; k++) count[k + 1] += count[k];
-        for (size_t i = 0; i < n; i++) b[count[(a[i] >> shift) & 0xFF]++] = a[i];
+        for (size_t i = 0; i < n; i++)
+            count[((a[i] >> shift) & 0xFF) + 1]++;
+        for (int k = 0; k < 256; k++)
+            count[k + 1] += count[k];
+        for (size_t i = 0; i < n; i++)
+            b[count[(a[i] >> shift) & 0xFF]++] = a[i];
         uint32_t *t = a;
         a = b, b = t;
     }
@@ -51,7 +54,8 @@ static int column_cuts(const float *v, size_t c, int max_bin, float *out, float 
     }
     int n = 0;
     size_t unique = 1;
-    for (size_t i = 1; i < c && unique <= (size_t)max_bin; i++) unique += v[i] != v[i - 1];
+    for (size_t i = 1; i < c && unique <= (size_t)max_bin; i++)
+        unique += v[i] != v[i - 1];
     if (unique <= (size_t)max_bin) {
         for (size_t i = 1; i < c; i++)
             if (v[i] != v[i - 1]) out[n++] = v[i];
@@ -113,15 +117,16 @@ int lt_xgb__hist_build(const float *x, size_t n_rows, int n_cols, int max_bin, i
     out->min_vals = lt_xcalloc((size_t)n_cols + 1, sizeof(float));
     float *work = malloc(sizeof(float) * 2 * (m + 1) * (size_t)threads);
     size_t cells = n_rows * (size_t)n_cols;
-    out->bins = cells / (size_t)(n_cols ? n_cols : 1) == n_rows ? malloc(sizeof(uint16_t) * (cells + 1))
-                                                                 : NULL;
+    out->bins = cells / (size_t)(n_cols ? n_cols : 1) == n_rows
+                    ? malloc(sizeof(uint16_t) * (cells + 1))
+                    : NULL;
     if (!work || !out->bins) {
         free(work);
         free(colcuts);
         free(counts);
         lt_xgb__hist_free(out);
-        return lt_err_set(err, LT_ENOMEM, "xgboost: out of memory binning %zu x %d values",
-                          n_rows, n_cols);
+        return lt_err_set(err, LT_ENOMEM, "xgboost: out of memory binning %zu x %d values", n_rows,
+                          n_cols);
     }
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int f = 0; f < n_cols; f++) {
@@ -133,8 +138,8 @@ int lt_xgb__hist_build(const float *x, size_t n_rows, int n_cols, int max_bin, i
             if (!isnan(val)) v[c++] = val;
         }
         radix_sort(v, tmp, c);
-        counts[f] = column_cuts(v, c, max_bin, colcuts + (size_t)f * (size_t)max_bin,
-                                &out->min_vals[f]);
+        counts[f] =
+            column_cuts(v, c, max_bin, colcuts + (size_t)f * (size_t)max_bin, &out->min_vals[f]);
     }
     free(work);
     out->n_features = n_cols;
@@ -142,8 +147,10 @@ int lt_xgb__hist_build(const float *x, size_t n_rows, int n_cols, int max_bin, i
     out->ptr = lt_xmalloc(sizeof(uint32_t) * ((size_t)n_cols + 1));
     out->slot = lt_xmalloc(sizeof(uint32_t) * ((size_t)n_cols + 1));
     out->ptr[0] = 0;
-    for (int f = 0; f < n_cols; f++) out->ptr[f + 1] = out->ptr[f] + (uint32_t)counts[f];
-    for (int f = 0; f <= n_cols; f++) out->slot[f] = out->ptr[f] + (uint32_t)f;
+    for (int f = 0; f < n_cols; f++)
+        out->ptr[f + 1] = out->ptr[f] + (uint32_t)counts[f];
+    for (int f = 0; f <= n_cols; f++)
+        out->slot[f] = out->ptr[f] + (uint32_t)f;
     out->cuts = lt_xmalloc(sizeof(float) * (out->ptr[n_cols] + 1));
     for (int f = 0; f < n_cols; f++)
         memcpy(out->cuts + out->ptr[f], colcuts + (size_t)f * (size_t)max_bin,

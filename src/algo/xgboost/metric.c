@@ -10,9 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const known[] = {"rmse", "mae", "logloss", "error", "auc", "aucpr",
-                                    "merror", "mlogloss", "poisson-nloglik", "gamma-nloglik",
-                                    "tweedie-nloglik", NULL};
+static const char *const known[] = {"rmse",
+                                    "mae",
+                                    "logloss",
+                                    "error",
+                                    "auc",
+                                    "aucpr",
+                                    "merror",
+                                    "mlogloss",
+                                    "poisson-nloglik",
+                                    "gamma-nloglik",
+                                    "tweedie-nloglik",
+                                    NULL};
 
 /* Splits "error@0.7" into base "error" and its parameter; returns the base length. */
 static size_t base_len(const char *name, double *param, bool *has_param)
@@ -22,8 +31,10 @@ static size_t base_len(const char *name, double *param, bool *has_param)
     if (at) {
         char *end = NULL;
         double v = strtod(at + 1, &end);
-        if (end != at + 1 && *end == '\0' && isfinite(v)) *param = v, *has_param = true;
-        else *param = NAN, *has_param = true;
+        if (end != at + 1 && *end == '\0' && isfinite(v))
+            *param = v, *has_param = true;
+        else
+            *param = NAN, *has_param = true;
     }
     return at ? (size_t)(at - name) : strlen(name);
 }
@@ -115,7 +126,8 @@ static double auc_of(const lt_xgb_model *m, const float *margins, size_t n, cons
     double *scratch = scores + n + 1;
     double result = NAN;
     if (k == 1) {
-        for (size_t i = 0; i < n; i++) lt_xgb__transform(m, margins + i, true, &scores[i]);
+        for (size_t i = 0; i < n; i++)
+            lt_xgb__transform(m, margins + i, true, &scores[i]);
         result = lt_xgb__auc(scores, labels, weights, n, pr, scratch);
     } else {
         float *bin = lt_xmalloc(sizeof(float) * (n + 1));
@@ -141,8 +153,8 @@ static double auc_of(const lt_xgb_model *m, const float *margins, size_t n, cons
     return result;
 }
 
-double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float *margins,
-                           size_t n, const float *labels, const float *weights, int threads)
+double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float *margins, size_t n,
+                           const float *labels, const float *weights, int threads)
 {
     double param = NAN;
     bool has;
@@ -150,14 +162,22 @@ double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float 
     if (is(name, len, "auc")) return auc_of(m, margins, n, labels, weights, false);
     if (is(name, len, "aucpr")) return auc_of(m, margins, n, labels, weights, true);
     enum { RMSE, MAE, LOGLOSS, ERROR, MERROR, MLOGLOSS, POISSON, GAMMA, TWEEDIE } kind = RMSE;
-    if (is(name, len, "mae")) kind = MAE;
-    else if (is(name, len, "logloss")) kind = LOGLOSS;
-    else if (is(name, len, "error")) kind = ERROR;
-    else if (is(name, len, "merror")) kind = MERROR;
-    else if (is(name, len, "mlogloss")) kind = MLOGLOSS;
-    else if (is(name, len, "poisson-nloglik")) kind = POISSON;
-    else if (is(name, len, "gamma-nloglik")) kind = GAMMA;
-    else if (is(name, len, "tweedie-nloglik")) kind = TWEEDIE;
+    if (is(name, len, "mae"))
+        kind = MAE;
+    else if (is(name, len, "logloss"))
+        kind = LOGLOSS;
+    else if (is(name, len, "error"))
+        kind = ERROR;
+    else if (is(name, len, "merror"))
+        kind = MERROR;
+    else if (is(name, len, "mlogloss"))
+        kind = MLOGLOSS;
+    else if (is(name, len, "poisson-nloglik"))
+        kind = POISSON;
+    else if (is(name, len, "gamma-nloglik"))
+        kind = GAMMA;
+    else if (is(name, len, "tweedie-nloglik"))
+        kind = TWEEDIE;
     double threshold = has ? param : 0.5, rho = has ? param : 1.5;
     int k = lt_xgb__n_groups(m);
     /* Partial sums over fixed chunks, added in chunk order, so the value (and so early
@@ -179,14 +199,23 @@ double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float 
                 double p = buf[0];
                 const double eps = 1e-16;
                 switch (kind) {
-                case RMSE: v = (y - p) * (y - p); break;
-                case MAE: v = fabs(y - p); break;
-                case LOGLOSS:
-                    if (p < eps) v = -y * log(eps) - (1 - y) * log(1 - eps);
-                    else if (1 - p < eps) v = -y * log(1 - eps) - (1 - y) * log(eps);
-                    else v = -y * log(p) - (1 - y) * log(1 - p);
+                case RMSE:
+                    v = (y - p) * (y - p);
                     break;
-                case ERROR: v = p > threshold ? 1 - y : y; break;
+                case MAE:
+                    v = fabs(y - p);
+                    break;
+                case LOGLOSS:
+                    if (p < eps)
+                        v = -y * log(eps) - (1 - y) * log(1 - eps);
+                    else if (1 - p < eps)
+                        v = -y * log(1 - eps) - (1 - y) * log(eps);
+                    else
+                        v = -y * log(p) - (1 - y) * log(1 - p);
+                    break;
+                case ERROR:
+                    v = p > threshold ? 1 - y : y;
+                    break;
                 case MERROR:
                 case MLOGLOSS: {
                     int label = (int)y, best = 0;
@@ -196,8 +225,10 @@ double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float 
                     }
                     for (int j = 1; j < k; j++)
                         if (buf[j] > buf[best]) best = j;
-                    if (kind == MERROR) v = best != label;
-                    else v = label >= 0 && label < k ? -log(fmax(buf[label], eps)) : -log(eps);
+                    if (kind == MERROR)
+                        v = best != label;
+                    else
+                        v = label >= 0 && label < k ? -log(fmax(buf[label], eps)) : -log(eps);
                     break;
                 }
                 case POISSON:
@@ -226,7 +257,8 @@ double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float 
         if (buf != row) free(buf);
     }
     double sum = 0, wsum = 0;
-    for (size_t c = 0; c < n_chunks; c++) sum += part[2 * c], wsum += part[2 * c + 1];
+    for (size_t c = 0; c < n_chunks; c++)
+        sum += part[2 * c], wsum += part[2 * c + 1];
     free(part);
     double mean = wsum > 0 ? sum / wsum : NAN;
     return kind == RMSE ? sqrt(mean) : mean;

@@ -94,7 +94,8 @@ static void put_objective(lt_buf *b, const lt_xgb_model *m)
         lt_buf_printf(b, &err, ",\"softmax_multiclass_param\":{\"num_class\":\"%d\"}",
                       m->num_class);
         break;
-    default: break;
+    default:
+        break;
     }
     put(b, "}");
 }
@@ -164,7 +165,7 @@ static json_t *member(const json_t *obj, const char *key, const char *path, json
     json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
     if (!v || json_typeof(v) != type) {
         static const char *const names[] = {"an object", "an array", "a string", "an integer",
-                                            "a number", "true", "false", "null"};
+                                            "a number",  "true",     "false",    "null"};
         BAD("%s.%s is missing or not %s", path, key, names[type]);
         return NULL;
     }
@@ -196,8 +197,8 @@ static int param_number(const json_t *obj, const char *key, const char *path, do
     return 0;
 }
 
-static int array_of(const json_t *tree, const char *key, int t, int n, bool required,
-                    json_t **out, lt_err *err)
+static int array_of(const json_t *tree, const char *key, int t, int n, bool required, json_t **out,
+                    lt_err *err)
 {
     json_t *a = json_object_get(tree, key);
     *out = NULL;
@@ -216,8 +217,8 @@ static int number_at(const json_t *a, int i, const char *key, int t, double *out
 {
     json_t *v = json_array_get(a, (size_t)i);
     if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return BAD("learner.gradient_booster.model.trees[%d].%s[%d] is not a finite number", t,
-                   key, i);
+        return BAD("learner.gradient_booster.model.trees[%d].%s[%d] is not a finite number", t, key,
+                   i);
     *out = json_number_value(v);
     return 0;
 }
@@ -259,7 +260,8 @@ static int read_tree(const json_t *jt, int t, int num_feature, lt_xgb_tree *tr, 
             (rc = number_at(dl, i, "default_left", t, &d, err)))
             return rc;
         if (st && ((rc = number_at(st, i, "split_type", t, &x, err)) || x != 0))
-            return rc ? rc : BAD("%s.split_type[%d]: categorical splits are not supported", path, i);
+            return rc ? rc
+                      : BAD("%s.split_type[%d]: categorical splits are not supported", path, i);
         bool leaf = l == -1;
         if (leaf != (r == -1))
             return BAD("%s: node %d has one child (left %g, right %g)", path, i, l, r);
@@ -330,10 +332,13 @@ int lt_xgb__model_from_json(const char *text, size_t len, lt_xgb_model **out, lt
     json_t *mp = member(learner, "learner_model_param", "learner", JSON_OBJECT, err);
     if (!mp) goto done;
     double base, ncls, nfeat, ntarget;
-    if ((rc = param_number(mp, "base_score", "learner.learner_model_param", 0.5, true, &base, err)) ||
+    if ((rc = param_number(mp, "base_score", "learner.learner_model_param", 0.5, true, &base,
+                           err)) ||
         (rc = param_number(mp, "num_class", "learner.learner_model_param", 0, false, &ncls, err)) ||
-        (rc = param_number(mp, "num_feature", "learner.learner_model_param", 0, true, &nfeat, err)) ||
-        (rc = param_number(mp, "num_target", "learner.learner_model_param", 1, false, &ntarget, err)))
+        (rc = param_number(mp, "num_feature", "learner.learner_model_param", 0, true, &nfeat,
+                           err)) ||
+        (rc = param_number(mp, "num_target", "learner.learner_model_param", 1, false, &ntarget,
+                           err)))
         goto done;
     rc = LT_EINVAL;
     if (nfeat < 1 || nfeat > INT_MAX || nfeat != floor(nfeat)) {
@@ -358,13 +363,15 @@ int lt_xgb__model_from_json(const char *text, size_t len, lt_xgb_model **out, lt
     m->num_feature = (int)nfeat;
     if ((rc = read_objective(learner, m, err))) goto done;
     rc = LT_EINVAL;
-    bool multi = m->objective == LT_XGB_OBJ_MULTI_SOFTMAX || m->objective == LT_XGB_OBJ_MULTI_SOFTPROB;
+    bool multi =
+        m->objective == LT_XGB_OBJ_MULTI_SOFTMAX || m->objective == LT_XGB_OBJ_MULTI_SOFTPROB;
     if (multi != (m->num_class >= 2)) {
         BAD("learner.learner_model_param.num_class %d does not fit objective %s", m->num_class,
             lt_xgb__objective_name(m->objective));
         goto done;
     }
-    bool logit = m->objective == LT_XGB_OBJ_REG_LOGISTIC || m->objective == LT_XGB_OBJ_BINARY_LOGISTIC;
+    bool logit =
+        m->objective == LT_XGB_OBJ_REG_LOGISTIC || m->objective == LT_XGB_OBJ_BINARY_LOGISTIC;
     bool log_link = m->objective == LT_XGB_OBJ_POISSON || m->objective == LT_XGB_OBJ_GAMMA ||
                     m->objective == LT_XGB_OBJ_TWEEDIE;
     if ((logit && !(base > 0 && base < 1)) || (log_link && !(base > 0))) {
@@ -395,9 +402,9 @@ int lt_xgb__model_from_json(const char *text, size_t len, lt_xgb_model **out, lt
         goto done;
     }
     json_t *trees = member(model, "trees", "learner.gradient_booster.model", JSON_ARRAY, err);
-    json_t *info = trees ? member(model, "tree_info", "learner.gradient_booster.model", JSON_ARRAY,
-                                  err)
-                         : NULL;
+    json_t *info =
+        trees ? member(model, "tree_info", "learner.gradient_booster.model", JSON_ARRAY, err)
+              : NULL;
     if (!info) goto done;
     size_t nt = json_array_size(trees);
     if (json_array_size(info) != nt) {

@@ -33,15 +33,23 @@ const char *lt_xgb__default_metric(lt_xgb_objective obj)
 {
     switch (obj) {
     case LT_XGB_OBJ_BINARY_LOGISTIC:
-    case LT_XGB_OBJ_BINARY_LOGITRAW: return "logloss";
-    case LT_XGB_OBJ_BINARY_HINGE: return "error";
+    case LT_XGB_OBJ_BINARY_LOGITRAW:
+        return "logloss";
+    case LT_XGB_OBJ_BINARY_HINGE:
+        return "error";
     case LT_XGB_OBJ_MULTI_SOFTMAX:
-    case LT_XGB_OBJ_MULTI_SOFTPROB: return "mlogloss";
-    case LT_XGB_OBJ_POISSON: return "poisson-nloglik";
-    case LT_XGB_OBJ_GAMMA: return "gamma-nloglik";
-    case LT_XGB_OBJ_TWEEDIE: return "tweedie-nloglik";
-    case LT_XGB_OBJ_ABSOLUTEERROR: return "mae";
-    default: return "rmse";
+    case LT_XGB_OBJ_MULTI_SOFTPROB:
+        return "mlogloss";
+    case LT_XGB_OBJ_POISSON:
+        return "poisson-nloglik";
+    case LT_XGB_OBJ_GAMMA:
+        return "gamma-nloglik";
+    case LT_XGB_OBJ_TWEEDIE:
+        return "tweedie-nloglik";
+    case LT_XGB_OBJ_ABSOLUTEERROR:
+        return "mae";
+    default:
+        return "rmse";
     }
 }
 
@@ -55,11 +63,14 @@ float lt_xgb__base_margin(const lt_xgb_model *m)
     float b = m->base_score;
     switch (m->objective) {
     case LT_XGB_OBJ_REG_LOGISTIC:
-    case LT_XGB_OBJ_BINARY_LOGISTIC: return -logf(1.0f / b - 1.0f);
+    case LT_XGB_OBJ_BINARY_LOGISTIC:
+        return -logf(1.0f / b - 1.0f);
     case LT_XGB_OBJ_POISSON:
     case LT_XGB_OBJ_GAMMA:
-    case LT_XGB_OBJ_TWEEDIE: return logf(b);
-    default: return b;
+    case LT_XGB_OBJ_TWEEDIE:
+        return logf(b);
+    default:
+        return b;
     }
 }
 
@@ -68,8 +79,10 @@ int lt_xgb__labels_check(const lt_xgb_model *m, const float *labels, size_t n, l
     for (size_t i = 0; i < n; i++) {
         float y = labels[i];
         const char *why = NULL;
-        if (!isfinite(y)) why = "is missing or not finite";
-        else switch (m->objective) {
+        if (!isfinite(y))
+            why = "is missing or not finite";
+        else
+            switch (m->objective) {
             case LT_XGB_OBJ_REG_LOGISTIC:
             case LT_XGB_OBJ_BINARY_LOGISTIC:
             case LT_XGB_OBJ_BINARY_LOGITRAW:
@@ -88,11 +101,12 @@ int lt_xgb__labels_check(const lt_xgb_model *m, const float *labels, size_t n, l
                 if (y < 0 || y >= (float)m->num_class || y != floorf(y))
                     why = "must be a class index in [0, num_class)";
                 break;
-            default: break;
+            default:
+                break;
             }
         if (why)
-            return lt_err_set(err, LT_EINVAL, "xgboost: label %g of training row %zu %s",
-                              (double)y, i + 1, why);
+            return lt_err_set(err, LT_EINVAL, "xgboost: label %g of training row %zu %s", (double)y,
+                              i + 1, why);
     }
     return 0;
 }
@@ -101,10 +115,13 @@ int lt_xgb__labels_check(const lt_xgb_model *m, const float *labels, size_t n, l
 static void softmaxf(const float *in, int k, float *out)
 {
     float wmax = in[0];
-    for (int j = 1; j < k; j++) wmax = fmaxf(wmax, in[j]);
+    for (int j = 1; j < k; j++)
+        wmax = fmaxf(wmax, in[j]);
     float sum = 0;
-    for (int j = 0; j < k; j++) sum += (out[j] = expf(in[j] - wmax));
-    for (int j = 0; j < k; j++) out[j] /= sum;
+    for (int j = 0; j < k; j++)
+        sum += (out[j] = expf(in[j] - wmax));
+    for (int j = 0; j < k; j++)
+        out[j] /= sum;
 }
 
 void lt_xgb__gradients(const lt_xgb_model *m, const float *margins, size_t n, int group,
@@ -149,8 +166,10 @@ void lt_xgb__gradients(const lt_xgb_model *m, const float *margins, size_t n, in
         }
         case LT_XGB_OBJ_BINARY_HINGE: {
             float yy = y * 2.0f - 1.0f;
-            if (p * yy < 1.0f) g = -yy, h = 1.0f;
-            else g = 0.0f, h = FLT_MIN;
+            if (p * yy < 1.0f)
+                g = -yy, h = 1.0f;
+            else
+                g = 0.0f, h = FLT_MIN;
             break;
         }
         case LT_XGB_OBJ_MULTI_SOFTMAX:
@@ -159,16 +178,19 @@ void lt_xgb__gradients(const lt_xgb_model *m, const float *margins, size_t n, in
              * the loop free of per-row scratch. */
             const float *row = margins + i * (size_t)k;
             float wmax = row[0];
-            for (int j = 1; j < k; j++) wmax = fmaxf(wmax, row[j]);
+            for (int j = 1; j < k; j++)
+                wmax = fmaxf(wmax, row[j]);
             float sum = 0;
-            for (int j = 0; j < k; j++) sum += expf(row[j] - wmax);
+            for (int j = 0; j < k; j++)
+                sum += expf(row[j] - wmax);
             float q = expf(row[group] - wmax) / sum;
             h = fmaxf(2.0f * q * (1.0f - q) * w, 1e-16f);
             g = ((int)y == group ? q - 1.0f : q) * w;
             grad[i] = g, hess[i] = h;
             continue;
         }
-        default: break;
+        default:
+            break;
         }
         grad[i] = g * w, hess[i] = h * w;
     }
@@ -178,11 +200,17 @@ void lt_xgb__transform(const lt_xgb_model *m, const float *margins, bool for_eva
 {
     switch (m->objective) {
     case LT_XGB_OBJ_REG_LOGISTIC:
-    case LT_XGB_OBJ_BINARY_LOGISTIC: out[0] = sigmoidf(margins[0]); return;
+    case LT_XGB_OBJ_BINARY_LOGISTIC:
+        out[0] = sigmoidf(margins[0]);
+        return;
     case LT_XGB_OBJ_POISSON:
     case LT_XGB_OBJ_GAMMA:
-    case LT_XGB_OBJ_TWEEDIE: out[0] = expf(margins[0]); return;
-    case LT_XGB_OBJ_BINARY_HINGE: out[0] = margins[0] > 0.0f ? 1.0 : 0.0; return;
+    case LT_XGB_OBJ_TWEEDIE:
+        out[0] = expf(margins[0]);
+        return;
+    case LT_XGB_OBJ_BINARY_HINGE:
+        out[0] = margins[0] > 0.0f ? 1.0 : 0.0;
+        return;
     case LT_XGB_OBJ_MULTI_SOFTMAX:
     case LT_XGB_OBJ_MULTI_SOFTPROB: {
         int k = m->num_class;
@@ -196,11 +224,14 @@ void lt_xgb__transform(const lt_xgb_model *m, const float *margins, bool for_eva
             out[0] = best;
         } else {
             softmaxf(margins, k, p);
-            for (int j = 0; j < k; j++) out[j] = p[j];
+            for (int j = 0; j < k; j++)
+                out[j] = p[j];
         }
         free(heap);
         return;
     }
-    default: out[0] = margins[0]; return;
+    default:
+        out[0] = margins[0];
+        return;
     }
 }

@@ -24,12 +24,21 @@ static const char *const objective_names[LT_XGB_OBJ_COUNT + 1] = {
     [LT_XGB_OBJ_COUNT] = NULL,
 };
 static const char *const grow_choices[] = {"depthwise", "lossguide", NULL};
-static const char *const tree_method_choices[] = {"auto", "exact", "approx", "hist", "gpu_hist",
-                                                  NULL};
+static const char *const tree_method_choices[] = {"auto", "exact",    "approx",
+                                                  "hist", "gpu_hist", NULL};
 static const char *const booster_choices[] = {"gbtree", NULL};
-static const char *const metric_choices[] = {"rmse", "mae", "logloss", "error", "auc", "aucpr",
-                                             "merror", "mlogloss", "poisson-nloglik",
-                                             "gamma-nloglik", "tweedie-nloglik", NULL};
+static const char *const metric_choices[] = {"rmse",
+                                             "mae",
+                                             "logloss",
+                                             "error",
+                                             "auc",
+                                             "aucpr",
+                                             "merror",
+                                             "mlogloss",
+                                             "poisson-nloglik",
+                                             "gamma-nloglik",
+                                             "tweedie-nloglik",
+                                             NULL};
 
 const lt_hp_spec lt_xgb__hp_specs[] = {
     {"num_round", LT_HP_INT, NULL, 1, 1e7, NULL, true},
@@ -101,9 +110,11 @@ static int parse_metrics(const char *text, lt_xgb_params *p, lt_err *err)
     p->n_metrics = 0;
     const char *s = text;
     while (*s) {
-        while (*s == ' ' || *s == '[' || *s == '"' || *s == ',' || *s == ']') s++;
+        while (*s == ' ' || *s == '[' || *s == '"' || *s == ',' || *s == ']')
+            s++;
         const char *e = s;
-        while (*e && *e != ',' && *e != '"' && *e != ']' && *e != ' ') e++;
+        while (*e && *e != ',' && *e != '"' && *e != ']' && *e != ' ')
+            e++;
         if (e == s) break;
         size_t len = (size_t)(e - s);
         if (len >= sizeof p->metrics[0])
@@ -179,18 +190,20 @@ int lt_xgb__params_parse(const json_t *hp, lt_xgb_params *p, lt_err *err)
     lt_xgb__objective_from_name(lt_algo_hp_string(s, rest, "objective"), &p->objective);
     json_decref(rest);
 
-    bool multi = p->objective == LT_XGB_OBJ_MULTI_SOFTMAX ||
-                 p->objective == LT_XGB_OBJ_MULTI_SOFTPROB;
+    bool multi =
+        p->objective == LT_XGB_OBJ_MULTI_SOFTMAX || p->objective == LT_XGB_OBJ_MULTI_SOFTPROB;
     if (multi && p->num_class < 2)
         return lt_err_set(err, LT_EINVAL,
                           "hyperparameter num_class is required (>= 2) with objective %s",
                           lt_xgb__objective_name(p->objective));
     if (!multi) p->num_class = 0;
     if (p->lossguide && p->max_depth == 0 && p->max_leaves == 0)
-        return lt_err_set(err, LT_EINVAL, "grow_policy lossguide needs max_depth or max_leaves > 0");
+        return lt_err_set(err, LT_EINVAL,
+                          "grow_policy lossguide needs max_depth or max_leaves > 0");
     if (!p->lossguide && p->max_depth == 0)
-        return lt_err_set(err, LT_EINVAL, "hyperparameter max_depth must be > 0 with grow_policy "
-                                          "depthwise");
+        return lt_err_set(err, LT_EINVAL,
+                          "hyperparameter max_depth must be > 0 with grow_policy "
+                          "depthwise");
     bool logistic = p->objective == LT_XGB_OBJ_REG_LOGISTIC ||
                     p->objective == LT_XGB_OBJ_BINARY_LOGISTIC ||
                     p->objective == LT_XGB_OBJ_BINARY_LOGITRAW;

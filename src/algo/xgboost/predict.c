@@ -13,16 +13,18 @@ int lt_xgb__tree_leaf(const lt_xgb_tree *t, const float *row)
     int nid = 0;
     while (t->left[nid] >= 0) {
         float v = row[t->split_index[nid]];
-        if (isnan(v)) nid = t->default_left[nid] ? t->left[nid] : t->right[nid];
-        else nid = v < t->split_cond[nid] ? t->left[nid] : t->right[nid];
+        if (isnan(v))
+            nid = t->default_left[nid] ? t->left[nid] : t->right[nid];
+        else
+            nid = v < t->split_cond[nid] ? t->left[nid] : t->right[nid];
     }
     return nid;
 }
 
 #define BLOCK 64
 
-int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, int t1,
-                            int threads, float *margins, lt_err *err)
+int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, int t1, int threads,
+                            float *margins, lt_err *err)
 {
     int k = lt_xgb__n_groups(m), F = m->num_feature;
     if (x->kind == LT_MATRIX_DENSE && x->n_cols != (size_t)F)
@@ -35,12 +37,13 @@ int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, i
     size_t n = x->n_rows, nblk = (n + BLOCK - 1) / BLOCK;
     int nth = threads > 0 ? threads : omp_get_max_threads();
     /* CSR rows are scattered into a NaN-filled dense row per thread. */
-    float *scratch = x->kind == LT_MATRIX_CSR ? lt_xmalloc(sizeof(float) * (size_t)(F + 1) * (size_t)nth)
-                                              : NULL;
+    float *scratch =
+        x->kind == LT_MATRIX_CSR ? lt_xmalloc(sizeof(float) * (size_t)(F + 1) * (size_t)nth) : NULL;
     if (scratch)
-        for (size_t i = 0; i < (size_t)(F + 1) * (size_t)nth; i++) scratch[i] = NAN;
-    /* Row blocks outer, trees inner: a block of rows stays in cache while every tree
-     * walks it, and each row's sum still runs in tree order. */
+        for (size_t i = 0; i < (size_t)(F + 1) * (size_t)nth; i++)
+            scratch[i] = NAN;
+            /* Row blocks outer, trees inner: a block of rows stays in cache while every tree
+             * walks it, and each row's sum still runs in tree order. */
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 4) if (nblk > 4)
     for (size_t b = 0; b < nblk; b++) {
         size_t r0 = b * BLOCK, r1 = r0 + BLOCK < n ? r0 + BLOCK : n;

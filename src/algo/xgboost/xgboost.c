@@ -72,7 +72,8 @@ void lt_xgb__model_add_tree(lt_xgb_model *m, lt_xgb_tree *t, int group)
 void lt_xgb__model_free(lt_xgb_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_trees; i++) lt_xgb__tree_free(&m->trees[i]);
+    for (int i = 0; i < m->n_trees; i++)
+        lt_xgb__tree_free(&m->trees[i]);
     free(m->trees);
     free(m->tree_info);
     free(m);
@@ -119,7 +120,8 @@ static int by_value(const void *a, const void *b)
 static double weighted_median(wv *e, size_t n)
 {
     double total = 0;
-    for (size_t i = 0; i < n; i++) total += e[i].w;
+    for (size_t i = 0; i < n; i++)
+        total += e[i].w;
     if (n == 0 || total <= 0) return NAN;
     qsort(e, n, sizeof *e, by_value);
     double acc = 0;
@@ -133,10 +135,13 @@ static double weighted_median(wv *e, size_t n)
 static int check_data(const lt_dataset *ds, const char *what, int n_cols, lt_err *err)
 {
     if (ds->x.kind != LT_MATRIX_DENSE)
-        return lt_err_set(err, LT_EINVAL, "xgboost: %s data must be dense (densify CSR first)", what);
+        return lt_err_set(err, LT_EINVAL, "xgboost: %s data must be dense (densify CSR first)",
+                          what);
     if (!ds->labels)
-        return lt_err_set(err, LT_EINVAL, "xgboost: %s data has no labels (text/csv carries the "
-                                          "label in the first column)", what);
+        return lt_err_set(err, LT_EINVAL,
+                          "xgboost: %s data has no labels (text/csv carries the "
+                          "label in the first column)",
+                          what);
     if (ds->x.n_rows == 0) return lt_err_set(err, LT_EINVAL, "xgboost: %s data has no rows", what);
     if (ds->x.n_rows >= UINT32_MAX)
         return lt_err_set(err, LT_ELIMIT, "xgboost: %s data has more than 2^32 rows", what);
@@ -174,7 +179,8 @@ static void add_leaves(lt_xgb_grower *g, const lt_xgb_tree *tr, float *margins)
         const uint32_t *rows;
         size_t cnt;
         if (!lt_xgb__grower_leaf_rows(g, i, &rows, &cnt)) continue;
-        for (size_t q = 0; q < cnt; q++) margins[rows[q]] += tr->split_cond[i];
+        for (size_t q = 0; q < cnt; q++)
+            margins[rows[q]] += tr->split_cond[i];
     }
 }
 
@@ -264,12 +270,18 @@ static int xgb_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     }
 
     if ((rc = lt_xgb__hist_build(tr->x.values, n, F, s.p.max_bin, nth, &s.hist, err))) goto fail;
-    lt_xgb_grow_params gp = {.eta = s.p.eta, .lambda = s.p.lambda, .alpha = s.p.alpha,
-                             .gamma = s.p.gamma, .min_child_weight = s.p.min_child_weight,
-                             .max_delta_step = s.p.max_delta_step, .max_depth = s.p.max_depth,
-                             .max_leaves = s.p.max_leaves, .lossguide = s.p.lossguide,
+    lt_xgb_grow_params gp = {.eta = s.p.eta,
+                             .lambda = s.p.lambda,
+                             .alpha = s.p.alpha,
+                             .gamma = s.p.gamma,
+                             .min_child_weight = s.p.min_child_weight,
+                             .max_delta_step = s.p.max_delta_step,
+                             .max_depth = s.p.max_depth,
+                             .max_leaves = s.p.max_leaves,
+                             .lossguide = s.p.lossguide,
                              .colsample_bylevel = s.p.colsample_bylevel,
-                             .colsample_bynode = s.p.colsample_bynode, .seed = s.p.seed};
+                             .colsample_bynode = s.p.colsample_bynode,
+                             .seed = s.p.seed};
     s.grower = lt_xgb__grower_new(&s.hist, &gp, nth);
     int k = lt_xgb__n_groups(m);
     float base = lt_xgb__base_margin(m);
@@ -283,8 +295,10 @@ static int xgb_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
         rc = lt_err_set(err, LT_ENOMEM, "xgboost: out of memory for %zu rows", n);
         goto fail;
     }
-    for (size_t i = 0; i < n * (size_t)k; i++) s.margins[i] = base;
-    for (size_t i = 0; i < nv * (size_t)k; i++) s.vmargins[i] = base;
+    for (size_t i = 0; i < n * (size_t)k; i++)
+        s.margins[i] = base;
+    for (size_t i = 0; i < nv * (size_t)k; i++)
+        s.vmargins[i] = base;
     float *col_margin = k > 1 || s.mae_scratch ? lt_xmalloc(sizeof(float) * (n + 1)) : NULL;
 
     uint64_t rng = s.p.seed * 0x2545F4914F6CDD1DULL + 0x1234567ULL;
@@ -295,11 +309,13 @@ static int xgb_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     int best_round = -1, round;
     for (round = 0; round < s.p.num_round; round++) {
         /* colsample_bytree: features per tree; subsample: rows per round. */
-        for (int f = 0; f < F; f++) s.feat_mask[f] = 1;
+        for (int f = 0; f < F; f++)
+            s.feat_mask[f] = 1;
         if (s.p.colsample_bytree < 1.0) {
             int keep = (int)((double)F * s.p.colsample_bytree);
             if (keep < 1) keep = 1;
-            for (int f = 0; f < F; f++) s.feat_mask[f] = 0;
+            for (int f = 0; f < F; f++)
+                s.feat_mask[f] = 0;
             for (int c = 0; c < keep;) {
                 int f = (int)(rng_next(&rng) % (uint64_t)F);
                 if (!s.feat_mask[f]) s.feat_mask[f] = 1, c++;
@@ -327,19 +343,21 @@ static int xgb_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
                 goto fail;
             }
             if (!direct) {
-                for (size_t i = 0; i < n; i++) col_margin[i] = s.margins[i * (size_t)k + (size_t)g];
+                for (size_t i = 0; i < n; i++)
+                    col_margin[i] = s.margins[i * (size_t)k + (size_t)g];
                 if (s.mae_scratch)
                     refresh_leaves_mae(s.grower, &tree, col_margin, tr->labels, tr->weights,
                                        s.p.eta, s.mae_scratch);
                 add_leaves(s.grower, &tree, col_margin);
-                for (size_t i = 0; i < n; i++) s.margins[i * (size_t)k + (size_t)g] = col_margin[i];
+                for (size_t i = 0; i < n; i++)
+                    s.margins[i * (size_t)k + (size_t)g] = col_margin[i];
             }
             lt_xgb__model_add_tree(m, &tree, g);
         }
         if (va) lt_xgb__predict_margins(m, &va->x, t0, m->n_trees, nth, s.vmargins, err);
         for (int i = 0; i < s.p.n_metrics; i++) {
-            tv[i] = lt_xgb__metric_eval(s.p.metrics[i], m, s.margins, n, tr->labels, tr->weights,
-                                        nth);
+            tv[i] =
+                lt_xgb__metric_eval(s.p.metrics[i], m, s.margins, n, tr->labels, tr->weights, nth);
             if (va)
                 vv[i] = lt_xgb__metric_eval(s.p.metrics[i], m, s.vmargins, nv, va->labels,
                                             va->weights, nth);
@@ -348,13 +366,16 @@ static int xgb_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
         /* A metric that is undefined on this data (auc with one class) never stops. */
         if (esr > 0 && !isnan(vv[s.p.n_metrics - 1])) {
             double score = vv[s.p.n_metrics - 1];
-            if (maximize ? score > best : score < best) best = score, best_round = round;
-            else if (round - best_round >= esr) break;
+            if (maximize ? score > best : score < best)
+                best = score, best_round = round;
+            else if (round - best_round >= esr)
+                break;
         }
     }
     free(col_margin);
     if (esr > 0 && best_round >= 0) {
-        for (int t = (best_round + 1) * k; t < m->n_trees; t++) lt_xgb__tree_free(&m->trees[t]);
+        for (int t = (best_round + 1) * k; t < m->n_trees; t++)
+            lt_xgb__tree_free(&m->trees[t]);
         m->n_trees = (best_round + 1) * k;
         m->best_iteration = best_round;
         m->best_score = best;
@@ -385,8 +406,11 @@ static int write_importance(const lt_xgb_model *m, const char *dir, lt_err *err)
         bool first = true;
         for (size_t f = 0; f < F && !rc; f++) {
             if (w[f] == 0) continue;
-            double v = kind == 0 ? w[f] : kind == 1 ? g[f] / w[f] : kind == 2 ? c[f] / w[f]
-                                                  : kind == 3 ? g[f] : c[f];
+            double v = kind == 0   ? w[f]
+                       : kind == 1 ? g[f] / w[f]
+                       : kind == 2 ? c[f] / w[f]
+                       : kind == 3 ? g[f]
+                                   : c[f];
             rc = lt_buf_printf(&b, err, "%s\"f%zu\":%.9g", first ? "" : ",", f, v);
             first = false;
         }
@@ -450,7 +474,8 @@ static int xgb_predict(const lt_algo_model *m, const lt_matrix *x, int threads, 
     float *margins = malloc(sizeof(float) * (n * (size_t)k + 1));
     if (!margins) return lt_err_set(err, LT_ENOMEM, "xgboost: out of memory for %zu rows", n);
     float base = lt_xgb__base_margin(m);
-    for (size_t i = 0; i < n * (size_t)k; i++) margins[i] = base;
+    for (size_t i = 0; i < n * (size_t)k; i++)
+        margins[i] = base;
     int rc = lt_xgb__predict_margins(m, x, 0, m->n_trees, threads, margins, err);
     int nth = threads > 0 ? threads : omp_get_max_threads();
     if (!rc) {
@@ -478,14 +503,27 @@ static void xgb_free(lt_algo_model *m)
 }
 
 static const char *const xgb_images[] = {"sagemaker-xgboost", NULL};
-static const char *const xgb_content_types[] = {"text/csv", "text/libsvm",
-                                                "application/jsonlines", NULL};
-static const char *const xgb_metrics[] = {
-    "train:rmse", "train:mae", "train:logloss", "train:error", "train:auc", "train:aucpr",
-    "train:merror", "train:mlogloss", "train:poisson-nloglik", "validation:rmse",
-    "validation:mae", "validation:logloss", "validation:error", "validation:auc",
-    "validation:aucpr", "validation:merror", "validation:mlogloss",
-    "validation:poisson-nloglik", NULL};
+static const char *const xgb_content_types[] = {"text/csv", "text/libsvm", "application/jsonlines",
+                                                NULL};
+static const char *const xgb_metrics[] = {"train:rmse",
+                                          "train:mae",
+                                          "train:logloss",
+                                          "train:error",
+                                          "train:auc",
+                                          "train:aucpr",
+                                          "train:merror",
+                                          "train:mlogloss",
+                                          "train:poisson-nloglik",
+                                          "validation:rmse",
+                                          "validation:mae",
+                                          "validation:logloss",
+                                          "validation:error",
+                                          "validation:auc",
+                                          "validation:aucpr",
+                                          "validation:merror",
+                                          "validation:mlogloss",
+                                          "validation:poisson-nloglik",
+                                          NULL};
 
 const lt_algo lt_algo__xgboost = {
     .name = "xgboost",

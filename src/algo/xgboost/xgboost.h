@@ -79,13 +79,13 @@ typedef struct lt_xgb_tree {
 struct lt_algo_model {
     lt_xgb_objective objective;
     int num_feature;
-    int num_class;       /* 0 unless multi:* */
-    float base_score;    /* as the user sees it (probability for logistic) */
+    int num_class;    /* 0 unless multi:* */
+    float base_score; /* as the user sees it (probability for logistic) */
     double scale_pos_weight, tweedie_variance_power, poisson_max_delta_step;
     int n_trees, cap_trees;
-    lt_xgb_tree *trees;  /* (n_trees) */
-    int *tree_info;      /* (n_trees) output group of each tree */
-    int best_iteration;  /* -1 when training had no early stopping */
+    lt_xgb_tree *trees; /* (n_trees) */
+    int *tree_info;     /* (n_trees) output group of each tree */
+    int best_iteration; /* -1 when training had no early stopping */
     double best_score;
 };
 typedef struct lt_algo_model lt_xgb_model;
@@ -127,8 +127,8 @@ bool lt_xgb__metric_known(const char *name);
 bool lt_xgb__metric_maximize(const char *name);
 /* Evaluates a metric over margins (n, n_groups) with the model's transform (threads for
  * the elementwise sums; auc and aucpr sort, which allocates 3 * n doubles). */
-double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float *margins,
-                           size_t n, const float *labels, const float *weights, int threads);
+double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float *margins, size_t n,
+                           const float *labels, const float *weights, int threads);
 /* Area under the ROC curve of scores against 0/1 labels with weights (NULL: 1), ties
  * counted half (trapezoids). scratch holds 2 * n doubles. Returns NaN when a class is
  * absent. With pr, the area under the precision-recall curve instead (XGBoost's
@@ -146,12 +146,12 @@ double lt_xgb__auc(const double *scores, const float *labels, const float *weigh
 typedef struct lt_xgb_hist {
     int n_features;
     size_t n_rows;
-    uint32_t *ptr;     /* (n_features + 1) */
-    float *cuts;       /* (ptr[n_features]) */
-    float *min_vals;   /* (n_features) below the smallest value, as XGBoost's MinValues */
-    uint32_t *slot;    /* (n_features + 1) histogram slot offsets: ptr[f] + f (one missing
-                          slot per feature) */
-    uint16_t *bins;    /* (n_rows, n_features) local bin */
+    uint32_t *ptr;   /* (n_features + 1) */
+    float *cuts;     /* (ptr[n_features]) */
+    float *min_vals; /* (n_features) below the smallest value, as XGBoost's MinValues */
+    uint32_t *slot;  /* (n_features + 1) histogram slot offsets: ptr[f] + f (one missing
+                        slot per feature) */
+    uint16_t *bins;  /* (n_rows, n_features) local bin */
 } lt_xgb_hist;
 
 /* Builds cuts from the dense rows x (n_rows, n_cols) with at most max_bin bins per
@@ -176,9 +176,9 @@ typedef struct lt_xgb_grow_params {
 /* A node split as the histogram search finds it. */
 typedef struct lt_xgb_split {
     double loss_chg;
-    int feature;     /* -1: none found */
-    int bin;         /* rows with local bin <= bin go left; -1 for "only missing left" */
-    float cond;      /* the threshold XGBoost writes: x < cond goes left */
+    int feature; /* -1: none found */
+    int bin;     /* rows with local bin <= bin go left; -1 for "only missing left" */
+    float cond;  /* the threshold XGBoost writes: x < cond goes left */
     bool default_left;
     double gl, hl, gr, hr; /* child sums */
 } lt_xgb_split;
@@ -187,24 +187,22 @@ typedef struct lt_xgb_split {
  * doubles g,h), given the node sums. features (n_feat) lists the candidate features.
  * The scalar reference the unit test checks gains against. */
 void lt_xgb__split_find(const lt_xgb_hist *h, const lt_xgb_grow_params *p, const double *hist,
-                        double g, double hs, const int *features, int n_feat,
-                        lt_xgb_split *best);
+                        double g, double hs, const int *features, int n_feat, lt_xgb_split *best);
 /* XGBoost's CalcGain and CalcWeight (param.h), exposed for tests. */
 double lt_xgb__calc_gain(const lt_xgb_grow_params *p, double g, double h);
 double lt_xgb__calc_weight(const lt_xgb_grow_params *p, double g, double h);
 
 typedef struct lt_xgb_grower lt_xgb_grower;
 /* Sizes the grower's buffers for n_rows of h's bins. */
-lt_xgb_grower *lt_xgb__grower_new(const lt_xgb_hist *h, const lt_xgb_grow_params *p,
-                                  int threads);
+lt_xgb_grower *lt_xgb__grower_new(const lt_xgb_hist *h, const lt_xgb_grow_params *p, int threads);
 void lt_xgb__grower_free(lt_xgb_grower *g);
 /* Grows one tree on gradients (n_rows), over the features marked in feat_mask
  * (n_features; colsample_bytree). Adds eta * leaf value to margins[row * stride + group]
  * for every training row (the prediction cache). LT_ELIMIT if node histograms would
  * pass the memory cap. */
-int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess,
-                 const uint8_t *feat_mask, uint64_t round_seed, lt_xgb_tree *out,
-                 float *margins, int stride, int group, lt_err *err);
+int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess, const uint8_t *feat_mask,
+                 uint64_t round_seed, lt_xgb_tree *out, float *margins, int stride, int group,
+                 lt_err *err);
 /* Row indices of each leaf after the last grow (for MAE's leaf refresh): rows of leaf
  * node nid are rows[begin..end). Returns false if nid is not a leaf. */
 bool lt_xgb__grower_leaf_rows(const lt_xgb_grower *g, int nid, const uint32_t **rows,
@@ -215,8 +213,8 @@ bool lt_xgb__grower_leaf_rows(const lt_xgb_grower *g, int nid, const uint32_t **
 /* The leaf a dense row (n_features floats, NaN = missing) reaches. */
 int lt_xgb__tree_leaf(const lt_xgb_tree *t, const float *row);
 /* Adds trees [t0, t1) to margins (n_rows, n_groups) of the dense or CSR rows x. */
-int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, int t1,
-                            int threads, float *margins, lt_err *err);
+int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, int t1, int threads,
+                            float *margins, lt_err *err);
 
 /* ---- model_json.c --------------------------------------------------------------------- */
 

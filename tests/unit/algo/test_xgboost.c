@@ -50,8 +50,8 @@ static const float tiny_h[4] = {1, 1, 1, 1};
 
 static lt_xgb_grow_params tiny_params(void)
 {
-    return (lt_xgb_grow_params){.eta = 1, .lambda = 1, .max_depth = 1, .colsample_bylevel = 1,
-                                .colsample_bynode = 1};
+    return (lt_xgb_grow_params){
+        .eta = 1, .lambda = 1, .max_depth = 1, .colsample_bylevel = 1, .colsample_bynode = 1};
 }
 
 /* The node histogram by direct summation (slot layout: n_bins(f) + 1 per feature). */
@@ -75,7 +75,7 @@ static void split_find_matches_hand_computed_gains(void)
     LT_CHECK_INT(h.ptr[1] - h.ptr[0], ==, 4);
     LT_CHECK_INT(h.ptr[2] - h.ptr[1], ==, 1);
     LT_CHECK_INT(h.ptr[3] - h.ptr[2], ==, 2);
-    CHECK_NEAR(h.cuts[3], 8.00001, 1e-5); /* max + |max| + 1e-5 */
+    CHECK_NEAR(h.cuts[3], 8.00001, 1e-5);   /* max + |max| + 1e-5 */
     LT_CHECK_INT(h.bins[0 * 3 + 1], ==, 1); /* missing: the slot after f1's one bin */
     double *hist = tiny_hist(&h);
     lt_xgb_grow_params p = tiny_params();
@@ -133,8 +133,8 @@ static lt_dataset *tiny_dataset(void)
 static lt_algo_model *train(const lt_dataset *ds, const lt_dataset *va, json_t *hp, int threads,
                             lt_err *err)
 {
-    lt_algo_train_args a = {.train = ds, .validation = va, .hyperparameters = hp,
-                            .threads = threads};
+    lt_algo_train_args a = {
+        .train = ds, .validation = va, .hyperparameters = hp, .threads = threads};
     lt_algo_model *m = NULL;
     lt_err_clear(err);
     int rc = lt_algo__xgboost.train(&a, &m, err);
@@ -199,9 +199,12 @@ static lt_dataset *random_dataset(size_t n, bool binary, int k)
     lt_dataset *ds = lt_dataset_new_dense(n, 6, true);
     for (size_t r = 0; r < n; r++) {
         float *x = ds->x.values + r * 6;
-        for (int f = 0; f < 6; f++) x[f] = unif() < 0.1 ? NAN : (float)(unif() * 4 - 2);
+        for (int f = 0; f < 6; f++)
+            x[f] = unif() < 0.1 ? NAN : (float)(unif() * 4 - 2);
         double z = (isnan(x[0]) ? 0.5 : x[0] * x[0]) - (isnan(x[1]) ? 0 : x[1]) + 0.3 * unif();
-        ds->labels[r] = k > 1 ? (float)((int)(fabs(z) * 2) % k) : binary ? (float)(z > 0.8) : (float)z;
+        ds->labels[r] = k > 1    ? (float)((int)(fabs(z) * 2) % k)
+                        : binary ? (float)(z > 0.8)
+                                 : (float)z;
     }
     return ds;
 }
@@ -224,8 +227,8 @@ static void training_cache_matches_predict_and_threads_agree(void)
     lt_dataset *ds = random_dataset(N, false, 1);
     lt_err err = {0};
     json_t *hp = json_pack("{s:s,s:s,s:s}", "num_round", "15", "max_depth", "5", "max_bin", "16");
-    lt_algo_train_args a = {.train = ds, .hyperparameters = hp, .threads = 3,
-                            .on_metric = on_metric};
+    lt_algo_train_args a = {
+        .train = ds, .hyperparameters = hp, .threads = 3, .on_metric = on_metric};
     lt_algo_model *m3 = NULL, *m1 = NULL;
     LT_CHECK_INT(lt_algo__xgboost.train(&a, &m3, &err), ==, 0);
     a.threads = 1;
@@ -235,7 +238,8 @@ static void training_cache_matches_predict_and_threads_agree(void)
     double *out = calloc(N, sizeof(double));
     LT_CHECK_INT(lt_algo__xgboost.predict(m1, &ds->x, 2, out, &err), ==, 0);
     double se = 0;
-    for (int i = 0; i < N; i++) se += (out[i] - ds->labels[i]) * (out[i] - ds->labels[i]);
+    for (int i = 0; i < N; i++)
+        se += (out[i] - ds->labels[i]) * (out[i] - ds->labels[i]);
     CHECK_NEAR(sqrt(se / N), last_train_metric, 1e-5);
     free(out);
     char *j1 = lt_xgb__model_to_json(m1), *j3 = lt_xgb__model_to_json(m3);
@@ -257,7 +261,8 @@ static void json_round_trip_keeps_trees_and_predictions(void)
         bool multi = o == 2;
         lt_dataset *ds = random_dataset(600, o == 1, multi ? 3 : 1);
         if (o == 3)
-            for (int i = 0; i < 600; i++) ds->labels[i] = fabsf(ds->labels[i]);
+            for (int i = 0; i < 600; i++)
+                ds->labels[i] = fabsf(ds->labels[i]);
         lt_err err = {0};
         json_t *hp = json_pack("{s:s,s:s,s:s}", "num_round", "4", "objective", objectives[o],
                                "max_depth", "3");
@@ -339,8 +344,8 @@ static void elementwise_metrics_match_hand_computed_cases(void)
     const float ly[] = {1, 0};
     /* p = 0.5 and sigmoid(2) = 0.8808: logloss = (log 2 - log(1 - 0.8808)) / 2 */
     double p2 = 1 / (1 + exp(-2.0));
-    CHECK_NEAR(lt_xgb__metric_eval("logloss", &m, lm, 2, ly, NULL, 1),
-               (log(2.0) - log(1 - p2)) / 2, 1e-6);
+    CHECK_NEAR(lt_xgb__metric_eval("logloss", &m, lm, 2, ly, NULL, 1), (log(2.0) - log(1 - p2)) / 2,
+               1e-6);
     CHECK_NEAR(lt_xgb__metric_eval("error", &m, lm, 2, ly, NULL, 1), 1.0, 0); /* 0.5 is not > 0.5 */
     CHECK_NEAR(lt_xgb__metric_eval("error@0.9", &m, lm, 2, ly, NULL, 1), 0.5, 0);
     m.objective = LT_XGB_OBJ_MULTI_SOFTPROB;
@@ -349,8 +354,8 @@ static void elementwise_metrics_match_hand_computed_cases(void)
     const float my[] = {2, 0};
     CHECK_NEAR(lt_xgb__metric_eval("merror", &m, mm, 2, my, NULL, 1), 0.5, 0); /* row 0 argmax 0 */
     double pr = exp(5.0) / (exp(5.0) + 2);
-    CHECK_NEAR(lt_xgb__metric_eval("mlogloss", &m, mm, 2, my, NULL, 1),
-               (log(3.0) - log(pr)) / 2, 1e-6);
+    CHECK_NEAR(lt_xgb__metric_eval("mlogloss", &m, mm, 2, my, NULL, 1), (log(3.0) - log(pr)) / 2,
+               1e-6);
     LT_CHECK(lt_xgb__metric_known("tweedie-nloglik@1.2"));
     LT_CHECK(!lt_xgb__metric_known("ndcg"));
     LT_CHECK(!lt_xgb__metric_known("error@x"));
@@ -428,8 +433,9 @@ static void hyperparameter_errors_name_the_parameter(void)
     LT_CHECK(train(ds, NULL, json_pack("{s:s,s:s}", "num_round", "2", "eval_metric", "rmse,ndcg"),
                    1, &err) == NULL);
     LT_CHECK_CONTAINS(err.msg, "ndcg");
-    LT_CHECK(train(ds, NULL, json_pack("{s:s,s:s}", "num_round", "2", "objective", "binary:logistic"),
-                   1, &err) == NULL);
+    LT_CHECK(train(ds, NULL,
+                   json_pack("{s:s,s:s}", "num_round", "2", "objective", "binary:logistic"), 1,
+                   &err) == NULL);
     LT_CHECK_CONTAINS(err.msg, "label"); /* labels 2 and -2 are not in [0, 1] */
     LT_CHECK(train(ds, NULL, json_pack("{s:s,s:s}", "num_round", "2", "max_bin", "1"), 1, &err) ==
              NULL);
