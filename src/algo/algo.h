@@ -101,6 +101,10 @@ typedef struct lt_algo_model lt_algo_model;
 
 /* One line of training progress in the form SageMaker prints ("train:msd", value). */
 typedef void (*lt_algo_metric_fn)(void *ctx, const char *name, double value, int iteration);
+/* One line of an algorithm's own training log, without the newline, in the form its
+ * SageMaker container prints it (XGBoost: "[3]\ttrain-rmse:0.41\tvalidation-rmse:0.52",
+ * which SageMaker's log pipeline shows with the tab as "#011"). ctx is metric_ctx. */
+typedef void (*lt_algo_log_fn)(void *ctx, const char *line);
 
 typedef struct lt_algo_train_args {
     const lt_dataset *train;
@@ -109,6 +113,7 @@ typedef struct lt_algo_train_args {
     int threads;                   /* 0: all */
     lt_algo_metric_fn on_metric;   /* may be NULL */
     void *metric_ctx;
+    lt_algo_log_fn on_log;         /* may be NULL */
 } lt_algo_train_args;
 
 typedef struct lt_algo {

@@ -14,5 +14,6 @@ extern const lt_algo lt_algo__knn;
  * column indices past n_cols are dropped). Lets an algorithm take CSR a block at a time
  * without densifying the whole matrix. */
 const float *lt_algo__dense_rows(const lt_matrix *x, size_t r0, size_t m, float *scratch);
+extern const lt_algo lt_algo__xgboost;
 
 #endif

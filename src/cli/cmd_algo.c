@@ -4,6 +4,7 @@
 #include "algo/algo.h"
 #include "cli/cli_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,15 @@ static void print_metric(void *ctx, const char *name, double value, int iteratio
     fflush(stdout);
 }
 
+/* An algorithm's own log line (XGBoost's "[i]<TAB>train-rmse:..."), as its container
+ * prints it. */
+static void print_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
 typedef struct algo_args {
     const char *name, *train, *validation, *content_type, *model_dir, *input, *accept;
     int64_t threads;
@@ -137,18 +147,21 @@ static int cmd_train(algo_args *a, lt_err *err)
     int rc = read_data(a->train, a->content_type, (int)a->threads, &train, err);
     if (!rc && a->validation)
         rc = read_data(a->validation, a->content_type, (int)a->threads, &validation, err);
-    /* Training takes dense data; in libsvm an absent entry is a zero. */
+    /* Training takes dense data; in libsvm an absent entry is a zero, except for XGBoost,
+     * which reads it as missing (NaN). */
     const size_t dense_cap = (size_t)8 << 30;
-    if (!rc && train->x.kind == LT_MATRIX_CSR) rc = lt_dataset_densify(train, 0.0f, dense_cap, err);
+    const float fill = algo && strcmp(algo->name, "xgboost") == 0 ? NAN : 0.0f;
+    if (!rc && train->x.kind == LT_MATRIX_CSR) rc = lt_dataset_densify(train, fill, dense_cap, err);
     if (!rc && validation && validation->x.kind == LT_MATRIX_CSR)
-        rc = lt_dataset_densify(validation, 0.0f, dense_cap, err);
+        rc = lt_dataset_densify(validation, fill, dense_cap, err);
     int64_t read_ns = lt_monotonic_ns();
     if (!rc) {
         lt_algo_train_args targs = {.train = train,
                                     .validation = validation,
                                     .hyperparameters = a->hp,
                                     .threads = (int)a->threads,
-                                    .on_metric = print_metric};
+                                    .on_metric = print_metric,
+                                    .on_log = print_log};
         rc = algo->train(&targs, &model, err);
     }
     int64_t train_ns = lt_monotonic_ns();

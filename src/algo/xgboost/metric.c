@@ -1,0 +1,265 @@
+/* Evaluation metrics as XGBoost 1.7 defines them (src/metric/elementwise_metric.cu,
+ * multiclass_metric.cu, auc.cc): weighted means over rows of the transformed predictions,
+ * with the same 1e-16 clamps. auc is the trapezoidal ROC area with tied scores counted
+ * half; multi-class auc is one-vs-rest averaged by class weight, as XGBoost's MultiClassOVR.
+ * aucpr uses Davis & Goadrich's interpolation between distinct thresholds (XGBoost's
+ * CalcDeltaPRAUC). */
+#include "algo/xgboost/xgboost.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const known[] = {"rmse",
+                                    "mae",
+                                    "logloss",
+                                    "error",
+                                    "auc",
+                                    "aucpr",
+                                    "merror",
+                                    "mlogloss",
+                                    "poisson-nloglik",
+                                    "gamma-nloglik",
+                                    "tweedie-nloglik",
+                                    NULL};
+
+/* Splits "error@0.7" into base "error" and its parameter; returns the base length. */
+static size_t base_len(const char *name, double *param, bool *has_param)
+{
+    const char *at = strchr(name, '@');
+    *has_param = false;
+    if (at) {
+        char *end = NULL;
+        double v = strtod(at + 1, &end);
+        if (end != at + 1 && *end == '\0' && isfinite(v))
+            *param = v, *has_param = true;
+        else
+            *param = NAN, *has_param = true;
+    }
+    return at ? (size_t)(at - name) : strlen(name);
+}
+
+static bool is(const char *name, size_t len, const char *base)
+{
+    return strlen(base) == len && strncmp(name, base, len) == 0;
+}
+
+bool lt_xgb__metric_known(const char *name)
+{
+    double param;
+    bool has;
+    size_t len = base_len(name, &param, &has);
+    if (has && !(isfinite(param) && (is(name, len, "error") || is(name, len, "tweedie-nloglik"))))
+        return false;
+    if (has && is(name, len, "tweedie-nloglik") && !(param > 1 && param < 2)) return false;
+    for (const char *const *k = known; *k; k++)
+        if (is(name, len, *k)) return true;
+    return false;
+}
+
+bool lt_xgb__metric_maximize(const char *name)
+{
+    return strncmp(name, "auc", 3) == 0;
+}
+
+typedef struct scored {
+    double s;
+    float y, w;
+} scored;
+
+static int by_score_desc(const void *a, const void *b)
+{
+    double x = ((const scored *)a)->s, y = ((const scored *)b)->s;
+    return (x < y) - (x > y);
+}
+
+static double pr_delta(double fp_prev, double fp, double tp_prev, double tp, double total_pos)
+{
+    double pr_prev = tp_prev / total_pos, pr = tp / total_pos, a = 1, b = 0;
+    if (tp != tp_prev) {
+        double h = (fp - fp_prev) / (tp - tp_prev);
+        a = 1.0 + h;
+        b = (fp_prev - h * tp_prev) / total_pos;
+    }
+    if (b != 0.0) return (pr - pr_prev - b / a * (log(a * pr + b) - log(a * pr_prev + b))) / a;
+    return (pr - pr_prev) / a;
+}
+
+double lt_xgb__auc(const double *scores, const float *labels, const float *weights, size_t n,
+                   bool pr, double *scratch)
+{
+    scored *e = (scored *)scratch; /* (n) entries of 16 bytes = 2n doubles */
+    double pos = 0, neg = 0;
+    for (size_t i = 0; i < n; i++) {
+        e[i].s = scores[i];
+        e[i].y = labels[i];
+        e[i].w = weights ? weights[i] : 1.0f;
+        pos += (double)e[i].w * e[i].y;
+        neg += (double)e[i].w * (1.0 - e[i].y);
+    }
+    if (pos <= 0 || neg <= 0) return NAN;
+    qsort(e, n, sizeof *e, by_score_desc);
+    double tp = 0, fp = 0, area = 0;
+    for (size_t i = 0; i < n;) {
+        double tp0 = tp, fp0 = fp;
+        size_t j = i;
+        for (; j < n && e[j].s == e[i].s; j++) {
+            tp += (double)e[j].w * e[j].y;
+            fp += (double)e[j].w * (1.0 - e[j].y);
+        }
+        if (pr) {
+            area += pr_delta(fp0, fp, tp0, tp, pos);
+        } else {
+            area += (fp - fp0) * (tp0 + (tp - tp0) / 2);
+        }
+        i = j;
+    }
+    return pr ? area : area / (pos * neg);
+}
+
+/* One-vs-rest auc / aucpr for multi-class models, weighted by each class's weight. */
+static double auc_of(const lt_xgb_model *m, const float *margins, size_t n, const float *labels,
+                     const float *weights, bool pr)
+{
+    int k = lt_xgb__n_groups(m);
+    double *scores = lt_xmalloc(sizeof(double) * (n + 1) * 3);
+    double *scratch = scores + n + 1;
+    double result = NAN;
+    if (k == 1) {
+        for (size_t i = 0; i < n; i++)
+            lt_xgb__transform(m, margins + i, true, &scores[i]);
+        result = lt_xgb__auc(scores, labels, weights, n, pr, scratch);
+    } else {
+        float *bin = lt_xmalloc(sizeof(float) * (n + 1));
+        double *row = lt_xmalloc(sizeof(double) * (size_t)k);
+        double total = 0, wsum = 0;
+        for (int c = 0; c < k; c++) {
+            double cw = 0;
+            for (size_t i = 0; i < n; i++) {
+                lt_xgb__transform(m, margins + i * (size_t)k, true, row);
+                scores[i] = row[c];
+                bin[i] = (int)labels[i] == c ? 1.0f : 0.0f;
+                cw += (weights ? weights[i] : 1.0) * bin[i];
+            }
+            double a = lt_xgb__auc(scores, bin, weights, n, pr, scratch);
+            if (isnan(a)) continue;
+            total += a * cw, wsum += cw;
+        }
+        result = wsum > 0 ? total / wsum : NAN;
+        free(bin);
+        free(row);
+    }
+    free(scores);
+    return result;
+}
+
+double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float *margins, size_t n,
+                           const float *labels, const float *weights, int threads)
+{
+    double param = NAN;
+    bool has;
+    size_t len = base_len(name, &param, &has);
+    if (is(name, len, "auc")) return auc_of(m, margins, n, labels, weights, false);
+    if (is(name, len, "aucpr")) return auc_of(m, margins, n, labels, weights, true);
+    enum { RMSE, MAE, LOGLOSS, ERROR, MERROR, MLOGLOSS, POISSON, GAMMA, TWEEDIE } kind = RMSE;
+    if (is(name, len, "mae"))
+        kind = MAE;
+    else if (is(name, len, "logloss"))
+        kind = LOGLOSS;
+    else if (is(name, len, "error"))
+        kind = ERROR;
+    else if (is(name, len, "merror"))
+        kind = MERROR;
+    else if (is(name, len, "mlogloss"))
+        kind = MLOGLOSS;
+    else if (is(name, len, "poisson-nloglik"))
+        kind = POISSON;
+    else if (is(name, len, "gamma-nloglik"))
+        kind = GAMMA;
+    else if (is(name, len, "tweedie-nloglik"))
+        kind = TWEEDIE;
+    double threshold = has ? param : 0.5, rho = has ? param : 1.5;
+    int k = lt_xgb__n_groups(m);
+    /* Partial sums over fixed chunks, added in chunk order, so the value (and so early
+     * stopping) does not depend on the thread count. */
+    enum { CHUNK = 16384 };
+    size_t n_chunks = n / CHUNK + 1;
+    double *part = lt_xcalloc(2 * n_chunks, sizeof(double));
+#pragma omp parallel num_threads(threads) if (n > CHUNK)
+    {
+        double row[256];
+        double *buf = k > 256 ? lt_xmalloc(sizeof(double) * (size_t)k) : row;
+#pragma omp for schedule(static)
+        for (size_t c = 0; c < n_chunks; c++) {
+            size_t end = (c + 1) * CHUNK < n ? (c + 1) * CHUNK : n;
+            double sum = 0, wsum = 0;
+            for (size_t i = c * CHUNK; i < end; i++) {
+                double w = weights ? weights[i] : 1.0, y = labels[i], v = 0;
+                lt_xgb__transform(m, margins + i * (size_t)k, true, buf);
+                double p = buf[0];
+                const double eps = 1e-16;
+                switch (kind) {
+                case RMSE:
+                    v = (y - p) * (y - p);
+                    break;
+                case MAE:
+                    v = fabs(y - p);
+                    break;
+                case LOGLOSS:
+                    if (p < eps)
+                        v = -y * log(eps) - (1 - y) * log(1 - eps);
+                    else if (1 - p < eps)
+                        v = -y * log(1 - eps) - (1 - y) * log(eps);
+                    else
+                        v = -y * log(p) - (1 - y) * log(1 - p);
+                    break;
+                case ERROR:
+                    v = p > threshold ? 1 - y : y;
+                    break;
+                case MERROR:
+                case MLOGLOSS: {
+                    int label = (int)y, best = 0;
+                    if (k == 1) { /* a single-output model: the transform is the class */
+                        v = kind == MERROR ? (double)((int)p != label) : NAN;
+                        break;
+                    }
+                    for (int j = 1; j < k; j++)
+                        if (buf[j] > buf[best]) best = j;
+                    if (kind == MERROR)
+                        v = best != label;
+                    else
+                        v = label >= 0 && label < k ? -log(fmax(buf[label], eps)) : -log(eps);
+                    break;
+                }
+                case POISSON:
+                    p = fmax(p, eps);
+                    int sign; /* lgamma_r: lgamma writes the global signgam */
+                    v = lgamma_r(y + 1.0, &sign) + p - log(p) * y;
+                    break;
+                case GAMMA: {
+                    /* psi = 1: the lgamma and log(y) terms of XGBoost's formula cancel */
+                    double theta = -1.0 / p, b = -log(-theta);
+                    v = -(y * theta - b);
+                    break;
+                }
+                case TWEEDIE: {
+                    double a = y * exp((1 - rho) * log(p)) / (1 - rho);
+                    double b = exp((2 - rho) * log(p)) / (2 - rho);
+                    v = -a + b;
+                    break;
+                }
+                }
+                sum += v * w;
+                wsum += w;
+            }
+            part[2 * c] = sum, part[2 * c + 1] = wsum;
+        }
+        if (buf != row) free(buf);
+    }
+    double sum = 0, wsum = 0;
+    for (size_t c = 0; c < n_chunks; c++)
+        sum += part[2 * c], wsum += part[2 * c + 1];
+    free(part);
+    double mean = wsum > 0 ? sum / wsum : NAN;
+    return kind == RMSE ? sqrt(mean) : mean;
+}

@@ -1,0 +1,457 @@
+/* XGBoost: split finding on a hand-checked dataset, a one-split tree end to end, the JSON
+ * model round trip, metrics on hand-computed cases, malformed model files, hyperparameter
+ * errors, and the training cache agreeing with tree traversal at any thread count. */
+#include "algo/algo.h"
+#include "algo/algo_internal.h"
+#include "algo/xgboost/xgboost.h"
+#include "test.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK_NEAR(a, b, tol)                                                                      \
+    do {                                                                                           \
+        double lt_x_ = (a), lt_y_ = (b);                                                           \
+        if (!(fabs(lt_x_ - lt_y_) <= (tol)))                                                       \
+            LT_FAIL_AT("expected %s ~ %s, got %.9g vs %.9g", #a, #b, lt_x_, lt_y_);                \
+    } while (0)
+
+/* The tiny dataset: 4 rows, 3 features, squared error from margin 0 so g = -y, h = 1.
+ *
+ *   row  f0   f1   f2   y    g
+ *   0    1    NaN  NaN   2   -2
+ *   1    2    NaN  1     1   -1
+ *   2    3    7    2    -1    1
+ *   3    4    7    2    -2    2
+ *
+ * G = 0, H = 4; lambda = 1, alpha = 0, min_child_weight = 0, so gain(G, H) = G^2 / (H + 1)
+ * and the parent's gain is 0. loss_chg = gain(L) + gain(R).
+ *
+ * f0 (cuts 2, 3, 4, 8.00001: one bin per value, no missing), forward only:
+ *   left {1}        : 4/2 + 4/4 = 3
+ *   left {1,2}      : 9/3 + 9/3 = 6   <- best: x < 3 goes left, G_L = -3, H_L = 2
+ *   left {1,2,3}    : 4/4 + 4/2 = 3
+ *   left all        : 0
+ * f1 (one bin {7}; rows 0 and 1 missing):
+ *   forward, missing right: left {2,3} = (3, 2), right {0,1} = (-3, 2): 3 + 3 = 6
+ *   backward, missing left: the same partition mirrored, 6 — not greater, forward stays
+ * f2 (bins {1}, {2}; row 0 missing):
+ *   forward:  left {1} (-1,1), right {0,2,3} (1,3): 0.5 + 0.25 = 0.75
+ *             left {1,2,3} (2,3), right {0} (-2,1): 1 + 2 = 3
+ *   backward: right {2,3} (3,2), left {0,1} (-3,2): 3 + 3 = 6  <- x < 2 left, missing left
+ *             right {1,2,3} (2,3), left {0} (-2,1): 1 + 2 = 3
+ * All three features reach 6: the tie goes to the lowest feature, f0. */
+static const float tiny_x[12] = {1, NAN, NAN, 2, NAN, 1, 3, 7, 2, 4, 7, 2};
+static const float tiny_y[4] = {2, 1, -1, -2};
+static const float tiny_g[4] = {-2, -1, 1, 2};
+static const float tiny_h[4] = {1, 1, 1, 1};
+
+static lt_xgb_grow_params tiny_params(void)
+{
+    return (lt_xgb_grow_params){
+        .eta = 1, .lambda = 1, .max_depth = 1, .colsample_bylevel = 1, .colsample_bynode = 1};
+}
+
+/* The node histogram by direct summation (slot layout: n_bins(f) + 1 per feature). */
+static double *tiny_hist(const lt_xgb_hist *h)
+{
+    double *hist = calloc(2 * h->slot[h->n_features], sizeof(double));
+    for (size_t r = 0; r < 4; r++)
+        for (int f = 0; f < 3; f++) {
+            uint32_t s = h->slot[f] + h->bins[r * 3 + (size_t)f];
+            hist[2 * s] += tiny_g[r];
+            hist[2 * s + 1] += tiny_h[r];
+        }
+    return hist;
+}
+
+static void split_find_matches_hand_computed_gains(void)
+{
+    lt_xgb_hist h;
+    lt_err err = {0};
+    LT_CHECK_INT(lt_xgb__hist_build(tiny_x, 4, 3, 256, 1, &h, &err), ==, 0);
+    LT_CHECK_INT(h.ptr[1] - h.ptr[0], ==, 4);
+    LT_CHECK_INT(h.ptr[2] - h.ptr[1], ==, 1);
+    LT_CHECK_INT(h.ptr[3] - h.ptr[2], ==, 2);
+    CHECK_NEAR(h.cuts[3], 8.00001, 1e-5);   /* max + |max| + 1e-5 */
+    LT_CHECK_INT(h.bins[0 * 3 + 1], ==, 1); /* missing: the slot after f1's one bin */
+    double *hist = tiny_hist(&h);
+    lt_xgb_grow_params p = tiny_params();
+    lt_xgb_split s;
+    int f0 = 0, f1 = 1, f2 = 2, all[3] = {0, 1, 2};
+
+    lt_xgb__split_find(&h, &p, hist, 0, 4, &f0, 1, &s);
+    LT_CHECK_INT(s.feature, ==, 0);
+    CHECK_NEAR(s.loss_chg, 6, 1e-6);
+    CHECK_NEAR(s.cond, 3, 0);
+    LT_CHECK_INT(s.bin, ==, 1);
+    LT_CHECK(!s.default_left);
+    CHECK_NEAR(s.gl, -3, 0);
+    CHECK_NEAR(s.hl, 2, 0);
+
+    lt_xgb__split_find(&h, &p, hist, 0, 4, &f1, 1, &s);
+    LT_CHECK_INT(s.feature, ==, 1);
+    CHECK_NEAR(s.loss_chg, 6, 1e-6);
+    LT_CHECK(!s.default_left); /* the backward tie does not replace the forward split */
+    CHECK_NEAR(s.cond, 14.00001, 1e-5);
+
+    lt_xgb__split_find(&h, &p, hist, 0, 4, &f2, 1, &s);
+    LT_CHECK_INT(s.feature, ==, 2);
+    CHECK_NEAR(s.loss_chg, 6, 1e-6);
+    LT_CHECK(s.default_left);
+    CHECK_NEAR(s.cond, 2, 0);
+    LT_CHECK_INT(s.bin, ==, 0);
+    CHECK_NEAR(s.gl, -3, 0);
+
+    lt_xgb__split_find(&h, &p, hist, 0, 4, all, 3, &s);
+    LT_CHECK_INT(s.feature, ==, 0);
+
+    /* min_child_weight 2.5: every split leaves a side with hessian below 2.5. */
+    p.min_child_weight = 2.5;
+    lt_xgb__split_find(&h, &p, hist, 0, 4, all, 3, &s);
+    LT_CHECK_INT(s.feature, ==, -1);
+    /* alpha = 1 shrinks |G| by 1: f0's best becomes (3-1)^2/3 * 2 = 8/3. */
+    p = tiny_params();
+    p.alpha = 1;
+    lt_xgb__split_find(&h, &p, hist, 0, 4, &f0, 1, &s);
+    CHECK_NEAR(s.loss_chg, 8.0 / 3.0, 1e-5);
+    CHECK_NEAR(lt_xgb__calc_weight(&p, -3, 2), 2.0 / 3.0, 1e-12);
+    free(hist);
+    lt_xgb__hist_free(&h);
+}
+
+static lt_dataset *tiny_dataset(void)
+{
+    lt_dataset *ds = lt_dataset_new_dense(4, 3, true);
+    memcpy(ds->x.values, tiny_x, sizeof tiny_x);
+    memcpy(ds->labels, tiny_y, sizeof tiny_y);
+    return ds;
+}
+
+static lt_algo_model *train(const lt_dataset *ds, const lt_dataset *va, json_t *hp, int threads,
+                            lt_err *err)
+{
+    lt_algo_train_args a = {
+        .train = ds, .validation = va, .hyperparameters = hp, .threads = threads};
+    lt_algo_model *m = NULL;
+    lt_err_clear(err);
+    int rc = lt_algo__xgboost.train(&a, &m, err);
+    json_decref(hp);
+    return rc ? NULL : m;
+}
+
+/* One round, depth 1, eta 1, base_score 0 on the tiny data: the root splits f0 < 3 with
+ * loss 6 into leaves -(-3)/(2+1) = 1 and -(3)/(2+1) = -1. */
+static void one_split_tree_end_to_end(void)
+{
+    lt_dataset *ds = tiny_dataset();
+    lt_err err = {0};
+    lt_algo_model *m = train(ds, NULL,
+                             json_pack("{s:s,s:s,s:s,s:s,s:s}", "num_round", "1", "max_depth", "1",
+                                       "eta", "1", "min_child_weight", "0", "base_score", "0"),
+                             1, &err);
+    LT_CHECK(m != NULL);
+    if (!m) {
+        fprintf(stderr, "  %s\n", err.msg);
+        lt_dataset_free(ds);
+        return;
+    }
+    LT_CHECK_INT(m->n_trees, ==, 1);
+    const lt_xgb_tree *t = &m->trees[0];
+    LT_CHECK_INT(t->n_nodes, ==, 3);
+    LT_CHECK_INT(t->split_index[0], ==, 0);
+    CHECK_NEAR(t->split_cond[0], 3, 0);
+    CHECK_NEAR(t->loss_chg[0], 6, 1e-6);
+    CHECK_NEAR(t->split_cond[1], 1, 1e-6);
+    CHECK_NEAR(t->split_cond[2], -1, 1e-6);
+    CHECK_NEAR(t->sum_hess[0], 4, 0);
+    double out[4];
+    LT_CHECK_INT(lt_algo__xgboost.predict(m, &ds->x, 1, out, &err), ==, 0);
+    CHECK_NEAR(out[0], 1, 1e-6);
+    CHECK_NEAR(out[1], 1, 1e-6);
+    CHECK_NEAR(out[2], -1, 1e-6);
+    CHECK_NEAR(out[3], -1, 1e-6);
+    /* A missing f0 follows default_left (right here: no missing f0 in training). */
+    float row[3] = {NAN, 0, 0};
+    LT_CHECK_INT(lt_xgb__tree_leaf(t, row), ==, 2);
+    double w[3], g[3], c[3];
+    lt_xgb__importance(m, w, g, c);
+    CHECK_NEAR(w[0], 1, 0);
+    CHECK_NEAR(g[0], 6, 1e-6);
+    CHECK_NEAR(c[0], 4, 0);
+    CHECK_NEAR(w[1] + w[2], 0, 0);
+    lt_algo__xgboost.free(m);
+    lt_dataset_free(ds);
+}
+
+static uint64_t rng = 777;
+static double unif(void)
+{
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return ((rng >> 11) + 0.5) * 0x1.0p-53;
+}
+
+/* n rows x 6 features, 10% missing, a nonlinear target; labels in [0,1] for logistic. */
+static lt_dataset *random_dataset(size_t n, bool binary, int k)
+{
+    lt_dataset *ds = lt_dataset_new_dense(n, 6, true);
+    for (size_t r = 0; r < n; r++) {
+        float *x = ds->x.values + r * 6;
+        for (int f = 0; f < 6; f++)
+            x[f] = unif() < 0.1 ? NAN : (float)(unif() * 4 - 2);
+        double z = (isnan(x[0]) ? 0.5 : x[0] * x[0]) - (isnan(x[1]) ? 0 : x[1]) + 0.3 * unif();
+        ds->labels[r] = k > 1    ? (float)((int)(fabs(z) * 2) % k)
+                        : binary ? (float)(z > 0.8)
+                                 : (float)z;
+    }
+    return ds;
+}
+
+static double last_train_metric;
+static void on_metric(void *ctx, const char *name, double value, int it)
+{
+    (void)ctx, (void)it;
+    if (strncmp(name, "train:", 6) == 0) last_train_metric = value;
+}
+
+/* The training cache (leaf values added through row partitions) and predict (float
+ * comparisons down each tree) must agree: the last train rmse equals the rmse of
+ * predict on the training rows. And 1 or 3 threads give the same model: 100,000 rows,
+ * enough that every parallel region (root sums, histograms, partition, metrics) runs on
+ * several threads. */
+static void training_cache_matches_predict_and_threads_agree(void)
+{
+    enum { N = 100000 };
+    lt_dataset *ds = random_dataset(N, false, 1);
+    lt_err err = {0};
+    json_t *hp = json_pack("{s:s,s:s,s:s}", "num_round", "15", "max_depth", "5", "max_bin", "16");
+    lt_algo_train_args a = {
+        .train = ds, .hyperparameters = hp, .threads = 3, .on_metric = on_metric};
+    lt_algo_model *m3 = NULL, *m1 = NULL;
+    LT_CHECK_INT(lt_algo__xgboost.train(&a, &m3, &err), ==, 0);
+    a.threads = 1;
+    LT_CHECK_INT(lt_algo__xgboost.train(&a, &m1, &err), ==, 0);
+    json_decref(hp);
+    if (!m1 || !m3) goto out;
+    double *out = calloc(N, sizeof(double));
+    LT_CHECK_INT(lt_algo__xgboost.predict(m1, &ds->x, 2, out, &err), ==, 0);
+    double se = 0;
+    for (int i = 0; i < N; i++)
+        se += (out[i] - ds->labels[i]) * (out[i] - ds->labels[i]);
+    CHECK_NEAR(sqrt(se / N), last_train_metric, 1e-5);
+    free(out);
+    char *j1 = lt_xgb__model_to_json(m1), *j3 = lt_xgb__model_to_json(m3);
+    LT_CHECK_STR(j1, j3);
+    free(j1);
+    free(j3);
+out:
+    lt_algo__xgboost.free(m1);
+    lt_algo__xgboost.free(m3);
+    lt_dataset_free(ds);
+}
+
+/* save_model -> load_model keeps every array and every prediction, for softprob too. */
+static void json_round_trip_keeps_trees_and_predictions(void)
+{
+    const char *objectives[] = {"reg:squarederror", "binary:logistic", "multi:softprob",
+                                "count:poisson"};
+    for (int o = 0; o < 4; o++) {
+        bool multi = o == 2;
+        lt_dataset *ds = random_dataset(600, o == 1, multi ? 3 : 1);
+        if (o == 3)
+            for (int i = 0; i < 600; i++)
+                ds->labels[i] = fabsf(ds->labels[i]);
+        lt_err err = {0};
+        json_t *hp = json_pack("{s:s,s:s,s:s}", "num_round", "4", "objective", objectives[o],
+                               "max_depth", "3");
+        if (multi) json_object_set_new(hp, "num_class", json_string("3"));
+        lt_algo_model *m = train(ds, NULL, hp, 2, &err), *back = NULL;
+        LT_CHECK(m != NULL);
+        if (!m) {
+            fprintf(stderr, "  %s: %s\n", objectives[o], err.msg);
+            lt_dataset_free(ds);
+            continue;
+        }
+        char *text = lt_xgb__model_to_json(m);
+        LT_CHECK_INT(lt_xgb__model_from_json(text, strlen(text), &back, &err), ==, 0);
+        if (back) {
+            LT_CHECK_INT(back->n_trees, ==, m->n_trees);
+            LT_CHECK_INT(back->objective, ==, m->objective);
+            LT_CHECK_INT(back->num_class, ==, m->num_class);
+            for (int t = 0; t < m->n_trees && t < back->n_trees; t++) {
+                const lt_xgb_tree *a = &m->trees[t], *b = &back->trees[t];
+                LT_CHECK_INT(a->n_nodes, ==, b->n_nodes);
+                LT_CHECK_INT(m->tree_info[t], ==, back->tree_info[t]);
+                for (int i = 0; i < a->n_nodes && i < b->n_nodes; i++) {
+                    LT_CHECK_INT(a->left[i], ==, b->left[i]);
+                    LT_CHECK_INT(a->parent[i], ==, b->parent[i]);
+                    LT_CHECK_INT(a->split_index[i], ==, b->split_index[i]);
+                    LT_CHECK_INT(a->default_left[i], ==, b->default_left[i]);
+                    LT_CHECK(a->split_cond[i] == b->split_cond[i]);
+                    LT_CHECK(a->base_weight[i] == b->base_weight[i]);
+                }
+            }
+            size_t w = lt_algo__xgboost.output_width(m);
+            double *p1 = calloc(600 * w, sizeof(double)), *p2 = calloc(600 * w, sizeof(double));
+            lt_algo__xgboost.predict(m, &ds->x, 1, p1, &err);
+            lt_algo__xgboost.predict(back, &ds->x, 1, p2, &err);
+            LT_CHECK(memcmp(p1, p2, 600 * w * sizeof(double)) == 0);
+            free(p1);
+            free(p2);
+        }
+        free(text);
+        lt_algo__xgboost.free(back);
+        lt_algo__xgboost.free(m);
+        lt_dataset_free(ds);
+    }
+}
+
+static void auc_matches_hand_computed_cases(void)
+{
+    double scratch[16];
+    /* pos {0.35, 0.8}, neg {0.1, 0.4}: 3 of 4 pairs ordered = 0.75 */
+    const double s1[] = {0.1, 0.4, 0.35, 0.8};
+    const float y1[] = {0, 0, 1, 1};
+    CHECK_NEAR(lt_xgb__auc(s1, y1, NULL, 4, false, scratch), 0.75, 1e-12);
+    /* weights 1,3,1,1: ordered pair weight 1*1 + 1*1 + 1*3 = 5 of 2*4 = 8 */
+    const float w1[] = {1, 3, 1, 1};
+    CHECK_NEAR(lt_xgb__auc(s1, y1, w1, 4, false, scratch), 0.625, 1e-12);
+    /* a tie between a positive and a negative at 0.5 counts half: (0.5 + 1 + 2) / 4 */
+    const double s2[] = {0.5, 0.5, 0.2, 0.9};
+    const float y2[] = {1, 0, 0, 1};
+    CHECK_NEAR(lt_xgb__auc(s2, y2, NULL, 4, false, scratch), 0.875, 1e-12);
+    /* one class only: undefined */
+    const float y3[] = {1, 1, 1, 1};
+    LT_CHECK(isnan(lt_xgb__auc(s1, y3, NULL, 4, false, scratch)));
+    /* aucpr of a perfect ranking is 1 */
+    const double s4[] = {0.1, 0.2, 0.8, 0.9};
+    CHECK_NEAR(lt_xgb__auc(s4, y1, NULL, 4, true, scratch), 1.0, 1e-12);
+}
+
+static void elementwise_metrics_match_hand_computed_cases(void)
+{
+    lt_xgb_model m = {.objective = LT_XGB_OBJ_SQUAREDERROR};
+    const float margins[] = {1, 2};
+    const float labels[] = {0, 0};
+    CHECK_NEAR(lt_xgb__metric_eval("rmse", &m, margins, 2, labels, NULL, 1), sqrt(2.5), 1e-9);
+    CHECK_NEAR(lt_xgb__metric_eval("mae", &m, margins, 2, labels, NULL, 1), 1.5, 1e-9);
+    const float w[] = {3, 1};
+    CHECK_NEAR(lt_xgb__metric_eval("mae", &m, margins, 2, labels, w, 1), 5.0 / 4, 1e-9);
+    m.objective = LT_XGB_OBJ_BINARY_LOGISTIC;
+    const float lm[] = {0, 2};
+    const float ly[] = {1, 0};
+    /* p = 0.5 and sigmoid(2) = 0.8808: logloss = (log 2 - log(1 - 0.8808)) / 2 */
+    double p2 = 1 / (1 + exp(-2.0));
+    CHECK_NEAR(lt_xgb__metric_eval("logloss", &m, lm, 2, ly, NULL, 1), (log(2.0) - log(1 - p2)) / 2,
+               1e-6);
+    CHECK_NEAR(lt_xgb__metric_eval("error", &m, lm, 2, ly, NULL, 1), 1.0, 0); /* 0.5 is not > 0.5 */
+    CHECK_NEAR(lt_xgb__metric_eval("error@0.9", &m, lm, 2, ly, NULL, 1), 0.5, 0);
+    m.objective = LT_XGB_OBJ_MULTI_SOFTPROB;
+    m.num_class = 3;
+    const float mm[] = {0, 0, 0, 5, 0, 0};
+    const float my[] = {2, 0};
+    CHECK_NEAR(lt_xgb__metric_eval("merror", &m, mm, 2, my, NULL, 1), 0.5, 0); /* row 0 argmax 0 */
+    double pr = exp(5.0) / (exp(5.0) + 2);
+    CHECK_NEAR(lt_xgb__metric_eval("mlogloss", &m, mm, 2, my, NULL, 1), (log(3.0) - log(pr)) / 2,
+               1e-6);
+    LT_CHECK(lt_xgb__metric_known("tweedie-nloglik@1.2"));
+    LT_CHECK(!lt_xgb__metric_known("ndcg"));
+    LT_CHECK(!lt_xgb__metric_known("error@x"));
+}
+
+/* A minimal valid model: one stump on feature 0 of 2 features. */
+static const char good_model[] =
+    "{\"learner\":{\"attributes\":{},\"gradient_booster\":{\"name\":\"gbtree\",\"model\":{"
+    "\"gbtree_model_param\":{\"num_parallel_tree\":\"1\",\"num_trees\":\"1\"},"
+    "\"tree_info\":[0],\"trees\":[{\"tree_param\":{\"num_nodes\":\"3\"},"
+    "\"left_children\":[1,-1,-1],\"right_children\":[2,-1,-1],\"split_indices\":[0,0,0],"
+    "\"split_conditions\":[0.5,-1.0,1.0],\"default_left\":[1,0,0],\"split_type\":[0,0,0]}]}},"
+    "\"learner_model_param\":{\"base_score\":\"5E-1\",\"num_class\":\"0\",\"num_feature\":\"2\"},"
+    "\"objective\":{\"name\":\"reg:squarederror\"}},\"version\":[1,7,4]}";
+
+static char *replaced(const char *from, const char *to)
+{
+    const char *at = strstr(good_model, from);
+    if (!at) return NULL;
+    return lt_xasprintf("%.*s%s%s", (int)(at - good_model), good_model, to, at + strlen(from));
+}
+
+static void malformed_model_json_is_a_clear_einval(void)
+{
+    lt_err err = {0};
+    lt_xgb_model *m = NULL;
+    LT_CHECK_INT(lt_xgb__model_from_json(good_model, strlen(good_model), &m, &err), ==, 0);
+    if (m) {
+        float row[2] = {NAN, 3};
+        LT_CHECK_INT(lt_xgb__tree_leaf(&m->trees[0], row), ==, 1); /* missing goes left */
+        lt_xgb__model_free(m);
+    }
+    static const struct {
+        const char *from, *to, *expect;
+    } cases[] = {
+        {"{\"learner\"", "{\"learnr\"", "learner is missing"},
+        {"\"left_children\":[1,-1,-1]", "\"left_children\":[1,-1]", "num_nodes"},
+        {"\"right_children\":[2,-1,-1]", "\"right_children\":[7,-1,-1]", "outside"},
+        {"\"left_children\":[1,-1,-1]", "\"left_children\":[0,-1,-1]", "outside"},
+        {"\"right_children\":[2,-1,-1]", "\"right_children\":[-1,-1,-1]", "one child"},
+        {"\"split_indices\":[0,0,0]", "\"split_indices\":[2,0,0]", "num_feature"},
+        {"\"split_conditions\":[0.5,", "\"split_conditions\":[\"x\",", "split_conditions[0]"},
+        {"\"split_type\":[0,0,0]", "\"split_type\":[1,0,0]", "categorical"},
+        {"\"name\":\"gbtree\"", "\"name\":\"dart\"", "only gbtree"},
+        {"\"tree_info\":[0]", "\"tree_info\":[1]", "tree_info[0]"},
+        {"\"base_score\":\"5E-1\"", "\"base_score\":\"half\"", "base_score"},
+        {"reg:squarederror", "rank:pairwise", "not supported"},
+        {"\"num_feature\":\"2\"", "\"num_feature\":\"0\"", "num_feature"},
+        {"\"num_parallel_tree\":\"1\"", "\"num_parallel_tree\":\"2\"", "num_parallel_tree"},
+        {"]}}", "]}", "not JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = replaced(cases[i].from, cases[i].to);
+        LT_CHECK(text != NULL);
+        if (!text) continue;
+        lt_err_clear(&err);
+        m = NULL;
+        int rc = lt_xgb__model_from_json(text, strlen(text), &m, &err);
+        LT_CHECK_INT(rc, ==, LT_EINVAL);
+        LT_CHECK(m == NULL);
+        LT_CHECK_CONTAINS(err.msg, cases[i].expect);
+        free(text);
+    }
+}
+
+static void hyperparameter_errors_name_the_parameter(void)
+{
+    lt_dataset *ds = tiny_dataset();
+    lt_err err = {0};
+    LT_CHECK(train(ds, NULL, json_pack("{s:s}", "eta", "0.1"), 1, &err) == NULL);
+    LT_CHECK_CONTAINS(err.msg, "num_round is required");
+    LT_CHECK(train(ds, NULL, json_pack("{s:s,s:s}", "num_round", "2", "objective", "multi:softmax"),
+                   1, &err) == NULL);
+    LT_CHECK_CONTAINS(err.msg, "num_class");
+    LT_CHECK(train(ds, NULL, json_pack("{s:s,s:s}", "num_round", "2", "eval_metric", "rmse,ndcg"),
+                   1, &err) == NULL);
+    LT_CHECK_CONTAINS(err.msg, "ndcg");
+    LT_CHECK(train(ds, NULL,
+                   json_pack("{s:s,s:s}", "num_round", "2", "objective", "binary:logistic"), 1,
+                   &err) == NULL);
+    LT_CHECK_CONTAINS(err.msg, "label"); /* labels 2 and -2 are not in [0, 1] */
+    LT_CHECK(train(ds, NULL, json_pack("{s:s,s:s}", "num_round", "2", "max_bin", "1"), 1, &err) ==
+             NULL);
+    LT_CHECK_CONTAINS(err.msg, "max_bin");
+    lt_dataset_free(ds);
+}
+
+int main(void)
+{
+    LT_RUN(split_find_matches_hand_computed_gains);
+    LT_RUN(one_split_tree_end_to_end);
+    LT_RUN(training_cache_matches_predict_and_threads_agree);
+    LT_RUN(json_round_trip_keeps_trees_and_predictions);
+    LT_RUN(auc_matches_hand_computed_cases);
+    LT_RUN(elementwise_metrics_match_hand_computed_cases);
+    LT_RUN(malformed_model_json_is_a_clear_einval);
+    LT_RUN(hyperparameter_errors_name_the_parameter);
+    return lt_test_summary();
+}
