@@ -149,11 +149,11 @@ static void init_centers(const float *x, size_t n, int dim, int k, bool plusplus
     float *dist = lt_xmalloc((size_t)trials * n * sizeof(float)); /* (n, trials) */
     float *xnorm = lt_xmalloc((n + 1) * sizeof(float));
     double *cum = lt_xmalloc((n + 1) * sizeof(double));
+    double *partial = lt_xcalloc((size_t)nth * MAX_TRIALS, sizeof(double));
 #pragma omp parallel for schedule(static) num_threads(nth)
     for (size_t i = 0; i < n; i++) xnorm[i] = cblas_sdot(dim, x + i * dim, 1, x + i * dim, 1);
-    double total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total) num_threads(nth)
-    for (size_t i = 0; i < n; i++) total += (mind[i] = sqdist(x + i * dim, c, dim));
+#pragma omp parallel for schedule(static) num_threads(nth)
+    for (size_t i = 0; i < n; i++) mind[i] = sqdist(x + i * dim, c, dim);
     for (int j = 1; j < k; j++) {
         /* Draws by binary search in the running sum of the distances: one pass per center
          * however many trials. */
@@ -183,10 +183,13 @@ static void init_centers(const float *x, size_t n, int dim, int k, bool plusplus
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, trials, dim, -2.0f, x, dim,
                     cbuf, dim, 0.0f, dist, trials);
         if (cbuf != cand) free(cbuf);
+        /* Per-thread partial potentials summed in thread order: the pick does not depend on
+         * which thread finished first. */
         double potential[MAX_TRIALS] = {0};
 #pragma omp parallel num_threads(nth)
         {
-            double local[MAX_TRIALS] = {0};
+            double *local = partial + (size_t)omp_get_thread_num() * MAX_TRIALS;
+            for (int t = 0; t < trials; t++) local[t] = 0;
 #pragma omp for schedule(static)
             for (size_t i = 0; i < n; i++) {
                 float *di = dist + i * (size_t)trials;
@@ -197,21 +200,20 @@ static void init_centers(const float *x, size_t n, int dim, int k, bool plusplus
                     local[t] += d < mind[i] ? d : mind[i];
                 }
             }
-#pragma omp critical
-            for (int t = 0; t < trials; t++) potential[t] += local[t];
         }
+        for (int th = 0; th < nth; th++)
+            for (int t = 0; t < trials; t++) potential[t] += partial[(size_t)th * MAX_TRIALS + t];
         int best = 0;
         for (int t = 1; t < trials; t++)
             if (potential[t] < potential[best]) best = t;
         memcpy(c + (size_t)j * dim, x + picks[best] * dim, sizeof(float) * dim);
-        total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total) num_threads(nth)
+#pragma omp parallel for schedule(static) num_threads(nth)
         for (size_t i = 0; i < n; i++) {
             float d = dist[i * (size_t)trials + (size_t)best];
             if (d < mind[i]) mind[i] = d;
-            total += mind[i];
         }
     }
+    free(partial);
     free(cum);
     free(xnorm);
     free(dist);
