@@ -7,8 +7,10 @@
  * Data: an lt_dataset holds the features as a dense row-major matrix or as CSR, the
  * labels (optional) and the instance weights (optional). Missing values in dense data are
  * NaN. Readers parse the SageMaker content types (text/csv with the label first and no
- * header, text/libsvm, application/jsonlines); a malformed input fails with the source
- * name, the line and the reason, never a crash or a silent skip.
+ * header, text/libsvm, application/jsonlines, application/x-recordio-protobuf); a malformed
+ * input fails with the source name, the line (the record, for RecordIO) and the reason,
+ * never a crash or a silent skip. Instance weights come from libsvm's "label:weight" and,
+ * when asked for (XGBoost's csv_weights=1), from CSV's second column.
  *
  * Algorithms declare their hyperparameters (name, type, default, range — the tuning
  * issue builds its search spaces from them), parse hyperparameters.json's string map
@@ -62,10 +64,16 @@ int lt_dataset_densify(lt_dataset *ds, float fill, size_t max_bytes, lt_err *err
 
 typedef struct lt_read_options {
     const char *content_type; /* "text/csv", "text/csv;label_size=0", "text/libsvm",
-                                 "application/jsonlines" (parameters after ';' allowed) */
+                                 "application/jsonlines", "application/x-recordio-protobuf"
+                                 (parameters after ';' allowed; label_size=0 makes RecordIO
+                                 labels ignored) */
     const char *source_name;  /* for messages: a file name or "channel train" */
     size_t max_bytes;         /* memory the parsed dataset may take; 0: 8 GiB */
     int threads;              /* parse in parallel where the format allows; 0: all */
+    bool csv_weights;         /* text/csv: label, instance weight, then the features (XGBoost's
+                                 csv_weights=1); needs label_size=1. A weight must be a finite
+                                 number >= 0. Other formats ignore it (libsvm's weights are
+                                 always read from "label:weight"). */
 } lt_read_options;
 
 /* Parses a whole buffer. LT_EINVAL "<source>:<line>: <reason>" on malformed input. */
@@ -74,6 +82,14 @@ int lt_read_buffer(const char *data, size_t len, const lt_read_options *opt, lt_
 /* Reads a file, or every regular file of a directory in name order (a channel), or a
  * FIFO (Pipe mode) as a stream. */
 int lt_read_path(const char *path, const lt_read_options *opt, lt_dataset **out, lt_err *err);
+
+/* Appends x's rows to out as RecordIO-protobuf, as SageMaker's Python SDK writes them: one
+ * record per row; features["values"] a Float32Tensor, dense (values) for a dense matrix, and
+ * for CSR sparse (values, keys = column indices, shape = [n_cols]); label["values"] a
+ * one-value Float32Tensor when labels (x->n_rows) is not NULL. Records are never split.
+ * LT_EINVAL when x has rows but no columns; LT_ELIMIT when out's maximum or a record's
+ * 2^29-byte limit would be passed (out then holds the records before). */
+int lt_write_recordio_protobuf(const lt_matrix *x, const float *labels, lt_buf *out, lt_err *err);
 
 /* ---- algorithms ---------------------------------------------------------------------- */
 

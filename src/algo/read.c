@@ -1,7 +1,9 @@
 /*
  * lt_read_buffer / lt_read_path: resolves the options, dispatches on the content type
- * (its parameters after ';' — label_size for text/csv), and reads a file, a directory (each
- * regular file in name order, concatenated) or a FIFO (read to its end as a stream).
+ * (its parameters after ';' — label_size for text/csv and recordio), and reads a file, a
+ * directory (each regular file in name order, concatenated) or a FIFO (read to its end as a
+ * stream). Text files are joined with a newline where one is missing; RecordIO files are
+ * joined with zero padding to 4 bytes, so the next file's first magic stays aligned.
  */
 #include "algo/read_internal.h"
 
@@ -30,7 +32,7 @@ int lt_read__alloc(lt_read__ctx *ctx, size_t count, size_t size, void **out, lt_
     return 0;
 }
 
-typedef enum { FMT_CSV, FMT_LIBSVM, FMT_JSONL } fmt_kind;
+typedef enum { FMT_CSV, FMT_LIBSVM, FMT_JSONL, FMT_RECORDIO } fmt_kind;
 
 /* "text/csv; label_size=0" -> FMT_CSV with label_size 0. */
 static int parse_content_type(const lt_read_options *opt, lt_read__ctx *ctx, fmt_kind *fmt,
@@ -48,10 +50,12 @@ static int parse_content_type(const lt_read_options *opt, lt_read__ctx *ctx, fmt
         *fmt = FMT_LIBSVM;
     else if (IS("application/jsonlines") || IS("application/jsonl") || IS("application/x-jsonlines"))
         *fmt = FMT_JSONL;
+    else if (IS("application/x-recordio-protobuf") || IS("recordio-protobuf"))
+        *fmt = FMT_RECORDIO;
     else
         return lt_err_set(err, LT_EINVAL,
                           "%s: unsupported content type \"%s\" (text/csv, text/libsvm, "
-                          "application/jsonlines)",
+                          "application/jsonlines, application/x-recordio-protobuf)",
                           ctx->source, opt->content_type);
 #undef IS
     ctx->label_size = 1;
@@ -79,6 +83,7 @@ static int ctx_init(const lt_read_options *opt, lt_read__ctx *ctx, fmt_kind *fmt
     ctx->max_bytes = opt && opt->max_bytes ? opt->max_bytes : LT_READ__DEFAULT_MAX;
     ctx->threads = opt && opt->threads > 0 ? opt->threads : omp_get_max_threads();
     if (ctx->threads < 1) ctx->threads = 1;
+    ctx->csv_weights = opt && opt->csv_weights;
     lt_read_options none = {0};
     return parse_content_type(opt ? opt : &none, ctx, fmt, err);
 }
@@ -90,6 +95,7 @@ static int dispatch(const char *data, size_t len, lt_read__ctx *ctx, fmt_kind fm
     case FMT_CSV: return lt_read__csv(data, len, ctx, out, err);
     case FMT_LIBSVM: return lt_read__libsvm(data, len, ctx, out, err);
     case FMT_JSONL: return lt_read__jsonl(data, len, ctx, out, err);
+    case FMT_RECORDIO: return lt_read__recordio(data, len, ctx, out, err);
     }
     return lt_err_set(err, LT_EINTERNAL, "unknown format");
 }
@@ -106,8 +112,9 @@ int lt_read_buffer(const char *data, size_t len, const lt_read_options *opt, lt_
 }
 
 /* Appends the whole of path (a regular file or a FIFO, read until EOF) to buf, making sure
- * the text ends with a newline so files concatenate as lines. */
-static int slurp(const char *path, lt_buf *buf, lt_err *err)
+ * text ends with a newline so files concatenate as lines, and binary (RecordIO) ends on a
+ * 4-byte boundary so files concatenate as records. */
+static int slurp(const char *path, bool binary, lt_buf *buf, lt_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return lt_err_set(err, LT_EIO, "%s: cannot open: %s", path, strerror(errno));
@@ -131,7 +138,10 @@ static int slurp(const char *path, lt_buf *buf, lt_err *err)
         last_nl = tmp[n - 1] == '\n';
     }
     close(fd);
-    if (rc == 0 && !last_nl) rc = lt_buf_append(buf, "\n", 1, err);
+    if (rc == 0 && binary && buf->len % 4)
+        rc = lt_buf_append(buf, "\0\0\0", 4 - buf->len % 4, err);
+    else if (rc == 0 && !binary && !last_nl)
+        rc = lt_buf_append(buf, "\n", 1, err);
     return rc;
 }
 
@@ -140,7 +150,7 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int slurp_dir(const char *path, lt_buf *buf, lt_err *err)
+static int slurp_dir(const char *path, bool binary, lt_buf *buf, lt_err *err)
 {
     DIR *d = opendir(path);
     if (!d) return lt_err_set(err, LT_EIO, "%s: cannot open directory: %s", path, strerror(errno));
@@ -161,7 +171,7 @@ static int slurp_dir(const char *path, lt_buf *buf, lt_err *err)
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (rc == 0 && stat(names[i], &st) == 0 && (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)))
-            rc = slurp(names[i], buf, err);
+            rc = slurp(names[i], binary, buf, err);
         free(names[i]);
     }
     free(names);
@@ -184,10 +194,11 @@ int lt_read_path(const char *path, const lt_read_options *opt, lt_dataset **out,
     lt_buf buf;
     /* The raw text is a fair bound on the parsed data's size, and is kept under the same cap. */
     lt_buf_init(&buf, ctx.max_bytes);
+    bool binary = fmt == FMT_RECORDIO;
     if (S_ISDIR(st.st_mode))
-        rc = slurp_dir(path, &buf, err);
+        rc = slurp_dir(path, binary, &buf, err);
     else if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))
-        rc = slurp(path, &buf, err);
+        rc = slurp(path, binary, &buf, err);
     else
         rc = lt_err_set(err, LT_EINVAL, "%s: not a file, directory or FIFO", path);
     if (rc == 0) rc = dispatch(buf.data ? buf.data : "", buf.len, &ctx, fmt, out, err);

@@ -1,7 +1,9 @@
 /*
  * text/csv as SageMaker's built-in algorithms take it: no header, the label in the first
  * column unless label_size=0, every row the same width, an empty field is missing (NaN),
- * no quoting (a '"' is an error), \n or \r\n line ends, blank lines skipped.
+ * no quoting (a '"' is an error), \n or \r\n line ends, blank lines skipped. With
+ * csv_weights (XGBoost's csv_weights=1) the second column is the instance weight: a finite
+ * number >= 0, as XGBoost requires of weights.
  *
  * Large buffers parse in parallel: the buffer is cut at line boundaries into `threads`
  * chunks; a first pass counts each chunk's rows, a prefix sum gives each chunk its first
@@ -145,9 +147,13 @@ static void chunk_fail(chunk *c, size_t line, const char *msg)
     snprintf(c->err_msg, sizeof c->err_msg, "%s", msg);
 }
 
-static void chunk_parse(chunk *c, size_t width, int label_size, float *x, float *labels)
+/* Columns before the features: the label (label_size of them), then the weight when
+ * weights is not NULL. */
+static void chunk_parse(chunk *c, size_t width, int label_size, float *x, float *labels,
+                        float *weights)
 {
-    size_t n_cols = width - (size_t)label_size;
+    size_t prefix = (size_t)label_size + (weights ? 1 : 0);
+    size_t n_cols = width - prefix;
     const char *p = c->begin;
     size_t line = c->first_line, row = c->first_row;
     char msg[256];
@@ -188,10 +194,21 @@ static void chunk_parse(chunk *c, size_t width, int label_size, float *x, float 
                 chunk_fail(c, line, msg);
                 return;
             }
-            if ((int)col < label_size)
+            if ((int)col < label_size) {
                 labels[row] = v;
-            else
-                dst[col - (size_t)label_size] = v;
+            } else if (col < prefix) {
+                if (!(v >= 0)) {
+                    snprintf(msg, sizeof msg,
+                             isnan(v) ? "column %zu: the instance weight is missing"
+                                      : "column %zu: instance weight %g is negative",
+                             col + 1, (double)v);
+                    chunk_fail(c, line, msg);
+                    return;
+                }
+                weights[row] = v;
+            } else {
+                dst[col - prefix] = v;
+            }
             col++;
             if (fe == le) break;
             f = fe + 1;
@@ -253,28 +270,46 @@ int lt_read__csv(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset **o
         rc = lt_err_set(err, LT_EINVAL, "%s: no data rows", ctx->source);
         goto done;
     }
-    if ((int)width <= ctx->label_size) {
+    if (ctx->csv_weights && ctx->label_size != 1) {
         rc = lt_err_set(err, LT_EINVAL,
-                        "%s:%zu: a row has only the label column and no features", ctx->source,
-                        first_line);
+                        "%s: instance weights (csv_weights) need the label column "
+                        "(label_size=1)",
+                        ctx->source);
         goto done;
     }
-    size_t n_cols = width - (size_t)ctx->label_size;
-    float *x = NULL, *labels = NULL;
+    size_t prefix = (size_t)ctx->label_size + (ctx->csv_weights ? 1 : 0);
+    if (width <= prefix) {
+        rc = lt_err_set(err, LT_EINVAL,
+                        ctx->csv_weights
+                            ? "%s:%zu: a row has only the label and weight columns and no features"
+                            : "%s:%zu: a row has only the label column and no features",
+                        ctx->source, first_line);
+        goto done;
+    }
+    size_t n_cols = width - prefix;
+    float *x = NULL, *labels = NULL, *weights = NULL;
     if ((rc = lt_read__alloc(ctx, rows, n_cols * sizeof(float), (void **)&x, err)) < 0) goto done;
     if (ctx->label_size &&
         (rc = lt_read__alloc(ctx, rows, sizeof(float), (void **)&labels, err)) < 0) {
         free(x);
         goto done;
     }
+    if (ctx->csv_weights &&
+        (rc = lt_read__alloc(ctx, rows, sizeof(float), (void **)&weights, err)) < 0) {
+        free(x);
+        free(labels);
+        goto done;
+    }
 #pragma omp parallel for num_threads(n_chunks) schedule(static, 1)
-    for (int i = 0; i < n_chunks; i++) chunk_parse(&chunks[i], width, ctx->label_size, x, labels);
+    for (int i = 0; i < n_chunks; i++)
+        chunk_parse(&chunks[i], width, ctx->label_size, x, labels, weights);
     for (int i = 0; i < n_chunks; i++) {
         if (chunks[i].rc) {
             rc = lt_err_set(err, chunks[i].rc, "%s:%zu: %s", ctx->source, chunks[i].err_line,
                             chunks[i].err_msg);
             free(x);
             free(labels);
+            free(weights);
             goto done;
         }
     }
@@ -284,6 +319,7 @@ int lt_read__csv(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset **o
     ds->x.n_cols = n_cols;
     ds->x.values = x;
     ds->labels = labels;
+    ds->weights = weights;
     *out = ds;
 done:
     free(chunks);

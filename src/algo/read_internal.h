@@ -12,7 +12,8 @@ typedef struct lt_read__ctx {
     size_t max_bytes;   /* resolved: never 0 */
     size_t used_bytes;  /* what checked allocations have taken so far */
     int threads;        /* resolved: >= 1 */
-    int label_size;     /* csv: 1 (label first) or 0 */
+    int label_size;     /* csv: 1 (label first) or 0; recordio: 0 ignores labels */
+    bool csv_weights;   /* csv: the column after the label is the instance weight */
 } lt_read__ctx;
 
 /* Allocates count * size zeroed bytes unless that overflows or passes the context's
@@ -22,6 +23,8 @@ int lt_read__alloc(lt_read__ctx *ctx, size_t count, size_t size, void **out, lt_
 int lt_read__csv(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset **out, lt_err *err);
 int lt_read__libsvm(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset **out,
                     lt_err *err);
+int lt_read__recordio(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset **out,
+                      lt_err *err);
 int lt_read__jsonl(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset **out,
                    lt_err *err);
 

@@ -2,7 +2,9 @@
  * text/libsvm: one row per line, "label idx:value idx:value ...", separated by spaces or
  * tabs. Indices are kept as written (0- or 1-based), must increase within a row, and
  * n_cols = max index + 1. "qid:N" tokens are skipped; a '#' starts a comment. Blank lines
- * are skipped. The result is CSR; absent entries are missing.
+ * are skipped. The result is CSR; absent entries are missing. A label written
+ * "label:weight" (XGBoost's libsvm form) carries the row's instance weight, a finite number
+ * >= 0; weights are on every row or on none.
  */
 #include "algo/read_internal.h"
 
@@ -25,7 +27,7 @@ int lt_read__libsvm(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset 
         max_rows += *p == '\n';
         max_nnz += *p == ':';
     }
-    float *labels = NULL, *values = NULL;
+    float *labels = NULL, *values = NULL, *weights = NULL;
     size_t *row_ptr = NULL;
     uint32_t *col_idx = NULL;
     int rc;
@@ -35,6 +37,7 @@ int lt_read__libsvm(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset 
         (rc = lt_read__alloc(ctx, max_nnz, sizeof(uint32_t), (void **)&col_idx, err)) < 0)
         goto fail;
     size_t rows = 0, nnz = 0, line = 0, n_cols = 0;
+    int weighted = -1; /* whether rows carry label:weight, from the first row on */
     for (const char *p = data; p < end;) {
         line++;
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -52,11 +55,34 @@ int lt_read__libsvm(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset 
             while (te < le && !is_space(*te)) te++;
             size_t tl = (size_t)(te - t);
             if (!have_label) {
-                if (!lt_read__number(t, te, &labels[rows])) {
+                const char *colon = memchr(t, ':', tl);
+                if (!lt_read__number(t, colon ? colon : te, &labels[rows]) || colon == t) {
                     rc = lt_err_set(err, LT_EINVAL, "%s:%zu: label is not a number: \"%.*s\"",
                                     ctx->source, line, (int)(tl > 40 ? 40 : tl), t);
                     goto fail;
                 }
+                if (weighted < 0) {
+                    weighted = colon != NULL;
+                    if (weighted && (rc = lt_read__alloc(ctx, max_rows, sizeof(float),
+                                                         (void **)&weights, err)) < 0)
+                        goto fail;
+                }
+                if ((colon != NULL) != weighted) {
+                    rc = lt_err_set(err, LT_EINVAL,
+                                    "%s:%zu: a weight (label:weight) must be on every row or on "
+                                    "none",
+                                    ctx->source, line);
+                    goto fail;
+                }
+                float w;
+                if (colon &&
+                    (colon + 1 == te || !lt_read__number(colon + 1, te, &w) || !(w >= 0))) {
+                    rc = lt_err_set(err, LT_EINVAL,
+                                    "%s:%zu: the weight in \"%.*s\" is not a number >= 0",
+                                    ctx->source, line, (int)(tl > 40 ? 40 : tl), t);
+                    goto fail;
+                }
+                if (colon) weights[rows] = w;
                 have_label = true;
                 row_ptr[rows] = nnz;
             } else if (tl > 4 && strncmp(t, "qid:", 4) == 0) {
@@ -105,10 +131,12 @@ int lt_read__libsvm(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset 
     ds->x.row_ptr = row_ptr;
     ds->x.nnz = nnz;
     ds->labels = labels;
+    ds->weights = weights;
     *out = ds;
     return 0;
 fail:
     free(labels);
+    free(weights);
     free(values);
     free(row_ptr);
     free(col_idx);

@@ -542,9 +542,8 @@ static int kmeans_format_json(const lt_algo_model *m, const double *row, lt_buf 
 }
 
 static const char *const kmeans_images[] = {"k-means", NULL};
-/* What the readers parse today; RecordIO-protobuf comes with its reader. */
-static const char *const kmeans_content_types[] = {"text/csv", "text/libsvm",
-                                                   "application/jsonlines", NULL};
+static const char *const kmeans_content_types[] = {
+    "text/csv", "text/libsvm", "application/jsonlines", "application/x-recordio-protobuf", NULL};
 static const char *const kmeans_metrics[] = {"train:msd", "train:ssd", "test:msd", "test:ssd",
                                              NULL};
 

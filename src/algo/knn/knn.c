@@ -437,7 +437,7 @@ static int knn_predict(const lt_algo_model *m, const lt_matrix *x, int threads, 
 
 static const char *const knn_images[] = {"k-nn", "kNN", NULL};
 static const char *const knn_content_types[] = {"text/csv", "text/libsvm", "application/jsonlines",
-                                                NULL};
+                                                "application/x-recordio-protobuf", NULL};
 static const char *const knn_metrics[] = {"test:accuracy", "test:mse", NULL};
 
 const lt_algo lt_algo__knn = {

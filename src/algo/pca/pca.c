@@ -487,7 +487,7 @@ static int pca_predict(const lt_algo_model *m, const lt_matrix *x, int threads, 
 
 static const char *const pca_images[] = {"PCA", NULL};
 static const char *const pca_content_types[] = {"text/csv", "text/libsvm", "application/jsonlines",
-                                                NULL};
+                                                "application/x-recordio-protobuf", NULL};
 static const char *const pca_metrics[] = {"train:explained_variance_ratio", NULL};
 
 const lt_algo lt_algo__pca = {

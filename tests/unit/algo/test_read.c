@@ -114,6 +114,111 @@ static void csv_errors_name_line_and_reason(void)
     }
 }
 
+static void check_weights(const lt_dataset *ds, size_t rows, const float *w, int line)
+{
+    if (!ds || !ds->weights) {
+        LT_FAIL_AT("(line %d) no weights", line);
+        return;
+    }
+    for (size_t i = 0; i < rows; i++)
+        if (ds->weights[i] != w[i])
+            LT_FAIL_AT("(line %d) weight[%zu]: got %g, expected %g", line, i, ds->weights[i], w[i]);
+}
+
+static int read_weighted_csv(const char *text, const char *ct, int threads, lt_dataset **ds,
+                             lt_err *err)
+{
+    lt_read_options opt = {
+        .content_type = ct, .source_name = "t.csv", .threads = threads, .csv_weights = true};
+    lt_err_clear(err);
+    return lt_read_buffer(text, strlen(text), &opt, ds, err);
+}
+
+static void csv_weights_are_the_second_column(void)
+{
+    lt_dataset *ds = NULL;
+    lt_err err = {0};
+    LT_CHECK_INT(read_weighted_csv("1,0.5,2,3\n0,2,4,\n", "text/csv", 1, &ds, &err), ==, 0);
+    check_dense(ds, 2, 2, (float[]){2, 3, 4, NAN}, (float[]){1, 0}, __LINE__);
+    check_weights(ds, 2, (float[]){0.5f, 2}, __LINE__);
+    lt_dataset_free(ds);
+    /* Without the option the weight is a feature, and there are no weights. */
+    LT_CHECK_INT(read_str("1,0.5,2,3\n", "text/csv", &ds, &err), ==, 0);
+    check_dense(ds, 1, 3, (float[]){0.5f, 2, 3}, (float[]){1}, __LINE__);
+    LT_CHECK(ds && ds->weights == NULL);
+    lt_dataset_free(ds);
+    /* The parallel path agrees (a buffer over the parallel threshold). */
+    lt_buf big;
+    lt_buf_init(&big, 1 << 24);
+    for (int i = 0; i < 120000; i++)
+        if (lt_buf_printf(&big, NULL, "%d,%d.5,%d\n", i % 2, i % 7, i) < 0) abort();
+    LT_CHECK_INT(read_weighted_csv(big.data, "text/csv", 4, &ds, &err), ==, 0);
+    if (ds) {
+        LT_CHECK_INT(ds->x.n_rows, ==, 120000);
+        LT_CHECK_INT(ds->x.n_cols, ==, 1);
+        LT_CHECK(ds->weights && ds->weights[119999] == 119999 % 7 + 0.5f);
+        LT_CHECK(ds->x.values[119999] == 119999.0f && ds->labels[119999] == 1.0f);
+    }
+    lt_dataset_free(ds);
+    lt_buf_free(&big);
+}
+
+static void csv_weights_errors(void)
+{
+    static const struct {
+        const char *text, *ct, *want;
+    } cases[] = {
+        {"1,0.5,2\n1,,3\n", "text/csv", "t.csv:2: column 2: the instance weight is missing"},
+        {"1,-1,2\n", "text/csv", "t.csv:1: column 2: instance weight -1 is negative"},
+        {"1,nan,2\n", "text/csv", "t.csv:1: column 2: the instance weight is missing"},
+        {"1,x,2\n", "text/csv", "t.csv:1: column 2: not a number"},
+        {"1,1\n", "text/csv", "t.csv:1: a row has only the label and weight columns"},
+        {"1,1,2\n", "text/csv;label_size=0",
+         "t.csv: instance weights (csv_weights) need the "
+         "label column (label_size=1)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lt_dataset *ds = NULL;
+        lt_err err = {0};
+        LT_CHECK_INT(read_weighted_csv(cases[i].text, cases[i].ct, 1, &ds, &err), ==, LT_EINVAL);
+        LT_CHECK(ds == NULL);
+        LT_CHECK_CONTAINS(err.msg, cases[i].want);
+    }
+}
+
+static void libsvm_label_weight_fills_weights(void)
+{
+    lt_dataset *ds = NULL;
+    lt_err err = {0};
+    LT_CHECK_INT(read_str("1:0.5 0:1.5 3:2\n\n0:2 1:-1\n1:0\n", "text/libsvm", &ds, &err), ==, 0);
+    if (!ds) return;
+    LT_CHECK_INT(ds->x.n_rows, ==, 3);
+    LT_CHECK_INT(ds->x.nnz, ==, 3);
+    static const float want_labels[] = {1, 0, 1};
+    for (int i = 0; i < 3; i++)
+        LT_CHECK(ds->labels[i] == want_labels[i]);
+    check_weights(ds, 3, (float[]){0.5f, 2, 0}, __LINE__);
+    lt_dataset_free(ds);
+    LT_CHECK_INT(read_str("1 0:1.5\n", "text/libsvm", &ds, &err), ==, 0);
+    LT_CHECK(ds && ds->weights == NULL);
+    lt_dataset_free(ds);
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"1:1 1:1\n0 2:1\n", "t.csv:2: a weight (label:weight) must be on every row or on none"},
+        {"1 1:1\n0:1 2:1\n", "t.csv:2: a weight (label:weight) must be on every row or on none"},
+        {"1:-2 1:1\n", "t.csv:1: the weight in \"1:-2\" is not a number >= 0"},
+        {"1: 1:1\n", "t.csv:1: the weight in \"1:\" is not a number >= 0"},
+        {"1:nan 1:1\n", "t.csv:1: the weight in \"1:nan\""},
+        {":1 1:1\n", "t.csv:1: label is not a number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        LT_CHECK_INT(read_str(cases[i].text, "text/libsvm", &ds, &err), ==, LT_EINVAL);
+        LT_CHECK(ds == NULL);
+        LT_CHECK_CONTAINS(err.msg, cases[i].want);
+    }
+}
+
 static void libsvm_reads_csr_with_indices_as_written(void)
 {
     lt_dataset *ds = NULL;
@@ -443,6 +548,9 @@ int main(void)
     LT_RUN(csv_parallel_equals_serial);
     LT_RUN(libsvm_reads_csr_with_indices_as_written);
     LT_RUN(libsvm_errors);
+    LT_RUN(csv_weights_are_the_second_column);
+    LT_RUN(csv_weights_errors);
+    LT_RUN(libsvm_label_weight_fills_weights);
     LT_RUN(densify_refuses_above_max_bytes);
     LT_RUN(jsonl_both_shapes);
     LT_RUN(jsonl_errors);
