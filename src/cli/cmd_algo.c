@@ -129,10 +129,13 @@ static int parse_args(int argc, char **argv, int first, algo_args *a, lt_err *er
     return 0;
 }
 
-static int read_data(const char *path, const char *content_type, int threads, lt_dataset **out,
-                     lt_err *err)
+static int read_data(const char *path, const char *content_type, int threads, bool csv_weights,
+                     lt_dataset **out, lt_err *err)
 {
-    lt_read_options opt = {.content_type = content_type, .source_name = path, .threads = threads};
+    lt_read_options opt = {.content_type = content_type,
+                           .source_name = path,
+                           .threads = threads,
+                           .csv_weights = csv_weights};
     return lt_read_path(path, &opt, out, err);
 }
 
@@ -144,9 +147,12 @@ static int cmd_train(algo_args *a, lt_err *err)
     lt_dataset *train = NULL, *validation = NULL;
     lt_algo_model *model = NULL;
     int64_t start = lt_monotonic_ns();
-    int rc = read_data(a->train, a->content_type, (int)a->threads, &train, err);
+    /* XGBoost's csv_weights=1: the second CSV column is the instance weight. */
+    const char *cw = lt_json_str(a->hp, "csv_weights");
+    bool weights = cw && strcmp(cw, "1") == 0;
+    int rc = read_data(a->train, a->content_type, (int)a->threads, weights, &train, err);
     if (!rc && a->validation)
-        rc = read_data(a->validation, a->content_type, (int)a->threads, &validation, err);
+        rc = read_data(a->validation, a->content_type, (int)a->threads, weights, &validation, err);
     /* Training takes dense data; in libsvm an absent entry is a zero, except for XGBoost,
      * which reads it as missing (NaN). */
     const size_t dense_cap = (size_t)8 << 30;
@@ -214,7 +220,7 @@ static int cmd_predict(algo_args *a, lt_err *err)
     double *out = NULL;
     int64_t start = lt_monotonic_ns(), read_ns = 0, predict_ns = 0;
     if (!rc) rc = algo->load(a->model_dir, &model, err);
-    if (!rc) rc = read_data(a->input, a->content_type, (int)a->threads, &input, err);
+    if (!rc) rc = read_data(a->input, a->content_type, (int)a->threads, false, &input, err);
     if (!rc) {
         read_ns = lt_monotonic_ns();
         size_t width = algo->output_width(model);
