@@ -295,3 +295,43 @@ def test_cli_deploy_predict_and_endpoints(env, tmp_path):
     assert bad.returncode == 1 and "HTTP 424" in bad.stderr
     listing = lathe("endpoints")
     assert "cli-ep" in listing.stdout and "InService" in listing.stdout
+
+
+def test_python_xgboost_model_serves_the_same_predictions(env, tmp_path):
+    server, sm, rt, s3 = env
+    import xgboost as xgb
+    from sklearn.datasets import load_breast_cancer
+    data = load_breast_cancer()
+    x, y = data.data, data.target
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.3,
+                         "tree_method": "hist", "nthread": 1}, xgb.DMatrix(x, label=y),
+                        num_boost_round=20)
+    path = tmp_path / "xgboost-model.json"
+    booster.save_model(str(path))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(path, arcname="xgboost-model")
+    s3.put_object(Bucket=BUCKET, Key="xgb/model.tar.gz", Body=buf.getvalue())
+    sm.create_model(ModelName="xgb-model", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        "ModelDataUrl": f"s3://{BUCKET}/xgb/model.tar.gz"})
+    sm.create_endpoint_config(EndpointConfigName="xgb-cfg", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "xgb-model", "InitialInstanceCount": 1,
+         "InstanceType": "ml.m5.large"}])
+    sm.create_endpoint(EndpointName="xgb", EndpointConfigName="xgb-cfg")
+    d = wait_endpoint(sm, "xgb")
+    assert d["EndpointStatus"] == "InService", d.get("FailureReason")
+    rows = x[:50]
+    body = "\n".join(",".join(repr(float(v)) for v in r) for r in rows) + "\n"
+    csv = rt.invoke_endpoint(EndpointName="xgb", ContentType="text/csv", Accept="text/csv",
+                             Body=body)["Body"].read().decode()
+    got = np.array([float(l) for l in csv.split()])
+    want = booster.predict(xgb.DMatrix(rows))
+    assert np.max(np.abs(got - want)) < 1e-5
+    # libsvm input (XGBoost reads its indices as column numbers, from 0) and JSON output
+    # agree with CSV.
+    libsvm = "\n".join("0 " + " ".join(f"{j}:{v!r}" for j, v in enumerate(map(float, r)))
+                       for r in rows[:5]) + "\n"
+    js = json.loads(rt.invoke_endpoint(EndpointName="xgb", ContentType="text/libsvm",
+                                       Accept="application/json", Body=libsvm)["Body"].read())
+    assert np.max(np.abs(np.array([p["score"] for p in js["predictions"]]) - want[:5])) < 1e-5
