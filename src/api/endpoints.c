@@ -58,7 +58,7 @@ static int create_endpoint(lt_api_ctx *ctx, const json_t *input, json_t **output
     json_t *doc = json_pack("{s:s, s:s, s:o}", "EndpointConfigName",
                             lt_json_str(input, "EndpointConfigName"), "EndpointStatus", "Creating",
                             "ProductionVariants", variants);
-    if (capture) json_object_set_new(doc, "DataCaptureConfig", capture);
+    json_decref(capture); /* the runtime reports it as a summary once the endpoint serves */
     char *arn = NULL;
     rc = lt_api__resource_create(ctx, KIND, name, doc, NULL, json_object_get(input, "Tags"), &arn,
                                  err);

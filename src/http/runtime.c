@@ -87,6 +87,8 @@ int lt_http__runtime_finish(lt_http__req *req)
         .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
         .target_variant =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Target-Variant"),
+        .inference_id =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Inference-Id"),
         .body = req->body.data ? req->body.data : "",
         .len = req->body.len,
     };

@@ -184,6 +184,9 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
                 reply->body = lt_buf_take(&body);
                 if (!reply->body) reply->body = lt_xstrdup("");
                 snprintf(reply->content_type, sizeof reply->content_type, "%s", response_type);
+                if (lt_serve__capture_sampled(set->capture))
+                    lt_serve__capture(s, set->capture, req->endpoint, v->name, req, response_type,
+                                      reply->body, reply->len);
             }
         }
         free(out);

@@ -116,6 +116,19 @@ static int record(lt_serve *s, const char *endpoint, const outcome *o, lt_err *e
             json_object_set_new(doc, "EndpointConfigName", json_string(o->set->config));
             json_object_set_new(doc, "EndpointStatus", json_string("InService"));
             json_object_del(doc, "FailureReason");
+            /* DescribeEndpoint's DataCaptureConfig member is a DataCaptureConfigSummary. */
+            const json_t *cap = o->set->capture;
+            if (cap)
+                json_object_set_new(
+                    doc, "DataCaptureConfig",
+                    json_pack("{s:b, s:s, s:I, s:s}", "EnableCapture",
+                              !json_is_false(json_object_get(cap, "EnableCapture")), "CaptureStatus",
+                              json_is_false(json_object_get(cap, "EnableCapture")) ? "Stopped" : "Started",
+                              "CurrentSamplingPercentage",
+                              (json_int_t)lt_json_int(cap, "InitialSamplingPercentage", 0),
+                              "DestinationS3Uri", lt_json_str(cap, "DestinationS3Uri")));
+            else
+                json_object_del(doc, "DataCaptureConfig");
         } else {
             json_object_set_new(doc, "FailureReason", json_string(o->failure));
             /* A failed update leaves the endpoint serving what it served. */
@@ -159,6 +172,7 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
     set->config = lt_xstrdup(config_name);
     set->dir = lt_xstrdup(dir);
     json_t *deployed = json_array();
+    set->capture = json_incref(json_object_get(config, "DataCaptureConfig"));
     json_t *variants = json_object_get(config, "ProductionVariants");
     set->variants = lt_xcalloc(json_array_size(variants) + 1, sizeof *set->variants);
     size_t i;

@@ -15,6 +15,7 @@ void lt_serve__set_release(lt_serve_set *set)
     free(set->variants);
     if (set->dir) lt_rm_rf(set->dir, &(lt_err){0});
     free(set->dir);
+    json_decref(set->capture);
     free(set->config);
     free(set);
 }
@@ -166,6 +167,11 @@ int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *da
         free(s);
         return lt_err_set(err, LT_ENOMEM, "cannot start the endpoint runtime's thread");
     }
+    int rc = lt_serve__capture_open(s, err);
+    if (rc) {
+        lt_serve_close(s);
+        return rc;
+    }
     reconcile(s);
     *out = s;
     return 0;
@@ -179,6 +185,7 @@ void lt_serve_close(lt_serve *s)
     pthread_cond_broadcast(&s->queue_cond);
     pthread_mutex_unlock(&s->queue_lock);
     pthread_join(s->worker, NULL);
+    lt_serve__capture_close(s);
     for (lt_serve_task *t = s->head, *n; t; t = n) {
         n = t->next;
         free(t->endpoint);

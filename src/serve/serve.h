@@ -39,6 +39,7 @@ typedef struct lt_serve_request {
     const char *content_type;   /* may be NULL */
     const char *accept;         /* may be NULL */
     const char *target_variant; /* may be NULL: weighted routing */
+    const char *inference_id;   /* X-Amzn-SageMaker-Inference-Id, for data capture; may be NULL */
     const char *body;
     size_t len;
 } lt_serve_request;

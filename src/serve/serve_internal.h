@@ -23,6 +23,7 @@ typedef struct lt_serve_set {
     atomic_int refs;
     char *config; /* the endpoint config it was built from */
     char *dir;    /* where its models were unpacked; removed with the set */
+    json_t *capture; /* the config's DataCaptureConfig, or NULL */
     lt_serve_variant *variants;
     size_t n;
     double total_weight;
@@ -32,6 +33,8 @@ typedef struct lt_serve_slot {
     char *endpoint;
     lt_serve_set *set; /* NULL while nothing serves */
 } lt_serve_slot;
+
+typedef struct lt_serve_capture lt_serve_capture;
 
 typedef struct lt_serve_task {
     char *endpoint;
@@ -54,6 +57,7 @@ struct lt_serve {
     pthread_cond_t queue_cond;
     lt_serve_task *head, *tail;
     bool closing;
+    lt_serve_capture *capture;
 };
 
 /* The set an endpoint serves, with a reference for the caller (NULL when none). */
@@ -66,5 +70,15 @@ void lt_serve__set_release(lt_serve_set *set);
  * failure). */
 int lt_serve__load(lt_serve *serve, const char *endpoint, const lt_serve_set *serving,
                    lt_serve_set **set, lt_err *err);
+
+/* capture.c: data capture */
+int lt_serve__capture_open(lt_serve *serve, lt_err *err);
+void lt_serve__capture_close(lt_serve *serve);
+/* Whether this invocation is in the sampled share. */
+bool lt_serve__capture_sampled(const json_t *cfg);
+/* Queues one record (formatting it on the calling thread). */
+void lt_serve__capture(lt_serve *serve, const json_t *cfg, const char *endpoint,
+                       const char *variant, const lt_serve_request *req, const char *out_type,
+                       const char *out, size_t out_len);
 
 #endif

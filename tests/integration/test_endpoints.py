@@ -335,3 +335,54 @@ def test_python_xgboost_model_serves_the_same_predictions(env, tmp_path):
     js = json.loads(rt.invoke_endpoint(EndpointName="xgb", ContentType="text/libsvm",
                                        Accept="application/json", Body=libsvm)["Body"].read())
     assert np.max(np.abs(np.array([p["score"] for p in js["predictions"]]) - want[:5])) < 1e-5
+
+
+def test_data_capture_writes_sagemaker_records(env, tmp_path, monkeypatch):
+    server, sm, rt, s3 = env
+    url = kmeans_artifact(tmp_path, s3, "cap/model.tar.gz", [[0, 0], [10, 10]])
+    sm.create_model(ModelName="cap-model", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": KMEANS_IMAGE, "ModelDataUrl": url})
+    sm.create_endpoint_config(
+        EndpointConfigName="cap-cfg",
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "cap-model",
+                             "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+        DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100,
+                           "DestinationS3Uri": f"s3://{BUCKET}/capture",
+                           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                           "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"],
+                                                        "JsonContentTypes": ["application/json"]}})
+    sm.create_endpoint(EndpointName="cap", EndpointConfigName="cap-cfg")
+    d = wait_endpoint(sm, "cap")
+    assert d["EndpointStatus"] == "InService", d
+    assert d["DataCaptureConfig"] == {
+        "EnableCapture": True, "CaptureStatus": "Started", "CurrentSamplingPercentage": 100,
+        "DestinationS3Uri": f"s3://{BUCKET}/capture"}
+    for i in range(5):
+        rt.invoke_endpoint(EndpointName="cap", ContentType="text/csv", Accept="application/json",
+                           Body=f"{i},{i}\n", InferenceId=f"req-{i}")
+    rt.invoke_endpoint(EndpointName="cap", ContentType="application/jsonlines", Body=b'{"features":[1,1]}\n')
+
+    def records():
+        out = []
+        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="capture/").get("Contents", []):
+            body = s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read().decode()
+            out += [(o["Key"], json.loads(l)) for l in body.splitlines()]
+        return out if len(out) >= 6 else None
+    got = wait_for(records, timeout=20, what="capture files")
+    key = got[0][0]
+    parts = key.split("/")
+    assert parts[:3] == ["capture", "cap", "AllTraffic"] and len(parts) == 8, key
+    assert key.endswith(".jsonl") and len(parts[3]) == 4 and len(parts[6]) == 2
+    by_id = {r["eventMetadata"].get("inferenceId"): r for _, r in got}
+    r = by_id["req-3"]
+    assert r["eventVersion"] == "0"
+    assert r["captureData"]["endpointInput"] == {"observedContentType": "text/csv", "mode": "INPUT",
+                                                "data": "3,3\n", "encoding": "CSV"}
+    out = r["captureData"]["endpointOutput"]
+    assert out["mode"] == "OUTPUT" and out["encoding"] == "JSON"
+    assert "closest_cluster" in json.loads(out["data"])["predictions"][0]
+    assert r["eventMetadata"]["inferenceTime"].endswith("Z") and len(r["eventMetadata"]["eventId"]) == 36
+    other = by_id[None]["captureData"]["endpointInput"]
+    assert other["encoding"] == "BASE64" and other["observedContentType"] == "application/jsonlines"
+    import base64
+    assert base64.b64decode(other["data"]) == b'{"features":[1,1]}\n'
