@@ -37,6 +37,12 @@ static void usage(FILE *out)
             "  stop JOB [--kind training|processing]            stop a job\n"
             "  image push NAME[:TAG] DIR | list [--data-dir DIR]\n"
             "         register a directory (with an executable `train`) as an image\n"
+            "  tune run --space SPACE.json --strategy bayesian|random|grid|hyperband --trials N\n"
+            "           [--parallel P] [--seed K] [--objective-type Minimize|Maximize]\n"
+            "           [--objective-regex RE] [--env] [--early-stopping Auto|Off] -- COMMAND ...\n"
+            "         tune any command's hyperparameters locally (ParameterRanges JSON); prints\n"
+            "         one JSON line with the best objective and hyperparameters\n"
+            "  tune stdio --space SPACE.json --strategy S   the ask/tell protocol on stdin/stdout\n"
             "  admin interrupt JOB [--data-dir DIR]\n"
             "         simulate a spot reclaim of a running training job\n"
             "  job run KIND NAME [--data-dir DIR]\n"
@@ -77,6 +83,7 @@ int lt_cli_main(int argc, char **argv)
     else if (strcmp(cmd, "train") == 0) status = lt_cli__cmd_train(argc, argv);
     else if (strcmp(cmd, "jobs") == 0) status = lt_cli__cmd_jobs(argc, argv);
     else if (strcmp(cmd, "stop") == 0) status = lt_cli__cmd_stop(argc, argv);
+    else if (strcmp(cmd, "tune") == 0) status = lt_cli__cmd_tune(argc, argv);
     else {
         fprintf(stderr, "lathe: unknown command '%s'\n\n", cmd);
         usage(stderr);
