@@ -10,8 +10,8 @@
  *   trial, and each point already chosen in this batch, joins the data with the posterior
  *   mean as its value; that collapses the variance there, so the next pick goes elsewhere.
  * - Failed trials are left out of the data entirely.
- * - Hyperparameters are refitted on every ask: warm start plus restarts while the data are
- *   few, warm start alone once they are many (see fit_policy). */
+ * - Hyperparameters are refitted on every ask while the data are few (warm start plus
+ *   restarts), less often once they are many (see fit_policy). */
 #include "tune/tune_internal.h"
 
 #include <math.h>
@@ -23,6 +23,7 @@ typedef struct {
     size_t n_init;
     double *design; /* (n_init, n_params) Latin hypercube, unit coordinates */
     size_t n_fits;
+    size_t n_last_fit; /* observations at the last hyperparameter fit */
 } bayes_state;
 
 typedef struct {
@@ -100,9 +101,11 @@ static int cmp_by_y(const void *a, const void *b)
 }
 
 /* Restarts and iterations for the hyperparameter fit: thorough while the data are few and
- * every fit is cheap, warm-started only once n makes each likelihood evaluation cost
- * O(n^3); a restart every tenth fit still lets it leave a poor basin. */
-static void fit_policy(size_t n, size_t n_fits, int *n_random, int *max_iter)
+ * every fit is cheap; once n makes each likelihood evaluation cost O(n^3), warm-started,
+ * and past 100 points refitted only when the data have grown by a tenth since the last fit
+ * (between fits the GP is only re-conditioned on the new points: one Cholesky). Returns
+ * false when this ask keeps the current hyperparameters. */
+static bool fit_policy(size_t n, size_t n_fits, size_t n_last_fit, int *n_random, int *max_iter)
 {
     if (n <= 40) {
         *n_random = 2;
@@ -111,9 +114,11 @@ static void fit_policy(size_t n, size_t n_fits, int *n_random, int *max_iter)
         *n_random = n_fits % 3 == 0 ? 1 : 0;
         *max_iter = 40;
     } else {
-        *n_random = n_fits % 10 == 0 ? 1 : 0;
+        *n_random = n_fits % 4 == 0 ? 0 : -1;
         *max_iter = 20;
+        return n >= n_last_fit + n_last_fit / 10;
     }
+    return true;
 }
 
 static int propose_model(lt_tune *tune, bayes_state *b, size_t n, double *values,
@@ -141,9 +146,14 @@ static int propose_model(lt_tune *tune, bayes_state *b, size_t n, double *values
         y[i] = obs[i]->y;
     }
     lt_tune__warp_outputs(y, n_obs);
-    int n_random, max_iter;
-    fit_policy(n_obs, b->n_fits++, &n_random, &max_iter);
-    int rc = lt_tune__gp_fit(&b->gp, x, y, n_obs, n_random, max_iter, &tune->rng, err);
+    int n_random, max_iter, rc;
+    if (fit_policy(n_obs, b->n_fits, b->n_last_fit, &n_random, &max_iter)) {
+        b->n_fits++;
+        b->n_last_fit = n_obs;
+        rc = lt_tune__gp_fit(&b->gp, x, y, n_obs, n_random, max_iter, &tune->rng, err);
+    } else {
+        rc = lt_tune__gp_condition(&b->gp, x, y, n_obs, err);
+    }
     if (rc) goto done;
     lt_tune__gp_predict(&b->gp, x, n_obs, mean, NULL, work);
     double best = INFINITY;

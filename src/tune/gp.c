@@ -5,8 +5,10 @@
  * log marginal likelihood (GPML eq. 5.8, gradient eq. 5.9) plus weak log-normal priors that
  * keep the fit sane with few points. Noise variance = 1e-6 + exp(log sn2): the floor keeps K
  * well conditioned and lets a noisy objective be explained as noise, not as wiggles.
- * Matrices are row-major; Cholesky with LAPACKE_dpotrf (lower), solves with dpotrs and
- * cblas triangular solves. */
+ * Matrices are row-major with the lower triangle filled; LAPACK sees the same memory as the
+ * column-major upper triangle (K is symmetric, and U = L^T), which spares LAPACKE's
+ * row-major transposing copies. Cholesky with dpotrf, solves with dpotrs and cblas
+ * triangular solves. */
 #include "tune/tune_internal.h"
 
 #include <cblas.h>
@@ -40,6 +42,8 @@ void lt_tune__gp_init(lt_tune__gp *gp, size_t d)
 {
     memset(gp, 0, sizeof *gp);
     gp->d = d;
+    /* Our matrices are finite by construction: skip LAPACKE's O(n^2) NaN scans. */
+    LAPACKE_set_nancheck(0);
     gp->theta = lt_xcalloc(d + 2, sizeof(double));
     lt_tune__gp_theta_default(gp->theta, d);
 }
@@ -50,6 +54,7 @@ void lt_tune__gp_free(lt_tune__gp *gp)
     free(gp->chol);
     free(gp->alpha);
     free(gp->work);
+    free(gp->cache);
     memset(gp, 0, sizeof *gp);
 }
 
@@ -60,6 +65,8 @@ static void reserve(lt_tune__gp *gp, size_t n)
     free(gp->chol);
     free(gp->alpha);
     free(gp->work);
+    free(gp->cache);
+    gp->cache = lt_xmalloc(gp->cap_n * gp->cap_n * sizeof(double));
     gp->chol = lt_xmalloc(gp->cap_n * gp->cap_n * sizeof(double));
     gp->work = lt_xmalloc(gp->cap_n * gp->cap_n * sizeof(double));
     gp->alpha = lt_xmalloc(gp->cap_n * sizeof(double));
@@ -97,7 +104,7 @@ static int factor(const double *x, size_t n, size_t d, const double *theta, doub
     double jitter = 0;
     for (int attempt = 0; attempt < 6; attempt++) {
         build_k(x, n, d, theta, jitter, chol);
-        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, chol, (lapack_int)n) == 0)
+        if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, chol, (lapack_int)n) == 0)
             return 0;
         jitter = jitter ? jitter * 100 : 1e-9 * exp(theta[d]);
     }
@@ -113,17 +120,45 @@ int lt_tune__gp_condition(lt_tune__gp *gp, double *x, double *y, size_t n, lt_er
     if (factor(x, n, gp->d, gp->theta, gp->chol) != 0)
         return lt_err_set(err, LT_EINTERNAL, "the GP covariance is not positive definite");
     memcpy(gp->alpha, y, n * sizeof(double));
-    LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, 1, gp->chol, (lapack_int)n, gp->alpha, 1);
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', (lapack_int)n, 1, gp->chol, (lapack_int)n, gp->alpha,
+                   (lapack_int)n);
     return 0;
 }
 
 double lt_tune__gp_nlml(lt_tune__gp *gp, const double *theta, double *grad, bool with_prior)
 {
     size_t n = gp->n, d = gp->d;
-    double *chol = gp->chol, *alpha = gp->alpha, *w = gp->work;
-    if (factor(gp->x, n, d, theta, chol) != 0) return INFINITY;
+    double *chol = gp->chol, *alpha = gp->alpha, *w = gp->work, *cache = gp->cache;
+    double inv_ls[d + 1];
+    for (size_t c = 0; c < d; c++) inv_ls[c] = exp(-theta[c]);
+    double sf2 = exp(theta[d]), sn2 = LT_TUNE__NOISE_FLOOR + exp(theta[d + 1]);
+    /* One exp per pair: the kernel goes below the diagonal of cache, the factor its
+     * length-scale derivatives share, sf2 5/3 (1 + sqrt5 r) exp(-sqrt5 r), above it. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++) {
+            double r2 = 0;
+            for (size_t c = 0; c < d; c++) {
+                double t = (gp->x[i * d + c] - gp->x[j * d + c]) * inv_ls[c];
+                r2 += t * t;
+            }
+            double r = sqrt(r2), e = exp(-SQRT5 * r);
+            cache[i * n + j] = sf2 * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e;
+            cache[j * n + i] = sf2 * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e;
+        }
+    double jitter = 0;
+    int attempt = 0;
+    for (; attempt < 6; attempt++) {
+        for (size_t i = 0; i < n; i++) {
+            memcpy(chol + i * n, cache + i * n, i * sizeof(double));
+            chol[i * n + i] = sf2 + sn2 + jitter;
+        }
+        if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)n, chol, (lapack_int)n) == 0) break;
+        jitter = jitter ? jitter * 100 : 1e-9 * sf2;
+    }
+    if (attempt == 6) return INFINITY;
     memcpy(alpha, gp->y, n * sizeof(double));
-    LAPACKE_dpotrs(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, 1, chol, (lapack_int)n, alpha, 1);
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', (lapack_int)n, 1, chol, (lapack_int)n, alpha,
+                   (lapack_int)n);
     double nlml = 0.5 * (double)n * log(2 * M_PI);
     for (size_t i = 0; i < n; i++) nlml += 0.5 * gp->y[i] * alpha[i] + log(chol[i * n + i]);
     double lsm = prior_ls_mean(d);
@@ -137,32 +172,22 @@ double lt_tune__gp_nlml(lt_tune__gp *gp, const double *theta, double *grad, bool
     if (!grad) return nlml;
     /* dNLML/dtheta = 1/2 tr(W dK/dtheta), W = K^-1 - alpha alpha^T (lower triangle). */
     memcpy(w, chol, n * n * sizeof(double));
-    if (LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, w, (lapack_int)n) != 0)
+    if (LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', (lapack_int)n, w, (lapack_int)n) != 0)
         return INFINITY;
     memset(grad, 0, (d + 2) * sizeof(double));
-    double inv_ls[d + 1];
-    for (size_t c = 0; c < d; c++) inv_ls[c] = exp(-theta[c]);
-    double sf2 = exp(theta[d]);
     double trace = 0;
     for (size_t i = 0; i < n; i++) {
         const double *xi = gp->x + i * d;
         for (size_t j = 0; j < i; j++) {
             const double *xj = gp->x + j * d;
             double wij = w[i * n + j] - alpha[i] * alpha[j];
-            double r2 = 0;
-            for (size_t c = 0; c < d; c++) {
-                double t = (xi[c] - xj[c]) * inv_ls[c];
-                r2 += t * t;
-            }
-            double r = sqrt(r2), e = exp(-SQRT5 * r);
-            double kf = sf2 * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e;
             /* dk/dlog l_c = sf2 5/3 (1 + sqrt5 r) exp(-sqrt5 r) ((a_c - b_c) / l_c)^2 */
-            double g = wij * sf2 * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e;
+            double g = wij * cache[j * n + i];
             for (size_t c = 0; c < d; c++) {
                 double t = (xi[c] - xj[c]) * inv_ls[c];
                 grad[c] += g * t * t; /* both (i, j) and (j, i): the 1/2 cancels */
             }
-            grad[d] += wij * kf;
+            grad[d] += wij * cache[i * n + j];
         }
         double wii = w[i * n + i] - alpha[i] * alpha[i];
         grad[d] += 0.5 * wii * sf2;
@@ -201,8 +226,10 @@ int lt_tune__gp_fit(lt_tune__gp *gp, double *x, double *y, size_t n, int n_rando
     hi[d + 1] = log(2.0);
     double best_f = INFINITY;
     memcpy(best, gp->theta, sizeof best);
-    /* Starts: the current theta (warm), the default, then draws from the prior. */
-    for (int k = 0; k < 2 + n_random; k++) {
+    /* Starts: the current theta (warm), the default, then draws from the prior; with
+     * n_random < 0, the warm start alone. */
+    int n_starts = n_random < 0 ? 1 : 2 + n_random;
+    for (int k = 0; k < n_starts; k++) {
         if (k == 0) memcpy(start, gp->theta, sizeof start);
         else if (k == 1) lt_tune__gp_theta_default(start, d);
         else {

@@ -101,6 +101,7 @@ typedef struct lt_tune__gp {
     double *alpha; /* (n) (K + sn2 I)^-1 y */
     size_t cap_n;
     double *work;  /* scratch for the likelihood's gradient: (n, n) */
+    double *cache; /* (n, n) kernel values and their shared derivative factor */
 } lt_tune__gp;
 
 void lt_tune__gp_init(lt_tune__gp *gp, size_t d);
@@ -115,7 +116,8 @@ int lt_tune__gp_condition(lt_tune__gp *gp, double *x, double *y, size_t n, lt_er
  * and its gradient (d + 2) if grad is non-NULL; +inf if K is not positive definite. */
 double lt_tune__gp_nlml(lt_tune__gp *gp, const double *theta, double *grad, bool with_prior);
 /* Fits theta by maximising the marginal likelihood times a weak prior: L-BFGS from the
- * current theta, the default, and n_random draws from the prior; keeps the best. */
+ * current theta, the default, and n_random draws from the prior (n_random < 0: from the
+ * current theta alone); keeps the best. */
 int lt_tune__gp_fit(lt_tune__gp *gp, double *x, double *y, size_t n, int n_random,
                     int max_iter, lt_tune__rng *rng, lt_err *err);
 /* The default theta (length scales 0.5, sf2 1, sn2 1e-3) for dimension d. */
