@@ -10,7 +10,8 @@
  * line, {"best_objective": ..., "best_hyperparameters": {...}, "trials": N}. `stdio` is the
  * ask/tell protocol for drivers in other languages (the benchmark uses it): one command a
  * line on stdin, one JSON line answered for each:
- *   ask N                  -> {"trials": [{"id": I, "hyperparameters": {...}}, ...], "ms": T}
+ *   ask N                  -> {"trials": [{"id": I, "hyperparameters": {...}}, ...],
+ *                              "ms": wall time of the ask, "cpu_ms": its CPU time}
  *   tell ID VALUE          -> {"ok": true}        (the trial completed with VALUE)
  *   fail ID                -> {"ok": true}
  *   stop ID [VALUE]        -> {"ok": true}        (stopped early; VALUE or its last report)
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SPACE_MAX_BYTES (1 << 20)
@@ -214,9 +216,13 @@ static json_t *stdio_command(lt_tune *tune, const lt_tune_space *space, char *li
             return json_pack("{s:s}", "error", "usage: ask N (1..10000)");
         int *ids = lt_xcalloc((size_t)n, sizeof(int));
         size_t got = 0;
+        struct timespec c0, c1;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
         int64_t t0 = lt_monotonic_ns();
         rc = lt_tune_ask(tune, (size_t)n, ids, &got, &err);
         double ms = (double)(lt_monotonic_ns() - t0) / 1e6;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+        double cpu_ms = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
         json_t *list = json_array();
         for (size_t k = 0; !rc && k < got; k++)
             json_array_append_new(list, json_pack("{s:i,s:o}", "id", ids[k], "hyperparameters",
@@ -227,7 +233,7 @@ static json_t *stdio_command(lt_tune *tune, const lt_tune_space *space, char *li
             json_decref(list);
             return json_pack("{s:s}", "error", err.msg);
         }
-        return json_pack("{s:o,s:f}", "trials", list, "ms", ms);
+        return json_pack("{s:o,s:f,s:f}", "trials", list, "ms", ms, "cpu_ms", cpu_ms);
     }
     if (strcmp(cmd, "tell") == 0 || strcmp(cmd, "fail") == 0 || strcmp(cmd, "stop") == 0) {
         int k = sscanf(line, "%*s %d %lf", &id, &value);

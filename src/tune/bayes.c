@@ -11,12 +11,15 @@
  *   mean as its value; that collapses the variance there, so the next pick goes elsewhere.
  * - Failed trials are left out of the data entirely.
  * - Hyperparameters are refitted on every ask while the data are few (warm start plus
- *   restarts), less often once they are many (see fit_policy). */
+ *   restarts), less often once they are many (see fit_policy), and past FIT_SUBSET points on
+ *   a random subset of that size. */
 #include "tune/tune_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define FIT_SUBSET 128
 
 typedef struct {
     lt_tune__gp gp;
@@ -150,7 +153,30 @@ static int propose_model(lt_tune *tune, bayes_state *b, size_t n, double *values
     if (fit_policy(n_obs, b->n_fits, b->n_last_fit, &n_random, &max_iter)) {
         b->n_fits++;
         b->n_last_fit = n_obs;
-        rc = lt_tune__gp_fit(&b->gp, x, y, n_obs, n_random, max_iter, &tune->rng, err);
+        if (n_obs <= FIT_SUBSET) {
+            rc = lt_tune__gp_fit(&b->gp, x, y, n_obs, n_random, max_iter, &tune->rng, err);
+        } else {
+            /* Past FIT_SUBSET points the hyperparameters come from a random subset of that
+             * size (the subset-of-data approximation: each likelihood evaluation costs
+             * O(FIT_SUBSET^3), not O(n^3)); the posterior below uses every point. */
+            double *xs = lt_xmalloc(FIT_SUBSET * nf * sizeof(double));
+            double *ys = lt_xmalloc(FIT_SUBSET * sizeof(double));
+            size_t *idx = lt_xmalloc(n_obs * sizeof(size_t));
+            for (size_t i = 0; i < n_obs; i++) idx[i] = i;
+            for (size_t i = 0; i < FIT_SUBSET; i++) {
+                size_t j = i + (size_t)(lt_tune__rng_uniform(&tune->rng) * (double)(n_obs - i));
+                size_t t = idx[i];
+                idx[i] = idx[j];
+                idx[j] = t;
+                memcpy(xs + i * nf, x + idx[i] * nf, nf * sizeof(double));
+                ys[i] = y[idx[i]];
+            }
+            rc = lt_tune__gp_fit(&b->gp, xs, ys, FIT_SUBSET, n_random, max_iter, &tune->rng, err);
+            if (!rc) rc = lt_tune__gp_condition(&b->gp, x, y, n_obs, err);
+            free(idx);
+            free(ys);
+            free(xs);
+        }
     } else {
         rc = lt_tune__gp_condition(&b->gp, x, y, n_obs, err);
     }
