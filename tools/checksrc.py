@@ -21,7 +21,7 @@ ALLOWED = {
     "serve": {"base", "store", "blob", "algo"},
     "tune": {"base", "store"},
     "http": {"base", "store", "blob", "api", "s3", "exec", "serve"},
-    "cli": {"base", "store", "blob", "api", "s3", "http", "exec", "serve", "algo"},
+    "cli": {"base", "store", "blob", "api", "s3", "http", "exec", "serve", "algo", "tune"},
 }
 BANNED = re.compile(r"\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gets)\s*\(")
 UNCHECKED_STRTO = re.compile(r"\bstrto(l|ll|ul|ull|d|f)\s*\([^;]*?,\s*NULL\s*[,)]")

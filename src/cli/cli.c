@@ -42,6 +42,12 @@ static void usage(FILE *out)
             "  endpoints                                        list endpoints\n"
             "  image push NAME[:TAG] DIR | list [--data-dir DIR]\n"
             "         register a directory (with an executable `train`) as an image\n"
+            "  tune run --space SPACE.json --strategy bayesian|random|grid|hyperband --trials N\n"
+            "           [--parallel P] [--seed K] [--objective-type Minimize|Maximize]\n"
+            "           [--objective-regex RE] [--env] [--early-stopping Auto|Off] -- COMMAND ...\n"
+            "         tune any command's hyperparameters locally (ParameterRanges JSON); prints\n"
+            "         one JSON line with the best objective and hyperparameters\n"
+            "  tune stdio --space SPACE.json --strategy S   the ask/tell protocol on stdin/stdout\n"
             "  admin interrupt JOB [--data-dir DIR]\n"
             "         simulate a spot reclaim of a running training job\n"
             "  job run KIND NAME [--data-dir DIR]\n"
@@ -85,6 +91,7 @@ int lt_cli_main(int argc, char **argv)
     else if (strcmp(cmd, "deploy") == 0) status = lt_cli__cmd_deploy(argc, argv);
     else if (strcmp(cmd, "predict") == 0) status = lt_cli__cmd_predict(argc, argv);
     else if (strcmp(cmd, "endpoints") == 0) status = lt_cli__cmd_endpoints(argc, argv);
+    else if (strcmp(cmd, "tune") == 0) status = lt_cli__cmd_tune(argc, argv);
     else {
         fprintf(stderr, "lathe: unknown command '%s'\n\n", cmd);
         usage(stderr);

@@ -92,6 +92,27 @@ int lt_cli__key_new(lt_store *store, const char *description, bool is_admin, cha
 int lt_cli__key_secret(lt_store *store, const char *access_key, char *secret, size_t cap,
                        lt_err *err);
 
+/* `lathe tune run`: what the runner needs (tune_runner.c). */
+struct lt_tune;
+struct lt_tune_space;
+typedef struct lt_cli__tune_run {
+    struct lt_tune *tune;
+    const struct lt_tune_space *space;
+    char **argv; /* COMMAND and its arguments, argc of them */
+    int argc;
+    int n_trials, parallel;
+    bool use_env;
+    bool intermediate; /* report intermediate values (Hyperband, early stopping) */
+    void *regex;       /* pcre2_code * or NULL */
+    bool tty;          /* draw the live table */
+    /* results */
+    int launched, done, rows;
+    bool interrupted;
+} lt_cli__tune_run;
+/* Runs the trials; 0 unless the runner itself failed (a trial failing is not an error). */
+int lt_cli__tune_run_trials(lt_cli__tune_run *run, lt_err *err);
+int lt_cli__cmd_tune(int argc, char **argv);
+
 int lt_cli__cmd_server(int argc, char **argv);
 int lt_cli__cmd_keys(int argc, char **argv);
 int lt_cli__cmd_api(int argc, char **argv);
