@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHES = ["control_plane.py", "s3.py", "jobs.py", "algos/kmeans.py", "algos/pca.py", "algos/knn.py"]
+BENCHES = ["control_plane.py", "s3.py", "jobs.py", "algos/kmeans.py", "algos/pca.py", "algos/knn.py", "algos/linear.py"]
 
 
 def main():
