@@ -70,6 +70,8 @@ typedef struct lt_linear_params {
     bool init_normal;
     double init_scale, init_sigma, init_bias;
     uint64_t seed;
+    size_t copy_max_bytes; /* not a hyperparameter: the largest normalised, shuffled copy of
+                              the train data the trainer makes (4 GiB); tests set 0 */
 } lt_linear_params;
 
 extern const lt_hp_spec lt_linear__hps[];

@@ -210,5 +210,6 @@ int lt_linear__params_parse(const json_t *hp, lt_linear_params *p, lt_err *err)
     p->init_sigma = num(hp, "init_sigma");
     p->init_bias = num(hp, "init_bias");
     p->seed = (uint64_t)num(hp, "seed");
+    p->copy_max_bytes = (size_t)4 << 30;
     return 0;
 }

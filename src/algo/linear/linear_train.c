@@ -2,9 +2,10 @@
  * shuffled mini-batches, each with its own learning rate and weight decay (SageMaker's
  * "parallel training of multiple models", AWS developer guide, "How linear learner works").
  *
- * Per mini-batch, the threads first gather and normalise the batch's rows into one shared
- * (B, d) block, then each thread runs the forward pass, the loss gradient and the optimizer
- * step for its own slice of models: no reduction between threads, two barriers per batch.
+ * The rows are shuffled once and, when the copy fits (copy_max_bytes), normalised into one
+ * contiguous block in that order; each epoch then takes the mini-batches in a new random
+ * order. Every thread walks all mini-batches for its own slice of models (forward pass, loss
+ * gradient, optimizer step), so threads never wait for each other inside an epoch.
  * Feature statistics come from num_point_for_scaler rows drawn at random. After each epoch
  * every model is scored on the validation data (or its running train loss is used) and
  * keeps a snapshot of its best epoch; early stopping watches the best model's loss with
@@ -256,12 +257,43 @@ static int evaluate(const trainer *t, const float *w, const float *b, const lt_d
 
 /* ---- training -------------------------------------------------------------------------- */
 
-/* One epoch over perm; loss[m] gets each model's weighted mean training loss. Each thread
- * walks every mini-batch for its own slice of models, normalising the rows itself: the
- * threads share nothing but the read-only data, so none waits for another (on shared cores
- * a per-batch barrier cost more than the duplicated normalisation). */
-static int epoch(trainer *t, const lt_dataset *ds, const size_t *perm, int nth, long *it,
-                 double *loss, float *grad, float *gbias, float *scratch, lt_err *err)
+/* The training rows in a random order fixed at the start: row i of the order is data row
+ * perm[i]. When the normalised copy fits (x != NULL: (n, d) features, y (n) labels as the
+ * loss sees them, w (n) weights) the epochs read it sequentially; otherwise each thread
+ * normalises rows on the fly. */
+typedef struct shuffled {
+    const size_t *perm;
+    float *x, *y, *w;
+} shuffled;
+
+/* Copies the shuffled, normalised rows into sh->x/y/w. LT_EINVAL on a non-finite feature. */
+static int shuffled_fill(const trainer *t, const lt_dataset *ds, shuffled *sh, int nth,
+                         float *scratch, lt_err *err)
+{
+    size_t n = ds->x.n_rows, d = (size_t)t->d, bad = SIZE_MAX;
+#pragma omp parallel for num_threads(nth) schedule(static) reduction(min : bad)
+    for (size_t i = 0; i < n; i++) {
+        float *tmp = scratch + (size_t)omp_get_thread_num() * (3 * d + 2 * (size_t)t->k);
+        size_t r = sh->perm[i];
+        if (!load_row(t, &ds->x, r, sh->x + i * d, tmp) && r < bad) bad = r;
+        double wt;
+        sh->y[i] = (float)row_label(t, ds, r, &wt);
+        sh->w[i] = (float)wt;
+    }
+    if (bad != SIZE_MAX)
+        return lt_err_set(err, LT_EINVAL,
+                          "linear-learner: train row %zu has a missing or non-finite feature",
+                          bad + 1);
+    return 0;
+}
+
+/* One epoch, the mini-batches taken in the order `order`; loss[m] gets each model's
+ * weighted mean training loss. Each thread walks every mini-batch for its own slice of
+ * models: the threads share nothing but read-only data, so none waits for another (on
+ * shared cores a per-batch barrier cost more than the work it split). */
+static int epoch(trainer *t, const lt_dataset *ds, const shuffled *sh, const size_t *order,
+                 int nth, long *it, double *loss, float *grad, float *gbias, float *scratch,
+                 lt_err *err)
 {
     const lt_linear_params *p = t->p;
     size_t n = ds->x.n_rows, bs = p->mini_batch_size;
@@ -276,20 +308,26 @@ static int epoch(trainer *t, const lt_dataset *ds, const size_t *perm, int nth, 
     {
         int th = omp_get_thread_num(), nt = omp_get_num_threads();
         int m0 = (int)((long)nm * th / nt), m1 = (int)((long)nm * (th + 1) / nt);
-        float *xi = scratch + (size_t)th * (3 * (size_t)d + 2 * (size_t)k), *tmp = xi + d,
+        float *buf = scratch + (size_t)th * (3 * (size_t)d + 2 * (size_t)k), *tmp = buf + d,
               *s = tmp + 2 * d, *g = s + k;
         double *lsum = lt_xcalloc((size_t)(m1 - m0) + 1, sizeof(double));
         long local_it = it0;
-        for (size_t b0 = 0; b0 < n; b0 += bs) {
-            size_t nb = n - b0 < bs ? n - b0 : bs;
+        for (long bi = 0; bi < batches; bi++) {
+            size_t b0 = order[bi] * bs, nb = n - b0 < bs ? n - b0 : bs;
             float *gm = grad + (size_t)m0 * k * d, *gb = gbias + (size_t)m0 * k;
             memset(gm, 0, (size_t)(m1 - m0) * k * d * sizeof(float));
             memset(gb, 0, (size_t)(m1 - m0) * k * sizeof(float));
             double wsum = 0;
-            for (size_t i = 0; i < nb; i++) {
-                size_t r = perm[b0 + i];
-                if (!load_row(t, &ds->x, r, xi, tmp) && r < bad) bad = r;
-                double wt, y = row_label(t, ds, r, &wt);
+            for (size_t i = b0; i < b0 + nb; i++) {
+                const float *xi;
+                double wt, y;
+                if (sh->x) {
+                    xi = sh->x + i * d, y = sh->y[i], wt = sh->w[i];
+                } else {
+                    size_t r = sh->perm[i];
+                    if (!load_row(t, &ds->x, r, buf, tmp) && r < bad) bad = r;
+                    xi = buf, y = row_label(t, ds, r, &wt);
+                }
                 if (wt == 0) continue;
                 wsum += wt;
                 for (int m = m0; m < m1; m++) {
@@ -532,29 +570,49 @@ int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args,
     memcpy(t.best_w, t.w, nw * sizeof(float));
     memcpy(t.best_b, t.b, (size_t)t.cols * sizeof(float));
 
-    size_t *perm = malloc(n * sizeof(size_t));
+    size_t *perm = malloc(n * sizeof(size_t)), *order = malloc(n * sizeof(size_t));
     float *grad = malloc(nw * sizeof(float) + 1), *gbias = malloc((size_t)t.cols * sizeof(float));
     float *scratch = malloc((size_t)nth * (3 * d + 2 * (size_t)t.k) * sizeof(float));
     double *loss = lt_xcalloc((size_t)t.nm, sizeof(double)), *vloss = lt_xcalloc((size_t)t.nm, sizeof(double));
     double *best = lt_xcalloc((size_t)t.nm, sizeof(double));
     lt_algo_model *model = NULL;
-    if (!perm || !grad || !gbias || !scratch) {
+    shuffled sh = {0};
+    if (!perm || !order || !grad || !gbias || !scratch) {
         rc = lt_err_set(err, LT_ENOMEM, "linear-learner: out of memory for %zu rows", n);
         goto done;
     }
     for (size_t i = 0; i < n; i++)
         perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates, once: rows keep their batch */
+        size_t j = lt_algo__rng_below(&rng, i + 1), tmp = perm[i];
+        perm[i] = perm[j], perm[j] = tmp;
+    }
+    size_t nbatch = (n + p->mini_batch_size - 1) / p->mini_batch_size;
+    for (size_t i = 0; i < nbatch; i++)
+        order[i] = i;
+    sh.perm = perm;
+    if ((double)n * (double)(d + 2) * sizeof(float) <= (double)p->copy_max_bytes) {
+        sh.x = malloc(n * d * sizeof(float) + 1);
+        sh.y = malloc(n * sizeof(float) + 1);
+        sh.w = malloc(n * sizeof(float) + 1);
+        if (!sh.x || !sh.y || !sh.w) { /* fall back to normalising on the fly */
+            free(sh.x), free(sh.y), free(sh.w);
+            sh.x = sh.y = sh.w = NULL;
+        } else if ((rc = shuffled_fill(&t, tr, &sh, nth, scratch, err))) {
+            goto done;
+        }
+    }
     for (int m = 0; m < t.nm; m++)
         best[m] = INFINITY;
     long it = 0;
     double best_overall = INFINITY;
     int stale = 0;
     for (int e = 0; e < p->epochs && !rc; e++) {
-        for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
-            size_t j = lt_algo__rng_below(&rng, i + 1), tmp = perm[i];
-            perm[i] = perm[j], perm[j] = tmp;
+        for (size_t i = nbatch - 1; i > 0; i--) { /* a new batch order every epoch */
+            size_t j = lt_algo__rng_below(&rng, i + 1), tmp = order[i];
+            order[i] = order[j], order[j] = tmp;
         }
-        rc = epoch(&t, tr, perm, nth, &it, loss, grad, gbias, scratch, err);
+        rc = epoch(&t, tr, &sh, order, nth, &it, loss, grad, gbias, scratch, err);
         if (rc) break;
         const double *watch = loss;
         if (va) {
@@ -602,7 +660,8 @@ int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args,
     lt_linear__model_fold(model);
     rc = final_metrics(model, p, args, sel, va ? "validation" : "train", nth, err);
 done:
-    free(perm), free(grad), free(gbias), free(scratch);
+    free(perm), free(order), free(grad), free(gbias), free(scratch);
+    free(sh.x), free(sh.y), free(sh.w);
     free(loss), free(vloss), free(best);
     trainer_free(&t);
     if (rc) {

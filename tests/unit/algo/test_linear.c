@@ -400,6 +400,41 @@ static void bad_data_is_refused(void)
     lt_dataset_free(ds);
 }
 
+/* Without the normalised copy (copy_max_bytes 0) each thread normalises rows on the fly:
+ * the same rows in the same order give the same model, bit for bit. */
+static void on_the_fly_rows_match_the_copy(void)
+{
+    enum { N = 300 };
+    float x[N * 3], y[N];
+    uint64_t s = 11;
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < 3; j++)
+            x[3 * i + j] = (float)(4 * lt_algo__rng_unit(&s) + j);
+        y[i] = x[3 * i] - x[3 * i + 2] + 1.5f > 0;
+    }
+    lt_dataset *ds = labelled(x, y, N, 3);
+    json_t *h = hps("binary_classifier", "mini_batch_size", "16", "num_models", "3", NULL);
+    lt_linear_params p;
+    lt_err err = {0};
+    LT_CHECK_INT(lt_linear__params_parse(h, &p, &err), ==, 0);
+    lt_algo_train_args a = {.train = ds, .hyperparameters = h, .threads = 2};
+    lt_algo_model *copy = NULL, *fly = NULL;
+    LT_CHECK_INT(lt_linear__train(&p, &a, &copy, &err), ==, 0);
+    p.copy_max_bytes = 0;
+    LT_CHECK_INT(lt_linear__train(&p, &a, &fly, &err), ==, 0);
+    if (copy && fly) {
+        for (int j = 0; j < 3; j++)
+            if (copy->weights[j] != fly->weights[j])
+                LT_FAIL_AT("weight %d: %.9g with the copy, %.9g on the fly", j, copy->weights[j],
+                           fly->weights[j]);
+        LT_CHECK(copy->bias[0] == fly->bias[0] && copy->threshold == fly->threshold);
+        LT_CHECK(copy->weights[0] > 0 && copy->weights[2] < 0);
+    }
+    lt_linear__model_free(copy), lt_linear__model_free(fly);
+    json_decref(h);
+    lt_dataset_free(ds);
+}
+
 static void registry_finds_linear_learner(void)
 {
     LT_CHECK(lt_algo_find("linear-learner") == &lt_algo__linear);
@@ -419,6 +454,7 @@ int main(void)
     LT_RUN(model_round_trips_and_formats);
     LT_RUN(bad_hyperparameters_are_named);
     LT_RUN(bad_data_is_refused);
+    LT_RUN(on_the_fly_rows_match_the_copy);
     LT_RUN(registry_finds_linear_learner);
     return lt_test_summary();
 }
