@@ -37,10 +37,11 @@ static struct {
     char name[96];
     double value;
 } metrics[MAX_METRICS];
-static int n_metrics;
+static int n_metrics, n_epochs;
 static void on_metric(void *ctx, const char *name, double value, int it)
 {
     (void)ctx;
+    if (it >= 0 && strcmp(name, "train:objective_loss") == 0) n_epochs = it + 1;
     if (it >= 0 || n_metrics >= MAX_METRICS) return; /* the finals only */
     snprintf(metrics[n_metrics].name, sizeof metrics[0].name, "%s", name);
     metrics[n_metrics++].value = value;
@@ -58,7 +59,7 @@ static lt_algo_model *train_v(const lt_dataset *ds, const lt_dataset *val, json_
         .train = ds, .validation = val, .hyperparameters = h, .threads = 2, .on_metric = on_metric};
     lt_algo_model *m = NULL;
     lt_err_clear(err);
-    n_metrics = 0;
+    n_metrics = 0, n_epochs = 0;
     int rc = lt_algo__linear.train(&a, &m, err);
     json_decref(h);
     return rc ? NULL : m;
@@ -400,6 +401,113 @@ static void bad_data_is_refused(void)
     lt_dataset_free(ds);
 }
 
+/* Every optimizer with both binary losses separates the 1-D classes; every regression loss
+ * fits a noiseless line (quantile 0.5 and the insensitive losses within their slack). */
+static void every_optimizer_and_loss_learns(void)
+{
+    float x[40], y[40];
+    for (int i = 0; i < 20; i++) {
+        x[i] = -1.0f - (float)i * 0.25f, y[i] = 0;
+        x[20 + i] = 1.0f + (float)i * 0.25f, y[20 + i] = 1;
+    }
+    lt_dataset *ds = labelled(x, y, 40, 1);
+    const char *opts[] = {"sgd", "adam", "rmsprop"}, *losses[] = {"logistic", "hinge_loss"};
+    for (int o = 0; o < 3; o++)
+        for (int l = 0; l < 2; l++) {
+            lt_err err = {0};
+            lt_algo_model *m = train_v(ds, NULL,
+                                       hps("binary_classifier", "optimizer", opts[o], "loss",
+                                           losses[l], "mini_batch_size", "8", NULL),
+                                       &err);
+            if (!m) {
+                LT_FAIL_AT("%s/%s: %s", opts[o], losses[l], err.msg);
+                continue;
+            }
+            if (metric("train:binary_classification_accuracy") != 1.0)
+                LT_FAIL_AT("%s/%s: train accuracy %g", opts[o], losses[l],
+                           metric("train:binary_classification_accuracy"));
+            lt_algo__linear.free(m);
+        }
+    for (int i = 0; i < 40; i++)
+        y[i] = 3 * x[i] + 1;
+    memcpy(ds->labels, y, sizeof y);
+    const char *rloss[] = {"squared_loss", "absolute_loss", "eps_insensitive_squared_loss",
+                           "eps_insensitive_absolute_loss", "quantile_loss", "huber_loss"};
+    for (int l = 0; l < 6; l++) {
+        lt_err err = {0};
+        lt_algo_model *m = train_v(ds, NULL,
+                                   hps("regressor", "loss", rloss[l], "mini_batch_size", "8",
+                                       "epochs", "100", "early_stopping_patience", "100", NULL),
+                                   &err);
+        if (!m) {
+            LT_FAIL_AT("%s: %s", rloss[l], err.msg);
+            continue;
+        }
+        /* labels span about 36: a mean absolute error of 0.1 is a fitted line */
+        if (!(metric("train:absolute_loss") < 0.1))
+            LT_FAIL_AT("%s: train absolute_loss %g", rloss[l], metric("train:absolute_loss"));
+        lt_algo__linear.free(m);
+    }
+    lt_dataset_free(ds);
+}
+
+/* Training stops once the best loss has not improved by early_stopping_tolerance (relative)
+ * for early_stopping_patience epochs; a tolerance of 0 and a large patience run every epoch. */
+static void early_stopping_ends_a_converged_run(void)
+{
+    float x[40], y[40];
+    for (int i = 0; i < 20; i++) {
+        x[i] = -1.0f - (float)i * 0.25f, y[i] = 3 * x[i] + 1;
+        x[20 + i] = 1.0f + (float)i * 0.25f, y[20 + i] = 3 * x[20 + i] + 1;
+    }
+    lt_dataset *ds = labelled(x, y, 40, 1);
+    lt_err err = {0};
+    lt_algo_model *m = train_v(ds, NULL,
+                               hps("regressor", "epochs", "300", "early_stopping_tolerance", "0.5",
+                                   NULL),
+                               &err);
+    LT_CHECK(m != NULL);
+    LT_CHECK(n_epochs >= 4 && n_epochs < 300);
+    int stopped = n_epochs;
+    lt_algo__linear.free(m);
+    m = train_v(ds, NULL,
+                hps("regressor", "epochs", "30", "early_stopping_tolerance", "0",
+                    "early_stopping_patience", "1000", NULL),
+                &err);
+    LT_CHECK(m != NULL);
+    LT_CHECK_INT(n_epochs, ==, 30);
+    fprintf(stderr, "  tolerance 0.5 stopped after %d epochs\n", stopped);
+    lt_algo__linear.free(m);
+    lt_dataset_free(ds);
+}
+
+/* A strong L1 penalty zeroes the weight of a feature that carries no signal. */
+static void l1_zeroes_a_useless_feature(void)
+{
+    enum { N = 200 };
+    float x[N * 2], y[N];
+    uint64_t s = 5;
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = (float)(lt_algo__rng_unit(&s) * 2 - 1);
+        x[2 * i + 1] = (float)(lt_algo__rng_unit(&s) * 2 - 1);
+        y[i] = 2 * x[2 * i];
+    }
+    lt_dataset *ds = labelled(x, y, N, 2);
+    lt_err err = {0};
+    lt_algo_model *m = train_v(ds, NULL,
+                               hps("regressor", "optimizer", "sgd", "learning_rate", "0.05", "l1",
+                                   "0.05", "wd", "0", "num_models", "1", "epochs", "50",
+                                   "mini_batch_size", "20", NULL),
+                               &err);
+    LT_CHECK(m != NULL);
+    if (m) {
+        LT_CHECK(m->weights[1] == 0.0f);
+        LT_CHECK(m->weights[0] > 0.5f);
+        lt_algo__linear.free(m);
+    }
+    lt_dataset_free(ds);
+}
+
 /* Without the normalised copy (copy_max_bytes 0) each thread normalises rows on the fly:
  * the same rows in the same order give the same model, bit for bit. */
 static void on_the_fly_rows_match_the_copy(void)
@@ -454,6 +562,9 @@ int main(void)
     LT_RUN(model_round_trips_and_formats);
     LT_RUN(bad_hyperparameters_are_named);
     LT_RUN(bad_data_is_refused);
+    LT_RUN(every_optimizer_and_loss_learns);
+    LT_RUN(l1_zeroes_a_useless_feature);
+    LT_RUN(early_stopping_ends_a_converged_run);
     LT_RUN(on_the_fly_rows_match_the_copy);
     LT_RUN(registry_finds_linear_learner);
     return lt_test_summary();
