@@ -82,11 +82,11 @@ struct lt_algo_model {
     lt_linear_kind kind;
     lt_linear_loss loss;
     int dim;
-    int n_out;        /* 1, or num_classes for multiclass */
-    float *weights;   /* (n_out, dim), normalised space */
-    float *bias;      /* (n_out) */
-    float *x_mean;    /* (dim) */
-    float *x_scale;   /* (dim), never 0 */
+    int n_out;      /* 1, or num_classes for multiclass */
+    float *weights; /* (n_out, dim), normalised space */
+    float *bias;    /* (n_out) */
+    float *x_mean;  /* (dim) */
+    float *x_scale; /* (dim), never 0 */
     double y_mean, y_scale;
     double threshold; /* binary: predicted_label = score >= threshold */
     /* derived at train and load: raw-space weights */
@@ -113,8 +113,8 @@ int lt_linear__format_csv(const lt_algo_model *m, const double *row, lt_buf *out
 /* Trains num_models models on the same mini-batches and keeps the best on the validation
  * data (on train without it). Reports train:objective_loss per epoch and the final
  * metrics through args->on_metric. */
-int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args,
-                     lt_algo_model **out, lt_err *err);
+int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args, lt_algo_model **out,
+                     lt_err *err);
 
 /* ---- losses and metrics (linear_metrics.c) ---- */
 
@@ -130,10 +130,11 @@ double lt_linear__softmax_loss(const float *s, int c, int y, float *grad);
 double lt_linear__binary_score(lt_linear_loss loss, double s);
 
 /* Sorts n scores descending (labels follow) and chooses the threshold for a criterion:
- * predicted positive is score >= threshold, which lies halfway between two distinct scores. Writes the threshold and the criterion's value
- * (accuracy, F-beta, precision at the target recall, recall at the target precision; -1
- * when no threshold reaches the target). scores and labels (0/1) are reordered in place;
- * scratch holds 2n. LOSS chooses `loss_threshold`, scored by accuracy, and sorts nothing. */
+ * predicted positive is score >= threshold, which lies halfway between two distinct scores. Writes
+ * the threshold and the criterion's value (accuracy, F-beta, precision at the target recall, recall
+ * at the target precision; -1 when no threshold reaches the target). scores and labels (0/1) are
+ * reordered in place; scratch holds 2n. LOSS chooses `loss_threshold`, scored by accuracy, and
+ * sorts nothing. */
 void lt_linear__threshold_select(float *scores, float *labels, size_t n, lt_linear_select select,
                                  const lt_linear_params *p, double loss_threshold,
                                  uint64_t *scratch, double *threshold, double *value);

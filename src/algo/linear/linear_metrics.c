@@ -134,8 +134,10 @@ void lt_linear__threshold_select(float *scores, float *labels, size_t n, lt_line
     double neg = (double)n - pos, b2 = p->f_beta * p->f_beta;
     /* "none positive" first */
     double best_t = n ? (double)scores[0] + 1.0 : loss_threshold, best = -1;
-    if (select == LT_LINEAR_SELECT_ACCURACY) best = n ? neg / (double)n : 0;
-    else if (select == LT_LINEAR_SELECT_F_BETA) best = 0;
+    if (select == LT_LINEAR_SELECT_ACCURACY)
+        best = n ? neg / (double)n : 0;
+    else if (select == LT_LINEAR_SELECT_F_BETA)
+        best = 0;
     double tp = 0, fp = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
@@ -146,19 +148,25 @@ void lt_linear__threshold_select(float *scores, float *labels, size_t n, lt_line
         }
         double prec = tp / (tp + fp), rec = pos > 0 ? tp / pos : 0, v = -1;
         switch (select) {
-        case LT_LINEAR_SELECT_ACCURACY: v = (tp + neg - fp) / (double)n; break;
-        case LT_LINEAR_SELECT_F_BETA: v = (1 + b2) * tp / ((1 + b2) * tp + b2 * (pos - tp) + fp); break;
+        case LT_LINEAR_SELECT_ACCURACY:
+            v = (tp + neg - fp) / (double)n;
+            break;
+        case LT_LINEAR_SELECT_F_BETA:
+            v = (1 + b2) * tp / ((1 + b2) * tp + b2 * (pos - tp) + fp);
+            break;
         case LT_LINEAR_SELECT_PRECISION_AT_RECALL:
             v = pos > 0 && rec >= p->target_recall ? prec : -1;
             break;
         case LT_LINEAR_SELECT_RECALL_AT_PRECISION:
             v = prec >= p->target_precision ? rec : -1;
             break;
-        case LT_LINEAR_SELECT_LOSS: break;
+        case LT_LINEAR_SELECT_LOSS:
+            break;
         }
         /* halfway to the next lower score, so that a score recomputed with another
          * rounding still lands on the same side */
-        if (v > best) best = v, best_t = j < n ? 0.5 * ((double)scores[i] + scores[j]) : scores[i] - 1.0;
+        if (v > best)
+            best = v, best_t = j < n ? 0.5 * ((double)scores[i] + scores[j]) : scores[i] - 1.0;
         i = j;
     }
     *threshold = best_t;

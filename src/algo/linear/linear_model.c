@@ -20,9 +20,15 @@
 #include <string.h>
 
 static const char *const kind_names[] = {"binary_classifier", "multiclass_classifier", "regressor"};
-static const char *const loss_names[] = {
-    "logistic", "hinge_loss", "squared_loss", "absolute_loss", "eps_insensitive_squared_loss",
-    "eps_insensitive_absolute_loss", "quantile_loss", "huber_loss", "softmax_loss"};
+static const char *const loss_names[] = {"logistic",
+                                         "hinge_loss",
+                                         "squared_loss",
+                                         "absolute_loss",
+                                         "eps_insensitive_squared_loss",
+                                         "eps_insensitive_absolute_loss",
+                                         "quantile_loss",
+                                         "huber_loss",
+                                         "softmax_loss"};
 #define N_LOSSES (sizeof loss_names / sizeof loss_names[0])
 
 lt_algo_model *lt_linear__model_new(lt_linear_kind kind, lt_linear_loss loss, int dim, int n_out)
@@ -65,7 +71,9 @@ void lt_linear__model_fold(lt_algo_model *m)
 
 size_t lt_linear__output_width(const lt_algo_model *m)
 {
-    return m->kind == LT_LINEAR_REGRESSOR ? 1 : m->kind == LT_LINEAR_BINARY ? 2 : 1 + (size_t)m->n_out;
+    return m->kind == LT_LINEAR_REGRESSOR ? 1
+           : m->kind == LT_LINEAR_BINARY  ? 2
+                                          : 1 + (size_t)m->n_out;
 }
 
 /* One row's outputs from its raw scores s (n_out). */
@@ -95,8 +103,8 @@ int lt_linear__predict(const lt_algo_model *m, const lt_matrix *x, int threads, 
 {
     if (x->kind == LT_MATRIX_DENSE ? x->n_cols != (size_t)m->dim : x->n_cols > (size_t)m->dim)
         return lt_err_set(err, LT_EINVAL,
-                          "linear-learner: input has %zu columns, the model expects %d",
-                          x->n_cols, m->dim);
+                          "linear-learner: input has %zu columns, the model expects %d", x->n_cols,
+                          m->dim);
     int nth = threads > 0 ? threads : omp_get_max_threads();
     size_t n = x->n_rows, d = (size_t)m->dim, wdt = lt_linear__output_width(m);
     float *scratch = malloc((size_t)nth * (d + (size_t)m->n_out) * sizeof(float));
@@ -165,14 +173,16 @@ int lt_linear__save(const lt_algo_model *m, const char *dir, lt_err *err)
 {
     json_t *weights = json_array();
     for (int c = 0; c < m->n_out; c++)
-        json_array_append_new(weights, float_array(m->weights + (size_t)c * m->dim, (size_t)m->dim));
-    json_t *root = json_pack(
-        "{s:s, s:s, s:s, s:i, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:o}", "algorithm",
-        "linear-learner", "predictor_type", kind_names[m->kind], "loss", loss_names[m->loss],
-        "feature_dim", m->dim, "num_outputs", m->n_out, "threshold", m->threshold, "label_mean",
-        m->y_mean, "label_scale", m->y_scale, "feature_mean", float_array(m->x_mean, (size_t)m->dim),
-        "feature_scale", float_array(m->x_scale, (size_t)m->dim), "weights", weights, "bias",
-        float_array(m->bias, (size_t)m->n_out));
+        json_array_append_new(weights,
+                              float_array(m->weights + (size_t)c * m->dim, (size_t)m->dim));
+    json_t *root =
+        json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:o}", "algorithm",
+                  "linear-learner", "predictor_type", kind_names[m->kind], "loss",
+                  loss_names[m->loss], "feature_dim", m->dim, "num_outputs", m->n_out, "threshold",
+                  m->threshold, "label_mean", m->y_mean, "label_scale", m->y_scale, "feature_mean",
+                  float_array(m->x_mean, (size_t)m->dim), "feature_scale",
+                  float_array(m->x_scale, (size_t)m->dim), "weights", weights, "bias",
+                  float_array(m->bias, (size_t)m->n_out));
     char *path = lt_xasprintf("%s/linear_model.json", dir);
     int rc = 0;
     if (!root || json_dump_file(root, path, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0)
@@ -216,7 +226,8 @@ int lt_linear__load(const char *dir, lt_algo_model **out, lt_err *err)
                         je.text, je.line);
         goto done;
     }
-    int kind = name_index(kind_names, 3, json_string_value(json_object_get(root, "predictor_type")));
+    int kind =
+        name_index(kind_names, 3, json_string_value(json_object_get(root, "predictor_type")));
     int loss = name_index(loss_names, N_LOSSES, json_string_value(json_object_get(root, "loss")));
     json_t *jd = json_object_get(root, "feature_dim"), *jk = json_object_get(root, "num_outputs");
     json_t *jt = json_object_get(root, "threshold"), *jm = json_object_get(root, "label_mean"),
@@ -224,13 +235,12 @@ int lt_linear__load(const char *dir, lt_algo_model **out, lt_err *err)
     long long dim = json_is_integer(jd) ? json_integer_value(jd) : -1;
     long long k = json_is_integer(jk) ? json_integer_value(jk) : -1;
     json_t *weights = json_object_get(root, "weights");
-    bool ok = kind >= 0 && loss >= 0 && dim >= 1 && dim <= (1 << 26) && k >= 1 &&
-              k <= 1000000 && (kind == LT_LINEAR_MULTICLASS ? k >= 3 : k == 1) &&
-              json_is_number(jt) && json_is_number(jm) && json_is_number(js) &&
-              isfinite(json_number_value(jt)) && isfinite(json_number_value(jm)) &&
-              json_number_value(js) > 0 && isfinite(json_number_value(js)) &&
-              json_is_array(weights) && json_array_size(weights) == (size_t)k &&
-              (double)dim * (double)k <= 1e9;
+    bool ok = kind >= 0 && loss >= 0 && dim >= 1 && dim <= (1 << 26) && k >= 1 && k <= 1000000 &&
+              (kind == LT_LINEAR_MULTICLASS ? k >= 3 : k == 1) && json_is_number(jt) &&
+              json_is_number(jm) && json_is_number(js) && isfinite(json_number_value(jt)) &&
+              isfinite(json_number_value(jm)) && json_number_value(js) > 0 &&
+              isfinite(json_number_value(js)) && json_is_array(weights) &&
+              json_array_size(weights) == (size_t)k && (double)dim * (double)k <= 1e9;
     if (!ok) {
         rc = lt_err_set(err, LT_EINVAL,
                         "%s: corrupt linear-learner model: a header field is missing or out of "

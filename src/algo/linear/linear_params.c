@@ -29,8 +29,9 @@ static const char *const loss_choices[] = {"auto",
                                            "huber_loss",
                                            "softmax_loss",
                                            NULL};
-static const char *const select_choices[] = {"accuracy", "f_beta", "precision_at_target_recall",
-                                             "recall_at_target_precision", "loss_function", NULL};
+static const char *const select_choices[] = {
+    "accuracy",      "f_beta", "precision_at_target_recall", "recall_at_target_precision",
+    "loss_function", NULL};
 static const char *const tristate_choices[] = {"auto", "true", "false", NULL};
 static const char *const init_choices[] = {"uniform", "normal", NULL};
 static const char *const auto_word[] = {"auto", NULL};
@@ -153,10 +154,16 @@ int lt_linear__params_parse(const json_t *hp, lt_linear_params *p, lt_err *err)
 
     const char *loss = str(hp, "loss");
     int li = index_of(loss_choices, loss);
-    static const lt_linear_loss by_index[] = {
-        0, LT_LINEAR_LOGISTIC, LT_LINEAR_HINGE, LT_LINEAR_SQUARED, LT_LINEAR_ABSOLUTE,
-        LT_LINEAR_EPS_SQUARED, LT_LINEAR_EPS_ABSOLUTE, LT_LINEAR_QUANTILE, LT_LINEAR_HUBER,
-        LT_LINEAR_SOFTMAX};
+    static const lt_linear_loss by_index[] = {0,
+                                              LT_LINEAR_LOGISTIC,
+                                              LT_LINEAR_HINGE,
+                                              LT_LINEAR_SQUARED,
+                                              LT_LINEAR_ABSOLUTE,
+                                              LT_LINEAR_EPS_SQUARED,
+                                              LT_LINEAR_EPS_ABSOLUTE,
+                                              LT_LINEAR_QUANTILE,
+                                              LT_LINEAR_HUBER,
+                                              LT_LINEAR_SOFTMAX};
     if (li == 0) {
         p->loss = p->kind == LT_LINEAR_BINARY       ? LT_LINEAR_LOGISTIC
                   : p->kind == LT_LINEAR_MULTICLASS ? LT_LINEAR_SOFTMAX
@@ -196,7 +203,8 @@ int lt_linear__params_parse(const json_t *hp, lt_linear_params *p, lt_err *err)
     p->target_precision = num(hp, "target_precision");
     p->f_beta = num(hp, "f_beta");
     const char *pw = str(hp, "positive_example_weight_mult");
-    p->positive_weight = strcmp(pw, "balanced") == 0 ? -1 : or_default(num(hp, "positive_example_weight_mult"), 1);
+    p->positive_weight =
+        strcmp(pw, "balanced") == 0 ? -1 : or_default(num(hp, "positive_example_weight_mult"), 1);
     p->balance_multiclass = num(hp, "balance_multiclass_weights") != 0;
     p->margin = num(hp, "margin");
     p->quantile = num(hp, "quantile");

@@ -26,15 +26,15 @@
 
 typedef struct trainer {
     const lt_linear_params *p;
-    lt_linear_params lp; /* p with the regression loss thresholds in normalised units */
-    int d, k, nm, cols; /* features, outputs per model, models, nm * k */
+    lt_linear_params lp;             /* p with the regression loss thresholds in normalised units */
+    int d, k, nm, cols;              /* features, outputs per model, models, nm * k */
     float *x_mean, *x_scale, *x_inv; /* (d); x_inv = 1 / x_scale */
     double y_mean, y_scale, loss_factor;
-    double pos_mult;     /* binary: weight of a positive example */
-    double *class_mult;  /* multiclass (k), or NULL */
-    float *w, *b;        /* (cols, d), (cols) */
+    double pos_mult;    /* binary: weight of a positive example */
+    double *class_mult; /* multiclass (k), or NULL */
+    float *w, *b;       /* (cols, d), (cols) */
     float *best_w, *best_b;
-    double *lr, *wd, *l1; /* (nm) */
+    double *lr, *wd, *l1;       /* (nm) */
     float *m1, *m2, *mb1, *mb2; /* optimizer state like w and b */
 } trainer;
 
@@ -73,9 +73,12 @@ static bool load_row(const trainer *t, const lt_matrix *x, size_t r, float *out,
 static double row_label(const trainer *t, const lt_dataset *ds, size_t r, double *weight)
 {
     double y = ds->labels[r], w = ds->weights ? ds->weights[r] : 1.0;
-    if (t->p->kind == LT_LINEAR_BINARY) w *= y > 0.5 ? t->pos_mult : 1.0;
-    else if (t->class_mult) w *= t->class_mult[(int)y];
-    else if (t->p->kind == LT_LINEAR_REGRESSOR) y = (y - t->y_mean) / t->y_scale;
+    if (t->p->kind == LT_LINEAR_BINARY)
+        w *= y > 0.5 ? t->pos_mult : 1.0;
+    else if (t->class_mult)
+        w *= t->class_mult[(int)y];
+    else if (t->p->kind == LT_LINEAR_REGRESSOR)
+        y = (y - t->y_mean) / t->y_scale;
     *weight = w;
     return y;
 }
@@ -108,15 +111,18 @@ static int check_labels(const lt_linear_params *p, const lt_dataset *ds, const c
     for (size_t i = 0; i < ds->x.n_rows; i++) {
         float y = ds->labels[i];
         bool ok = isfinite(y);
-        if (p->kind == LT_LINEAR_BINARY) ok = y == 0 || y == 1;
-        else if (p->kind == LT_LINEAR_MULTICLASS) ok = y >= 0 && y < p->num_classes && y == floorf(y);
+        if (p->kind == LT_LINEAR_BINARY)
+            ok = y == 0 || y == 1;
+        else if (p->kind == LT_LINEAR_MULTICLASS)
+            ok = y >= 0 && y < p->num_classes && y == floorf(y);
         if (!ok)
-            return lt_err_set(err, LT_EINVAL,
-                              "linear-learner: %s row %zu has label %g; %s", what, i + 1, (double)y,
-                              p->kind == LT_LINEAR_BINARY       ? "binary_classifier takes 0 or 1"
-                              : p->kind == LT_LINEAR_MULTICLASS ? "multiclass_classifier takes "
-                                                                  "0 .. num_classes - 1"
-                                                                : "regressor labels must be finite");
+            return lt_err_set(err, LT_EINVAL, "linear-learner: %s row %zu has label %g; %s", what,
+                              i + 1, (double)y,
+                              p->kind == LT_LINEAR_BINARY ? "binary_classifier takes 0 or 1"
+                              : p->kind == LT_LINEAR_MULTICLASS
+                                  ? "multiclass_classifier takes "
+                                    "0 .. num_classes - 1"
+                                  : "regressor labels must be finite");
         if (ds->weights && !(ds->weights[i] >= 0 && isfinite(ds->weights[i])))
             return lt_err_set(err, LT_EINVAL, "linear-learner: %s row %zu has a bad weight", what,
                               i + 1);
@@ -160,7 +166,7 @@ static void setup_models(trainer *t, uint64_t *rng)
     static const double lr_adam[] = {0.1, 0.03, 0.01, 0.003}, lr_sgd[] = {1, 0.3, 0.1, 0.03};
     static const double wd_grid[] = {0, 1e-5, 1e-3, 1e-2};
     for (int m = 0; m < t->nm; m++) {
-        t->lr[m] = p->learning_rate >= 0 ? p->learning_rate
+        t->lr[m] = p->learning_rate >= 0           ? p->learning_rate
                    : p->optimizer == LT_LINEAR_SGD ? lr_sgd[m % 4]
                                                    : lr_adam[m % 4];
         t->wd[m] = p->wd >= 0 ? p->wd : wd_grid[(m / 4) % 4];
@@ -217,8 +223,8 @@ static void step(const trainer *t, int m, float *w, float *m1, float *m2, const 
 /* Weighted mean loss of every model over rows [0, n) of ds (loss[nm], in the loss's
  * training units), and the raw scores (n, cols) when scores is not NULL. LT_EINVAL on a
  * non-finite feature. */
-static int evaluate(const trainer *t, const float *w, const float *b, const lt_dataset *ds, size_t n,
-                    int nth, double *loss, float *scores, const char *what, lt_err *err)
+static int evaluate(const trainer *t, const float *w, const float *b, const lt_dataset *ds,
+                    size_t n, int nth, double *loss, float *scores, const char *what, lt_err *err)
 {
     int d = t->d, k = t->k, nm = t->nm;
     double *acc = lt_xcalloc((size_t)nth * (nm + 1), sizeof(double));
@@ -237,7 +243,8 @@ static int evaluate(const trainer *t, const float *w, const float *b, const lt_d
             a[nm] += wt;
             for (int m = 0; m < nm; m++) {
                 a[m] += wt * model_loss(t, w, b, m, xi, y, s, g);
-                if (scores) memcpy(scores + r * t->cols + (size_t)m * k, s, (size_t)k * sizeof(float));
+                if (scores)
+                    memcpy(scores + r * t->cols + (size_t)m * k, s, (size_t)k * sizeof(float));
             }
         }
     }
@@ -291,9 +298,8 @@ static int shuffled_fill(const trainer *t, const lt_dataset *ds, shuffled *sh, i
  * weighted mean training loss. Each thread walks every mini-batch for its own slice of
  * models: the threads share nothing but read-only data, so none waits for another (on
  * shared cores a per-batch barrier cost more than the work it split). */
-static int epoch(trainer *t, const lt_dataset *ds, const shuffled *sh, const size_t *order,
-                 int nth, long *it, double *loss, float *grad, float *gbias, float *scratch,
-                 lt_err *err)
+static int epoch(trainer *t, const lt_dataset *ds, const shuffled *sh, const size_t *order, int nth,
+                 long *it, double *loss, float *grad, float *gbias, float *scratch, lt_err *err)
 {
     const lt_linear_params *p = t->p;
     size_t n = ds->x.n_rows, bs = p->mini_batch_size;
@@ -351,7 +357,8 @@ static int epoch(trainer *t, const lt_dataset *ds, const shuffled *sh, const siz
             for (int m = m0; m < m1; m++) {
                 double lr = t->lr[m];
                 if (p->lr_step > 0 && lr > p->lr_min)
-                    lr = fmax(p->lr_min, lr * pow(p->lr_step_factor, (double)(local_it / p->lr_step)));
+                    lr = fmax(p->lr_min,
+                              lr * pow(p->lr_step_factor, (double)(local_it / p->lr_step)));
                 size_t off = (size_t)m * k * d;
                 step(t, m, t->w + off, t->m1 + off, t->m2 + off, grad + off, (size_t)k * d, lr,
                      t->wd[m], t->l1[m], local_it);
@@ -396,7 +403,8 @@ static int select_model(trainer *t, const lt_dataset *ds, size_t n, int nth, dou
     for (int m = 1; m < nm; m++)
         if (loss[m] < loss[*chosen]) *chosen = m;
     if (!rc && binary) {
-        double *value = lt_xcalloc((size_t)nm, sizeof(double)), *thr = lt_xcalloc((size_t)nm, sizeof(double));
+        double *value = lt_xcalloc((size_t)nm, sizeof(double)),
+               *thr = lt_xcalloc((size_t)nm, sizeof(double));
         float *buf = malloc((size_t)nth * n * 2 * sizeof(float) + 1);
         uint64_t *keys = malloc((size_t)nth * n * 2 * sizeof(uint64_t) + 1);
         if (!buf || !keys) {
@@ -458,7 +466,8 @@ static int final_metrics(const lt_algo_model *model, const lt_linear_params *p,
         } else if (p->kind == LT_LINEAR_BINARY) {
             if (p->loss == LT_LINEAR_LOGISTIC)
                 lsum += -log(fmax(y > 0.5 ? o[1] : 1 - o[1], 1e-15));
-            else lsum += lt_linear__loss(p->loss, p, o[1], y, &g);
+            else
+                lsum += lt_linear__loss(p->loss, p, o[1], y, &g);
         } else {
             lsum += lt_linear__loss(p->loss, p, o[0], y, &g);
             se += (o[0] - y) * (o[0] - y), ae += fabs(o[0] - y);
@@ -472,8 +481,8 @@ static int final_metrics(const lt_algo_model *model, const lt_linear_params *p,
         float *sc = lt_xmalloc(n * sizeof(float));
         for (size_t i = 0; i < n; i++)
             sc[i] = (float)out[i * wdt + 1];
-        lt_linear_binary_stats s = lt_linear__binary_stats(sc, ds->labels, n, model->threshold,
-                                                           p->f_beta);
+        lt_linear_binary_stats s =
+            lt_linear__binary_stats(sc, ds->labels, n, model->threshold, p->f_beta);
         free(sc);
         report(args, phase, "binary_classification_accuracy", s.accuracy, -1);
         report(args, phase, "binary_f_beta", s.f_beta, -1);
@@ -500,8 +509,8 @@ static void trainer_free(trainer *t)
     free(t->m1), free(t->m2), free(t->mb1), free(t->mb2);
 }
 
-int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args,
-                     lt_algo_model **out, lt_err *err)
+int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args, lt_algo_model **out,
+                     lt_err *err)
 {
     const lt_dataset *tr = args->train, *va = args->validation;
     if (va && va->x.n_rows == 0) va = NULL;
@@ -540,7 +549,8 @@ int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args,
     t.w = lt_xcalloc(nw, sizeof(float)), t.b = lt_xcalloc((size_t)t.cols, sizeof(float));
     t.best_w = lt_xcalloc(nw, sizeof(float)), t.best_b = lt_xcalloc((size_t)t.cols, sizeof(float));
     t.m1 = lt_xcalloc(nw, sizeof(float)), t.m2 = lt_xcalloc(nw, sizeof(float));
-    t.mb1 = lt_xcalloc((size_t)t.cols, sizeof(float)), t.mb2 = lt_xcalloc((size_t)t.cols, sizeof(float));
+    t.mb1 = lt_xcalloc((size_t)t.cols, sizeof(float)),
+    t.mb2 = lt_xcalloc((size_t)t.cols, sizeof(float));
     t.lr = lt_xcalloc((size_t)t.nm, sizeof(double));
     t.wd = lt_xcalloc((size_t)t.nm, sizeof(double));
     t.l1 = lt_xcalloc((size_t)t.nm, sizeof(double));
@@ -573,7 +583,8 @@ int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args,
     size_t *perm = malloc(n * sizeof(size_t)), *order = malloc(n * sizeof(size_t));
     float *grad = malloc(nw * sizeof(float) + 1), *gbias = malloc((size_t)t.cols * sizeof(float));
     float *scratch = malloc((size_t)nth * (3 * d + 2 * (size_t)t.k) * sizeof(float));
-    double *loss = lt_xcalloc((size_t)t.nm, sizeof(double)), *vloss = lt_xcalloc((size_t)t.nm, sizeof(double));
+    double *loss = lt_xcalloc((size_t)t.nm, sizeof(double)),
+           *vloss = lt_xcalloc((size_t)t.nm, sizeof(double));
     double *best = lt_xcalloc((size_t)t.nm, sizeof(double));
     lt_algo_model *model = NULL;
     shuffled sh = {0};
@@ -627,7 +638,8 @@ int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args,
                 best[m] = watch[m];
                 memcpy(t.best_w + (size_t)m * t.k * d, t.w + (size_t)m * t.k * d,
                        (size_t)t.k * d * sizeof(float));
-                memcpy(t.best_b + (size_t)m * t.k, t.b + (size_t)m * t.k, (size_t)t.k * sizeof(float));
+                memcpy(t.best_b + (size_t)m * t.k, t.b + (size_t)m * t.k,
+                       (size_t)t.k * sizeof(float));
             }
             cur = fmin(cur, watch[m]);
             tr_best = fmin(tr_best, loss[m]);
@@ -645,7 +657,8 @@ int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args,
     if (rc) goto done;
 
     const lt_dataset *sel = va ? va : tr;
-    size_t nsel = sel->x.n_rows < p->num_calibration_samples ? sel->x.n_rows : p->num_calibration_samples;
+    size_t nsel =
+        sel->x.n_rows < p->num_calibration_samples ? sel->x.n_rows : p->num_calibration_samples;
     double threshold = 0;
     int chosen = 0;
     rc = select_model(&t, sel, nsel, nth, &threshold, &chosen, err);

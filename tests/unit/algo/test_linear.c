@@ -83,7 +83,8 @@ static void separable_1d_binary_is_learned(void)
     }
     lt_dataset *ds = labelled(x, y, 20, 1);
     lt_err err = {0};
-    lt_algo_model *m = train_v(ds, NULL, hps("binary_classifier", "mini_batch_size", "4", NULL), &err);
+    lt_algo_model *m =
+        train_v(ds, NULL, hps("binary_classifier", "mini_batch_size", "4", NULL), &err);
     LT_CHECK(m != NULL);
     if (!m) {
         fprintf(stderr, "  %s\n", err.msg);
@@ -94,7 +95,8 @@ static void separable_1d_binary_is_learned(void)
     double out[40];
     predict_rows(m, x, 20, 1, out);
     for (int i = 0; i < 20; i++) {
-        if (out[2 * i] != y[i]) LT_FAIL_AT("row %d (x=%g): predicted %g, label %g", i, x[i], out[2 * i], y[i]);
+        if (out[2 * i] != y[i])
+            LT_FAIL_AT("row %d (x=%g): predicted %g, label %g", i, x[i], out[2 * i], y[i]);
         LT_CHECK(out[2 * i + 1] > 0 && out[2 * i + 1] < 1);
     }
     /* the score rises with x: the model learnt the sign of the slope */
@@ -123,8 +125,8 @@ static void exact_linear_regression_is_recovered(void)
     lt_dataset *ds = labelled(x, y, N, 2);
     lt_err err = {0};
     lt_algo_model *m = train_v(ds, NULL,
-                               hps("regressor", "optimizer", "sgd", "learning_rate", "0.1", "wd", "0",
-                                   "mini_batch_size", "200", "epochs", "2000",
+                               hps("regressor", "optimizer", "sgd", "learning_rate", "0.1", "wd",
+                                   "0", "mini_batch_size", "200", "epochs", "2000",
                                    "early_stopping_tolerance", "0", "num_models", "2", NULL),
                                &err);
     LT_CHECK(m != NULL);
@@ -163,10 +165,9 @@ static void three_separable_classes(void)
     }
     lt_dataset *ds = labelled(x, y, N, 2);
     lt_err err = {0};
-    lt_algo_model *m = train_v(ds, ds,
-                               hps("multiclass_classifier", "num_classes", "3", "mini_batch_size",
-                                   "10", NULL),
-                               &err);
+    lt_algo_model *m = train_v(
+        ds, ds, hps("multiclass_classifier", "num_classes", "3", "mini_batch_size", "10", NULL),
+        &err);
     LT_CHECK(m != NULL);
     if (!m) {
         fprintf(stderr, "  %s\n", err.msg);
@@ -228,19 +229,22 @@ static void thresholds_follow_each_criterion(void)
             LT_FAIL_AT("case %zu: threshold %g value %g, expected %g and %g", c, thr, value,
                        cases[c].threshold, cases[c].value);
         for (int i = 0; i < 8; i++) /* sorted descending, labels along */
-            if (s[i] != sorted_s[i] || y[i] != sorted_y[i]) LT_FAIL_AT("case %zu: row %d not sorted", c, i);
+            if (s[i] != sorted_s[i] || y[i] != sorted_y[i])
+                LT_FAIL_AT("case %zu: row %d not sorted", c, i);
     }
     /* an unreachable target is reported as -1 */
     float s[2] = {0.9f, 0.1f}, y[2] = {0, 0};
     lt_linear_params p = {.target_recall = 0.5, .target_precision = 0.5, .f_beta = 1};
     uint64_t scratch[4];
     double thr, value;
-    lt_linear__threshold_select(s, y, 2, LT_LINEAR_SELECT_PRECISION_AT_RECALL, &p, 0.5, scratch, &thr, &value);
+    lt_linear__threshold_select(s, y, 2, LT_LINEAR_SELECT_PRECISION_AT_RECALL, &p, 0.5, scratch,
+                                &thr, &value);
     LT_CHECK(value == -1);
     /* negative and equal scores sort and group */
     float s2[5] = {-1.5f, 2.0f, -1.5f, 0.0f, -0.0f}, y2[5] = {0, 1, 1, 0, 1};
     uint64_t scratch2[10];
-    lt_linear__threshold_select(s2, y2, 5, LT_LINEAR_SELECT_ACCURACY, &p, 0.5, scratch2, &thr, &value);
+    lt_linear__threshold_select(s2, y2, 5, LT_LINEAR_SELECT_ACCURACY, &p, 0.5, scratch2, &thr,
+                                &value);
     LT_CHECK(s2[0] == 2.0f && s2[3] == -1.5f && s2[4] == -1.5f);
     lt_linear_binary_stats st = lt_linear__binary_stats(sorted_s, sorted_y, 8, 0.6, 1);
     LT_CHECK(fabs(st.precision - 0.75) < 1e-12 && fabs(st.recall - 0.75) < 1e-12);
@@ -249,10 +253,11 @@ static void thresholds_follow_each_criterion(void)
 
 static void loss_gradients_match_finite_differences(void)
 {
-    lt_linear_params p = {.margin = 1, .quantile = 0.3, .loss_insensitivity = 0.25, .huber_delta = 0.5};
-    const lt_linear_loss losses[] = {LT_LINEAR_LOGISTIC, LT_LINEAR_HINGE, LT_LINEAR_SQUARED,
-                                     LT_LINEAR_ABSOLUTE, LT_LINEAR_EPS_SQUARED,
-                                     LT_LINEAR_EPS_ABSOLUTE, LT_LINEAR_QUANTILE, LT_LINEAR_HUBER};
+    lt_linear_params p = {
+        .margin = 1, .quantile = 0.3, .loss_insensitivity = 0.25, .huber_delta = 0.5};
+    const lt_linear_loss losses[] = {
+        LT_LINEAR_LOGISTIC,    LT_LINEAR_HINGE,        LT_LINEAR_SQUARED,  LT_LINEAR_ABSOLUTE,
+        LT_LINEAR_EPS_SQUARED, LT_LINEAR_EPS_ABSOLUTE, LT_LINEAR_QUANTILE, LT_LINEAR_HUBER};
     const double points[] = {-2.3, -0.6, 0.37, 1.9};
     const double labels[] = {0, 1};
     for (size_t l = 0; l < sizeof losses / sizeof losses[0]; l++)
@@ -261,10 +266,11 @@ static void loss_gradients_match_finite_differences(void)
                 double s = points[k], y = labels[yi], g, gd, h = 1e-6;
                 double f = lt_linear__loss(losses[l], &p, s, y, &g);
                 double fd = (lt_linear__loss(losses[l], &p, s + h, y, &gd) -
-                             lt_linear__loss(losses[l], &p, s - h, y, &gd)) / (2 * h);
+                             lt_linear__loss(losses[l], &p, s - h, y, &gd)) /
+                            (2 * h);
                 if (fabs(fd - g) > 1e-5 || !(f >= 0))
-                    LT_FAIL_AT("loss %d at s=%g y=%g: gradient %g, finite difference %g", (int)losses[l],
-                               s, y, g, fd);
+                    LT_FAIL_AT("loss %d at s=%g y=%g: gradient %g, finite difference %g",
+                               (int)losses[l], s, y, g, fd);
             }
     float sc[3] = {0.2f, -1.0f, 1.5f}, grad[3];
     double l0 = lt_linear__softmax_loss(sc, 3, 2, grad);
@@ -273,7 +279,8 @@ static void loss_gradients_match_finite_differences(void)
     LT_CHECK(fabs(grad[0] + grad[1] + grad[2]) < 1e-6 && grad[2] < 0);
     /* logistic at s = 0: log 2, gradient sigmoid(0) - y */
     double g;
-    LT_CHECK(fabs(lt_linear__loss(LT_LINEAR_LOGISTIC, &p, 0, 1, &g) - log(2)) < 1e-12 && fabs(g + 0.5) < 1e-12);
+    LT_CHECK(fabs(lt_linear__loss(LT_LINEAR_LOGISTIC, &p, 0, 1, &g) - log(2)) < 1e-12 &&
+             fabs(g + 0.5) < 1e-12);
 }
 
 static void model_round_trips_and_formats(void)
@@ -292,7 +299,8 @@ static void model_round_trips_and_formats(void)
     if (back) {
         predict_rows(back, x, 8, 1, b);
         for (int i = 0; i < 16; i++)
-            if (fabs(a[i] - b[i]) > 1e-6) LT_FAIL_AT("output %d: %g before save, %g after", i, a[i], b[i]);
+            if (fabs(a[i] - b[i]) > 1e-6)
+                LT_FAIL_AT("output %d: %g before save, %g after", i, a[i], b[i]);
         LT_CHECK(fabs(back->threshold - m->threshold) < 1e-6);
     }
     lt_buf buf;
@@ -316,7 +324,8 @@ static void model_round_trips_and_formats(void)
     /* a corrupt file fails cleanly */
     char *path = lt_xasprintf("%s/linear_model.json", dir);
     FILE *f = fopen(path, "w");
-    fputs("{\"algorithm\":\"linear-learner\",\"predictor_type\":\"regressor\",\"loss\":\"squared_loss\","
+    fputs("{\"algorithm\":\"linear-learner\",\"predictor_type\":\"regressor\",\"loss\":\"squared_"
+          "loss\","
           "\"feature_dim\":2,\"num_outputs\":1,\"threshold\":0,\"label_mean\":0,\"label_scale\":1,"
           "\"feature_mean\":[0,0],\"feature_scale\":[1,0],\"weights\":[[1,2]],\"bias\":[0]}",
           f);
@@ -431,8 +440,12 @@ static void every_optimizer_and_loss_learns(void)
     for (int i = 0; i < 40; i++)
         y[i] = 3 * x[i] + 1;
     memcpy(ds->labels, y, sizeof y);
-    const char *rloss[] = {"squared_loss", "absolute_loss", "eps_insensitive_squared_loss",
-                           "eps_insensitive_absolute_loss", "quantile_loss", "huber_loss"};
+    const char *rloss[] = {"squared_loss",
+                           "absolute_loss",
+                           "eps_insensitive_squared_loss",
+                           "eps_insensitive_absolute_loss",
+                           "quantile_loss",
+                           "huber_loss"};
     for (int l = 0; l < 6; l++) {
         lt_err err = {0};
         lt_algo_model *m = train_v(ds, NULL,
@@ -462,10 +475,8 @@ static void early_stopping_ends_a_converged_run(void)
     }
     lt_dataset *ds = labelled(x, y, 40, 1);
     lt_err err = {0};
-    lt_algo_model *m = train_v(ds, NULL,
-                               hps("regressor", "epochs", "300", "early_stopping_tolerance", "0.5",
-                                   NULL),
-                               &err);
+    lt_algo_model *m = train_v(
+        ds, NULL, hps("regressor", "epochs", "300", "early_stopping_tolerance", "0.5", NULL), &err);
     LT_CHECK(m != NULL);
     LT_CHECK(n_epochs >= 4 && n_epochs < 300);
     int stopped = n_epochs;
@@ -494,11 +505,11 @@ static void l1_zeroes_a_useless_feature(void)
     }
     lt_dataset *ds = labelled(x, y, N, 2);
     lt_err err = {0};
-    lt_algo_model *m = train_v(ds, NULL,
-                               hps("regressor", "optimizer", "sgd", "learning_rate", "0.05", "l1",
-                                   "0.05", "wd", "0", "num_models", "1", "epochs", "50",
-                                   "mini_batch_size", "20", NULL),
-                               &err);
+    lt_algo_model *m =
+        train_v(ds, NULL,
+                hps("regressor", "optimizer", "sgd", "learning_rate", "0.05", "l1", "0.05", "wd",
+                    "0", "num_models", "1", "epochs", "50", "mini_batch_size", "20", NULL),
+                &err);
     LT_CHECK(m != NULL);
     if (m) {
         LT_CHECK(m->weights[1] == 0.0f);
