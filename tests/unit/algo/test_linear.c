@@ -492,6 +492,40 @@ static void early_stopping_ends_a_converged_run(void)
     lt_dataset_free(ds);
 }
 
+/* On overlapping, imbalanced classes (1 positive in 10) with the threshold fixed at 0.5
+ * (loss_function), positive_example_weight_mult=balanced raises the recall. */
+static void balanced_weights_raise_recall(void)
+{
+    enum { N = 1000 };
+    float x[N], y[N];
+    uint64_t s = 9;
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 10 == 0;
+        double g =
+            sqrt(-2 * log(1 - lt_algo__rng_unit(&s))) * cos(2 * M_PI * lt_algo__rng_unit(&s));
+        x[i] = (float)(g + (y[i] > 0 ? 1.0 : 0.0));
+    }
+    lt_dataset *ds = labelled(x, y, N, 1);
+    double recall[2];
+    const char *mult[2] = {"1.0", "balanced"};
+    for (int k = 0; k < 2; k++) {
+        lt_err err = {0};
+        lt_algo_model *m = train_v(ds, NULL,
+                                   hps("binary_classifier", "positive_example_weight_mult", mult[k],
+                                       "binary_classifier_model_selection_criteria",
+                                       "loss_function", "mini_batch_size", "100", NULL),
+                                   &err);
+        LT_CHECK(m != NULL);
+        recall[k] = metric("train:recall");
+        if (m) LT_CHECK(m->threshold == 0.5);
+        lt_algo__linear.free(m);
+    }
+    if (!(recall[1] > recall[0] + 0.3))
+        LT_FAIL_AT("recall %g unweighted, %g balanced", recall[0], recall[1]);
+    fprintf(stderr, "  recall %.3f unweighted, %.3f balanced\n", recall[0], recall[1]);
+    lt_dataset_free(ds);
+}
+
 /* A strong L1 penalty zeroes the weight of a feature that carries no signal. */
 static void l1_zeroes_a_useless_feature(void)
 {
@@ -575,6 +609,7 @@ int main(void)
     LT_RUN(bad_data_is_refused);
     LT_RUN(every_optimizer_and_loss_learns);
     LT_RUN(l1_zeroes_a_useless_feature);
+    LT_RUN(balanced_weights_raise_recall);
     LT_RUN(early_stopping_ends_a_converged_run);
     LT_RUN(on_the_fly_rows_match_the_copy);
     LT_RUN(registry_finds_linear_learner);
