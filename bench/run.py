@@ -7,7 +7,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHES = ["control_plane.py", "s3.py", "jobs.py", "serving.py", "algos/kmeans.py", "algos/xgboost.py",
-           "algos/pca.py", "algos/knn.py", "tuning.py"]
+           "algos/pca.py", "algos/knn.py", "algos/linear.py", "tuning.py"]
 
 
 def main():

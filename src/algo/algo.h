@@ -100,6 +100,9 @@ typedef enum {
     LT_HP_BOOL,
     LT_HP_INT_OR_AUTO, /* an integer in [min, max] or the word "auto" (lt_algo_hp_number
                           gives NaN for auto) */
+    LT_HP_FLOAT_OR_WORD, /* a number in [min, max] or one of the words in choices ("auto",
+                            "balanced"): lt_algo_hp_number gives NaN for a word,
+                            lt_algo_hp_string the word */
 } lt_hp_type;
 
 /* One hyperparameter as SageMaker names it. */
@@ -109,7 +112,7 @@ typedef struct lt_hp_spec {
     const char *default_value; /* as the string hyperparameters.json would carry, or NULL
                                   when required */
     double min, max;           /* INT and FLOAT ranges (inclusive) */
-    const char *const *choices; /* CATEGORICAL: NULL-terminated */
+    const char *const *choices; /* CATEGORICAL, FLOAT_OR_WORD: NULL-terminated */
     bool tunable;
 } lt_hp_spec;
 

@@ -53,6 +53,15 @@ static int check_one(const lt_hp_spec *spec, const char *text, lt_err *err)
             return lt_err_set(err, LT_EINVAL, "hyperparameter %s must be an integer, got '%s'",
                               spec->name, text);
         break;
+    case LT_HP_FLOAT_OR_WORD:
+        for (const char *const *c = spec->choices; c && *c; c++)
+            if (strcmp(*c, text) == 0) return 0;
+        if (!parse_number(text, &v))
+            return lt_err_set(err, LT_EINVAL,
+                              "hyperparameter %s must be a number or one of the documented "
+                              "words, got '%s'",
+                              spec->name, text);
+        break;
     case LT_HP_FLOAT:
         if (!parse_number(text, &v))
             return lt_err_set(err, LT_EINVAL, "hyperparameter %s must be a number, got '%s'",

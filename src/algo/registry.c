@@ -9,6 +9,7 @@ static const lt_algo *const algorithms[] = {
     &lt_algo__pca,
     &lt_algo__knn,
     &lt_algo__xgboost,
+    &lt_algo__linear,
 };
 
 size_t lt_algo_count(void)

@@ -32,6 +32,7 @@ static const char *type_name(lt_hp_type t)
     case LT_HP_FLOAT: return "float";
     case LT_HP_BOOL: return "bool";
     case LT_HP_INT_OR_AUTO: return "int|auto";
+    case LT_HP_FLOAT_OR_WORD: return "float|word";
     default: return "categorical";
     }
 }

@@ -531,6 +531,43 @@ def test_builtin_algorithm_by_name_and_by_image_uri(env):
         assert logged and metrics == {"train:msd": pytest.approx(logged[-1])}, metrics
 
 
+def test_linear_learner_reports_validation_metrics(env):
+    server, sm, s3 = env
+    import numpy as np
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(600, 3))
+    y = (x[:, 0] - 2 * x[:, 1] + 0.3 * rng.normal(size=600) > 0).astype(int)
+    for key, rows in (("ll/train/d.csv", slice(0, 400)), ("ll/val/d.csv", slice(400, 600))):
+        s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join(
+            f"{l},{a:.5f},{b:.5f},{c:.5f}" for l, (a, b, c) in zip(y[rows], x[rows])).encode())
+    channels = [{"ChannelName": ch, "ContentType": "text/csv",
+                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                 "S3Uri": f"s3://{BUCKET}/ll/{d}/"}}}
+                for ch, d in (("train", "train"), ("validation", "val"))]
+    sm.create_training_job(
+        TrainingJobName="ll-1",
+        AlgorithmSpecification={"TrainingImage": "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1",
+                                "TrainingInputMode": "File"},
+        RoleArn=ROLE, InputDataConfig=channels,
+        HyperParameters={"predictor_type": "binary_classifier", "feature_dim": "3",
+                         "mini_batch_size": "50",
+                         "binary_classifier_model_selection_criteria": "f_beta"},
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/ll-out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 300})
+    d = wait_job(sm, "ll-1")
+    assert d["TrainingJobStatus"] == "Completed", d.get("FailureReason")
+    files = model_files(s3, d["ModelArtifacts"]["S3ModelArtifacts"])
+    model = json.loads(next(v for k, v in files.items() if k.endswith("linear_model.json")))
+    assert model["predictor_type"] == "binary_classifier" and len(model["weights"][0]) == 3
+    metrics = {m["MetricName"]: m["Value"] for m in d["FinalMetricDataList"]}
+    assert metrics["validation:binary_classification_accuracy"] > 0.85, metrics
+    assert 0 < metrics["validation:binary_f_beta"] <= 1 and "validation:objective_loss" in metrics
+    assert "train:objective_loss" in metrics
+    log = log_text(server, "ll-1")
+    assert "validation binary_f_beta <loss>=" in log
+
+
 def test_pushed_directory_image_runs_its_train_program(env, tmp_path):
     server, sm, s3 = env
     img = tmp_path / "img"

@@ -46,15 +46,6 @@ static const lt_hp_spec kmeans_hps[] = {
     {NULL, 0, NULL, 0, 0, NULL, false},
 };
 
-/* splitmix64: a small, seedable generator so a seed gives the same centers everywhere. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
 
 static float sqdist(const float *a, const float *b, int dim)
 {
@@ -134,11 +125,11 @@ static void init_centers(const float *x, size_t n, int dim, int k, bool plusplus
                          int nth, float *c, float *mind /* (n) */)
 {
     uint64_t s = seed * 0x2545F4914F6CDD1DULL + 1;
-    size_t first = (size_t)(rng_unit(&s) * (double)n);
+    size_t first = (size_t)(lt_algo__rng_unit(&s) * (double)n);
     memcpy(c, x + first * dim, sizeof(float) * dim);
     if (!plusplus) {
         for (int j = 1; j < k; j++) {
-            size_t r = (size_t)(rng_unit(&s) * (double)n);
+            size_t r = (size_t)(lt_algo__rng_unit(&s) * (double)n);
             memcpy(c + (size_t)j * dim, x + r * dim, sizeof(float) * dim);
         }
         return;
@@ -161,7 +152,7 @@ static void init_centers(const float *x, size_t n, int dim, int k, bool plusplus
         for (size_t i = 0; i < n; i++) cum[i] = (acc += mind[i]);
         size_t picks[MAX_TRIALS];
         for (int t = 0; t < trials; t++) {
-            double u = rng_unit(&s) * acc;
+            double u = lt_algo__rng_unit(&s) * acc;
             size_t lo = 0, hi = n - 1;
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;

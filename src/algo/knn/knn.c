@@ -46,17 +46,6 @@ static const lt_hp_spec knn_hps[] = {
     {NULL, 0, NULL, 0, 0, NULL, false},
 };
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static size_t rng_below(uint64_t *s, size_t n)
-{
-    return (size_t)(rng_next(s) % n);
-}
 
 void lt_knn__fwht(float *v, int n)
 {
@@ -79,17 +68,17 @@ void lt_knn__reduction_build(lt_algo_model *m)
         float v = 1.0f / sqrtf((float)m->rdim);
         m->sign_matrix = lt_xmalloc((size_t)m->dim * m->rdim * sizeof(float));
         for (size_t i = 0; i < (size_t)m->dim * m->rdim; i++)
-            m->sign_matrix[i] = (rng_next(&s) >> 63) ? v : -v;
+            m->sign_matrix[i] = (lt_algo__rng_next(&s) >> 63) ? v : -v;
     } else if (m->reduce == LT_KNN_REDUCE_FJLT) {
         m->fjlt_sign = lt_xmalloc((size_t)m->dim_pad * sizeof(float));
         for (int i = 0; i < m->dim_pad; i++)
-            m->fjlt_sign[i] = (rng_next(&s) >> 63) ? 1.0f : -1.0f;
+            m->fjlt_sign[i] = (lt_algo__rng_next(&s) >> 63) ? 1.0f : -1.0f;
         uint32_t *perm = lt_xmalloc((size_t)m->dim_pad * sizeof(uint32_t));
         for (int i = 0; i < m->dim_pad; i++)
             perm[i] = (uint32_t)i;
         m->fjlt_pick = lt_xmalloc((size_t)m->rdim * sizeof(uint32_t));
         for (int i = 0; i < m->rdim; i++) { /* partial Fisher-Yates */
-            size_t j = (size_t)i + rng_below(&s, (size_t)(m->dim_pad - i));
+            size_t j = (size_t)i + lt_algo__rng_below(&s, (size_t)(m->dim_pad - i));
             uint32_t t = perm[i];
             perm[i] = perm[j], perm[j] = t;
             m->fjlt_pick[i] = perm[i];
@@ -193,7 +182,7 @@ static int build_ivf(lt_algo_model *m, int nlist, int nprobe, int nth, lt_err *e
     for (size_t i = 0; i < n; i++)
         pick[i] = i;
     for (size_t i = 0; i < nt; i++) {
-        size_t j = i + rng_below(&s, n - i), t = pick[i];
+        size_t j = i + lt_algo__rng_below(&s, n - i), t = pick[i];
         pick[i] = pick[j], pick[j] = t;
         memcpy(tmp + i * d, m->points + pick[i] * d, d * sizeof(float));
     }
@@ -339,7 +328,7 @@ static int knn_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
         for (size_t i = 0; i < n; i++)
             rows[i] = i;
         for (size_t i = 0; i < ns; i++) {
-            size_t j = i + rng_below(&s, n - i), t = rows[i];
+            size_t j = i + lt_algo__rng_below(&s, n - i), t = rows[i];
             rows[i] = rows[j], rows[j] = t;
         }
         qsort(rows, ns, sizeof *rows, size_cmp);

@@ -220,16 +220,9 @@ static void to_float(const double *a, size_t count, float *out)
         out[i] = (float)a[i];
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 static double rng_unit(uint64_t *s)
 {
-    return ((double)(rng_next(s) >> 11) + 0.5) * 0x1.0p-53;
+    return ((double)(lt_algo__rng_next(s) >> 11) + 0.5) * 0x1.0p-53; /* (0, 1): Box-Muller logs it */
 }
 
 /* Writes the top nc right singular vectors of A into m (components, singular values). */
