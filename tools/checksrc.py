@@ -15,7 +15,7 @@ ALLOWED = {
     "store": {"base"},
     "blob": {"base"},
     "algo": {"base"},
-    "api": {"base", "store", "blob", "algo"},
+    "api": {"base", "store", "blob", "algo", "tune"},
     "s3": {"base", "blob"},
     "exec": {"base", "store", "blob"},
     "serve": {"base", "store", "blob", "algo"},

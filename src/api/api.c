@@ -19,6 +19,7 @@ static const lt_api_op *const families[] = {
     lt_api__model_ops,
     lt_api__endpoint_config_ops,
     lt_api__endpoint_ops,
+    lt_api__tuning_job_ops,
 };
 
 enum { N_FAMILIES = sizeof families / sizeof families[0] };

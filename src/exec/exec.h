@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ---- instance types ------------------------------------------------------------------ */
 
@@ -144,6 +145,17 @@ char *lt_exec_job_dir(const char *data_dir, const char *job_kind, const char *na
  * with the reason, where the store can still be written). */
 int lt_exec_job_run(lt_store *store, lt_blob *blob, const char *data_dir, const char *job_kind,
                     const char *name, lt_err *err);
+
+/* Starts `<lathe_bin> job run --data-dir DIR KIND NAME` in its own session (signals
+ * unblocked, output appended to the job directory's runner.log). The pid, or -1. */
+pid_t lt_exec_spawn_runner(const char *data_dir, const char *lathe_bin, const char *job_kind,
+                           const char *name);
+
+/* Takes a job's runner lock for a runner that lives elsewhere (the tuning runner is in
+ * the cli, beside the api and the tune library) and writes its runner.json: 1 with *lock_fd
+ * held (close it at the end), 0 when another runner has the job, or an error. */
+int lt_exec_job_claim(const char *data_dir, const char *job_kind, const char *name, int *lock_fd,
+                      lt_err *err);
 
 /* Whether a runner holds the job's lock now. */
 bool lt_exec_job_running(const char *data_dir, const char *job_kind, const char *name);

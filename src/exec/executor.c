@@ -37,7 +37,9 @@ struct lt_executor {
 static const struct {
     const char *job_kind;
     const char *store_kind;
-} kinds[] = {{"training", LT_STORE_KIND_TRAINING_JOB}, {"processing", LT_STORE_KIND_PROCESSING_JOB}};
+} kinds[] = {{"training", LT_STORE_KIND_TRAINING_JOB},
+             {"processing", LT_STORE_KIND_PROCESSING_JOB},
+             {"tuning", LT_STORE_KIND_TUNING_JOB}};
 
 /* Called with the lock held. */
 static spawned *find_child(lt_executor *ex, const char *key)
@@ -61,6 +63,39 @@ static void reap(lt_executor *ex)
     }
 }
 
+pid_t lt_exec_spawn_runner(const char *data_dir, const char *lathe_bin, const char *job_kind,
+                           const char *name)
+{
+    char *dir = lt_exec_job_dir(data_dir, job_kind, name);
+    lt_mkdir_p(dir, 0755, &(lt_err){0});
+    char *log_path = lt_xasprintf("%s/runner.log", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The server blocks SIGTERM and SIGINT for its sigwait; the runner must not
+         * inherit that (nor pass it on to the jobs). */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGCHLD, SIG_DFL);
+        setsid();
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) dup2(devnull, 0);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        for (int i = 3; i < 1024; i++) close(i);
+        char *argv[] = {(char *)lathe_bin, "job", "run", "--data-dir", (char *)data_dir,
+                        (char *)job_kind, (char *)name, NULL};
+        execv(lathe_bin, argv);
+        _exit(127);
+    }
+    free(log_path);
+    free(dir);
+    return pid;
+}
+
 static void spawn_runner(lt_executor *ex, const char *job_kind, const char *name)
 {
     char *key = lt_xasprintf("%s/%s", job_kind, name);
@@ -71,31 +106,7 @@ static void spawn_runner(lt_executor *ex, const char *job_kind, const char *name
         free(key);
         return;
     }
-    char *dir = lt_exec_job_dir(ex->data_dir, job_kind, name);
-    lt_err err = {0};
-    lt_mkdir_p(dir, 0755, &err);
-    char *log_path = lt_xasprintf("%s/runner.log", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* The server blocks SIGTERM and SIGINT for its sigwait; the runner must not
-         * inherit that (nor pass it on to the jobs). */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        setsid();
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        for (int i = 3; i < 1024; i++) close(i);
-        char *argv[] = {ex->lathe_bin, "job", "run", "--data-dir", ex->data_dir,
-                        (char *)job_kind, (char *)name, NULL};
-        execv(ex->lathe_bin, argv);
-        _exit(127);
-    }
+    pid_t pid = lt_exec_spawn_runner(ex->data_dir, ex->lathe_bin, job_kind, name);
     if (pid < 0) {
         lt_log_error("cannot start the runner of %s: %s", key, strerror(errno));
     } else if (s) {
@@ -107,8 +118,6 @@ static void spawn_runner(lt_executor *ex, const char *job_kind, const char *name
     }
     pthread_mutex_unlock(&ex->lock);
     lt_log_debug("job %s: started the runner (pid %d)", key, (int)pid);
-    free(log_path);
-    free(dir);
     free(key);
 }
 
@@ -251,8 +260,19 @@ static void reconcile_kind(lt_executor *ex, const char *job_kind, const char *st
             struct stat st;
             bool ran_before = stat(marker, &st) == 0;
             free(marker);
-            if (ran_before) fail_orphan(ex, job_kind, store_kind, name);
-            else spawn_runner(ex, job_kind, name);
+            if (ran_before && strcmp(job_kind, "tuning") == 0) {
+                /* A tuning job's state is all in the store (its trials are training jobs):
+                 * a new runner carries on where the last one was. */
+                char *json = lt_xasprintf("%s/jobs/%s/%s/runner.json", ex->data_dir, job_kind, name);
+                unlink(json);
+                free(json);
+                lt_log_warn("tuning job %s lost its runner; starting another", name);
+                spawn_runner(ex, job_kind, name);
+            } else if (ran_before) {
+                fail_orphan(ex, job_kind, store_kind, name);
+            } else {
+                spawn_runner(ex, job_kind, name);
+            }
         }
         for (size_t i = 0; i < f.n; i++) free(f.names[i]);
         free(f.names);

@@ -38,6 +38,37 @@ bool lt_exec_job_running(const char *data_dir, const char *job_kind, const char 
     return held;
 }
 
+int lt_exec_job_claim(const char *data_dir, const char *job_kind, const char *name, int *lock_fd,
+                      lt_err *err)
+{
+    *lock_fd = -1;
+    char *dir = lt_exec_job_dir(data_dir, job_kind, name);
+    int rc = lt_mkdir_p(dir, 0755, err);
+    char *lock = lock_path(data_dir, job_kind, name);
+    int fd = rc ? -1 : open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(lock);
+    if (!rc && fd < 0) rc = lt_err_set(err, LT_EIO, "cannot open the job's lock: %s", strerror(errno));
+    if (!rc && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        free(dir);
+        return 0;
+    }
+    if (!rc) {
+        char *path = lt_xasprintf("%s/runner.json", dir);
+        char *text = lt_xasprintf("{\"pid\": %d}\n", (int)getpid());
+        rc = lt_exec__write_scratch(path, text, strlen(text), err);
+        free(text);
+        free(path);
+    }
+    free(dir);
+    if (rc) {
+        if (fd >= 0) close(fd);
+        return rc;
+    }
+    *lock_fd = fd;
+    return 1;
+}
+
 int lt_exec_job_interrupt(const char *data_dir, const char *job_kind, const char *name,
                           lt_err *err)
 {

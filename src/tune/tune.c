@@ -136,6 +136,25 @@ static int pending_or_error(const lt_tune *tune, int id, lt_tune__trial **out, l
     return 0;
 }
 
+int lt_tune_add(lt_tune *tune, const double *values, int *id)
+{
+    size_t np = tune->space->n_params;
+    if (tune->n_trials + 1 > tune->cap_trials) {
+        tune->cap_trials = (tune->n_trials + 1) * 2;
+        tune->trials = lt_xrealloc(tune->trials, tune->cap_trials * sizeof *tune->trials);
+    }
+    lt_tune__trial *t = &tune->trials[tune->n_trials];
+    memset(t, 0, sizeof *t);
+    t->id = (int)tune->n_trials++;
+    t->state = TRIAL_PENDING;
+    t->y = NAN;
+    t->values = lt_xmalloc((np ? np : 1) * sizeof(double));
+    memcpy(t->values, values, np * sizeof(double));
+    if (tune->ops->on_new_trial) tune->ops->on_new_trial(tune, t);
+    *id = t->id;
+    return 0;
+}
+
 int lt_tune_tell(lt_tune *tune, int id, lt_tune_outcome outcome, double value, lt_err *err)
 {
     lt_tune__trial *t = NULL;

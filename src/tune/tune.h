@@ -121,6 +121,10 @@ void lt_tune_free(lt_tune *tune);
  * pending: Bayesian proposes around them (kriging believer) so a batch does not collapse.
  * LT_EINTERNAL on a numerical failure the strategy could not recover from. */
 int lt_tune_ask(lt_tune *tune, size_t n, int *ids, size_t *n_out, lt_err *err);
+/* Registers a pending trial with a configuration chosen elsewhere (a trial that ran before
+ * the tuner was rebuilt, after a restart or for a warm start); then tell it as any other.
+ * For Grid, ask instead: the grid's order is its state. */
+int lt_tune_add(lt_tune *tune, const double *values, int *id);
 /* The configuration of a trial (n_params values); NULL for an unknown id. */
 const double *lt_tune_trial_values(const lt_tune *tune, int id);
 

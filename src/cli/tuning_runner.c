@@ -1,0 +1,580 @@
+/* The tuning runner: the body of `lathe job run tuning NAME`, started by the server's
+ * executor like a training job's runner. It drives the tune library with real training
+ * jobs: asks the strategy for configurations, creates each as a training job through the
+ * api (so every check CreateTrainingJob makes applies), reads their final objective (and,
+ * for early stopping and Hyperband, the intermediate points of their metrics.jsonl), stops
+ * the trials the strategy gives up on, and keeps the tuning job's document current
+ * (counters, BestTrainingJob). Everything it needs is in the store, so a new runner after a
+ * crash or a restart rebuilds the tuner from the trials and carries on. */
+#include "api/api.h"
+#include "cli/cli_internal.h"
+#include "exec/exec.h"
+#include "tune/tune.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct trial {
+    char *name;
+    int id;          /* the tuner's id */
+    bool told;       /* its outcome was given to the tuner */
+    bool stop_asked; /* StopTrainingJob sent */
+    long offset;     /* bytes of its metrics.jsonl already read */
+    int steps;
+    json_t *doc;     /* last read */
+} trial;
+
+typedef struct runner {
+    lt_cli__data *data;
+    lt_api *api;
+    const char *name;
+    json_t *doc;
+    json_t *config;
+    json_t *definition;
+    const char *metric;
+    bool maximize;
+    lt_tune_space *space;
+    lt_tune *tune;
+    trial *trials;
+    size_t n_trials;
+    int64_t max_jobs, max_parallel, max_runtime_s;
+    int create_failures;
+} runner;
+
+/* Trials start at once: the tuning runner spawns their runners itself (the server's
+ * reconcile would too, within a couple of seconds). */
+typedef struct spawn_ctx {
+    const char *data_dir;
+    char lathe_bin[4096];
+} spawn_ctx;
+
+static void spawn_trial(void *ctx, const char *kind, const char *name, const char *action)
+{
+    const spawn_ctx *sc = ctx;
+    if (strcmp(kind, "training") == 0 && strcmp(action, "start") == 0)
+        lt_exec_spawn_runner(sc->data_dir, sc->lathe_bin, kind, name);
+}
+
+static volatile sig_atomic_t stop_signal;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_signal = 1;
+}
+
+static int load(lt_store *store, const char *kind, const char *name, json_t **doc,
+                lt_store_resource *res, lt_err *err)
+{
+    int rc = lt_store_resource_get(store, kind, name, res, err);
+    if (!rc && lt_json_parse(res->doc, strlen(res->doc), doc, err) != 0) rc = LT_EINTERNAL;
+    return rc;
+}
+
+/* Read-modify-write of a document in one transaction. */
+typedef void (*mutate_fn)(json_t *doc, void *ctx);
+static int update(lt_store *store, const char *kind, const char *name, const char *parent,
+                  const char *status_member, mutate_fn fn, void *ctx, lt_err *err)
+{
+    int rc = lt_store_txn_begin(store, err);
+    if (rc) return rc;
+    lt_store_resource res = {0};
+    json_t *doc = NULL;
+    int r = load(store, kind, name, &doc, &res, err);
+    if (!r) {
+        fn(doc, ctx);
+        int64_t now = lt_now_ms();
+        json_object_set_new(doc, "LastModifiedTime", lt_json_epoch_ms(now));
+        free(res.doc);
+        res.doc = lt_json_dump(doc);
+        if (status_member) {
+            free(res.status);
+            res.status = lt_xstrdup(lt_json_str(doc, status_member));
+        }
+        if (parent) {
+            free(res.parent);
+            res.parent = lt_xstrdup(parent);
+        }
+        res.modified_ms = now;
+        r = lt_store_resource_update(store, &res, err);
+    }
+    json_decref(doc);
+    lt_store_resource_clear(&res);
+    return lt_store_txn_end(store, r, err);
+}
+
+static json_t *call(runner *r, const char *op, json_t *input, lt_err *err)
+{
+    char *text = lt_json_dump(input);
+    json_decref(input);
+    lt_api_reply reply;
+    lt_api_call(r->api, op, text, strlen(text), &reply);
+    free(text);
+    json_t *out = NULL;
+    if (lt_json_parse(reply.body ? reply.body : "{}", reply.body_len, &out, NULL) != 0) out = NULL;
+    if (reply.status != 200) {
+        lt_err_set(err, LT_EINVAL, "%s: %s", reply.error_type ? reply.error_type : "error",
+                   lt_json_str(out, "message") ? lt_json_str(out, "message") : "");
+        json_decref(out);
+        out = NULL;
+    }
+    lt_api_reply_free(&reply);
+    return out;
+}
+
+/* ---- trials ------------------------------------------------------------------------- */
+
+static void set_tuning_arn(json_t *doc, void *ctx)
+{
+    json_object_set_new(doc, "TuningJobArn", json_string((const char *)ctx));
+}
+
+static int launch(runner *r, lt_err *err)
+{
+    int id = 0;
+    size_t got = 0;
+    int rc = lt_tune_ask(r->tune, 1, &id, &got, err);
+    if (rc || got == 0) return rc ? rc : LT_ENOTFOUND;
+    const double *values = lt_tune_trial_values(r->tune, id);
+    json_t *tuned = lt_tune_space_to_json(r->space, values, true);
+    json_t *hps = json_deep_copy(json_object_get(r->definition, "StaticHyperParameters"));
+    if (!hps) hps = json_object();
+    json_object_update(hps, tuned);
+    json_decref(tuned);
+    char hex[9];
+    uint8_t bytes[4];
+    lt_random_bytes(bytes, sizeof bytes);
+    lt_hex_encode(hex, bytes, 4);
+    char *name = lt_xasprintf("%.32s-%03zu-%s", r->name, r->n_trials + 1, hex);
+    json_t *req = json_deep_copy(r->definition);
+    json_object_del(req, "StaticHyperParameters");
+    json_object_del(req, "DefinitionName");
+    json_object_del(req, "TuningObjective");
+    json_object_del(req, "HyperParameterRanges");
+    json_object_set_new(req, "HyperParameters", hps);
+    json_object_set_new(req, "TrainingJobName", json_string(name));
+    if (!json_object_get(req, "RoleArn"))
+        json_object_set_new(req, "RoleArn", json_string("arn:aws:iam::000000000000:role/lathe"));
+    lt_err cerr = {0};
+    json_t *out = call(r, "CreateTrainingJob", req, &cerr);
+    r->trials = lt_xrealloc(r->trials, (r->n_trials + 1) * sizeof *r->trials);
+    trial *t = &r->trials[r->n_trials++];
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    t->id = id;
+    if (!out) {
+        /* Counted as a failed trial; the reason goes into the tuning job's log. */
+        lt_log_warn("tuning %s: trial %s could not be created: %s", r->name, name, cerr.msg);
+        lt_tune_tell(r->tune, id, LT_TUNE_FAILED, NAN, NULL);
+        t->told = true;
+        r->create_failures++;
+        if (r->create_failures >= 3 && r->n_trials == (size_t)r->create_failures)
+            return lt_err_set(err, LT_EINVAL, "ClientError: the training jobs cannot be created: %s",
+                              cerr.msg);
+        return 0;
+    }
+    json_decref(out);
+    r->create_failures = 0;
+    update(r->data->store, LT_STORE_KIND_TRAINING_JOB, name, r->name, "TrainingJobStatus",
+           set_tuning_arn, (void *)lt_json_str(r->doc, "HyperParameterTuningJobArn"), err);
+    return 0;
+}
+
+static double final_metric(const json_t *doc, const char *metric, bool *found)
+{
+    size_t i;
+    json_t *m;
+    *found = false;
+    double v = NAN;
+    json_array_foreach(json_object_get(doc, "FinalMetricDataList"), i, m)
+        if (metric && strcmp(lt_json_str(m, "MetricName"), metric) == 0) {
+            v = json_number_value(json_object_get(m, "Value"));
+            *found = true;
+        }
+    return v;
+}
+
+/* New points of the objective metric, for early stopping and Hyperband. */
+static void read_points(runner *r, trial *t)
+{
+    char *path = lt_xasprintf("%s/jobs/training/%s/metrics.jsonl", r->data->dir, t->name);
+    FILE *f = fopen(path, "re");
+    free(path);
+    if (!f) return;
+    if (fseek(f, t->offset, SEEK_SET) != 0) {
+        fclose(f);
+        return;
+    }
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        if (n == 0 || line[n - 1] != '\n') break; /* a line still being written */
+        t->offset += (long)n;
+        json_t *p = NULL;
+        if (lt_json_parse(line, n, &p, NULL) != 0) continue;
+        const char *name = lt_json_str(p, "MetricName");
+        if (name && r->metric && strcmp(name, r->metric) == 0)
+            lt_tune_report(r->tune, t->id, ++t->steps, json_number_value(json_object_get(p, "Value")),
+                           NULL);
+        json_decref(p);
+    }
+    fclose(f);
+}
+
+static bool terminal(const char *status)
+{
+    return status && (strcmp(status, "Completed") == 0 || strcmp(status, "Failed") == 0 ||
+                      strcmp(status, "Stopped") == 0);
+}
+
+static void stop_trial(runner *r, trial *t)
+{
+    if (t->stop_asked) return;
+    t->stop_asked = true;
+    json_decref(call(r, "StopTrainingJob", json_pack("{s:s}", "TrainingJobName", t->name), &(lt_err){0}));
+}
+
+typedef struct tally {
+    int completed, in_progress, retryable, non_retryable, stopped;
+    int succeeded, pending, failed;
+    trial *best;
+    double best_value;
+} tally;
+
+static void observe(runner *r, tally *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < r->n_trials; i++) {
+        trial *t = &r->trials[i];
+        lt_store_resource res = {0};
+        json_t *doc = NULL;
+        if (load(r->data->store, LT_STORE_KIND_TRAINING_JOB, t->name, &doc, &res, &(lt_err){0}) != 0) {
+            lt_store_resource_clear(&res);
+            c->non_retryable++;
+            c->failed++;
+            continue;
+        }
+        lt_store_resource_clear(&res);
+        json_decref(t->doc);
+        t->doc = doc;
+        const char *status = lt_json_str(doc, "TrainingJobStatus");
+        bool found = false;
+        double value = final_metric(doc, r->metric, &found);
+        if (!terminal(status)) {
+            c->in_progress++;
+            c->pending++;
+            if (!t->told) {
+                read_points(r, t);
+                if (lt_tune_should_stop(r->tune, t->id)) stop_trial(r, t);
+            }
+            continue;
+        }
+        if (strcmp(status, "Completed") == 0) c->completed++;
+        else if (strcmp(status, "Stopped") == 0) c->stopped++;
+        else if (lt_str_starts_with(lt_json_str(doc, "FailureReason") ? lt_json_str(doc, "FailureReason") : "",
+                                    "InternalServerError"))
+            c->retryable++;
+        else c->non_retryable++;
+        bool ok = found && isfinite(value) && strcmp(status, "Failed") != 0;
+        if (ok) c->succeeded++;
+        else c->failed++;
+        if (!t->told) {
+            if (!t->steps) read_points(r, t);
+            lt_tune_tell(r->tune, t->id,
+                         strcmp(status, "Completed") == 0 && ok ? LT_TUNE_COMPLETED
+                         : strcmp(status, "Stopped") == 0       ? LT_TUNE_STOPPED
+                                                                : LT_TUNE_FAILED,
+                         ok ? value : NAN, NULL);
+            t->told = true;
+        }
+        if (ok && (!c->best || (r->maximize ? value > c->best_value : value < c->best_value))) {
+            c->best = t;
+            c->best_value = value;
+        }
+    }
+}
+
+typedef struct progress {
+    runner *r;
+    const tally *c;
+    const char *status; /* NULL: keep */
+    const char *failure;
+} progress;
+
+static json_t *trial_summary(runner *r, const trial *t, double value)
+{
+    json_t *s = json_object();
+    static const char *const members[] = {"TrainingJobName", "TrainingJobArn", "CreationTime",
+                                          "TrainingStartTime", "TrainingEndTime",
+                                          "TrainingJobStatus", NULL};
+    for (const char *const *m = members; *m; m++)
+        if (json_object_get(t->doc, *m)) json_object_set(s, *m, json_object_get(t->doc, *m));
+    json_t *tuned = json_object();
+    for (size_t i = 0; i < r->space->n_params; i++) {
+        const char *name = r->space->params[i].name;
+        json_t *v = json_object_get(json_object_get(t->doc, "HyperParameters"), name);
+        if (v) json_object_set(tuned, name, v);
+    }
+    json_object_set_new(s, "TunedHyperParameters", tuned);
+    json_object_set_new(s, "TuningJobName", json_string(r->name));
+    json_object_set_new(s, "FinalHyperParameterTuningJobObjectiveMetric",
+                        json_pack("{s:s, s:f}", "MetricName", r->metric, "Value", value));
+    json_object_set_new(s, "ObjectiveStatus", json_string("Succeeded"));
+    return s;
+}
+
+static void apply_progress(json_t *doc, void *ctx)
+{
+    const progress *p = ctx;
+    const tally *c = p->c;
+    json_object_set_new(doc, "TrainingJobStatusCounters",
+                        json_pack("{s:i, s:i, s:i, s:i, s:i}", "Completed", c->completed,
+                                  "InProgress", c->in_progress, "RetryableError", c->retryable,
+                                  "NonRetryableError", c->non_retryable, "Stopped", c->stopped));
+    json_object_set_new(doc, "ObjectiveStatusCounters",
+                        json_pack("{s:i, s:i, s:i}", "Succeeded", c->succeeded, "Pending",
+                                  c->pending, "Failed", c->failed));
+    if (c->best) {
+        json_t *best = trial_summary(p->r, c->best, c->best_value);
+        json_object_set(doc, "BestTrainingJob", best);
+        json_object_set_new(doc, "OverallBestTrainingJob", best);
+    }
+    if (p->status) {
+        json_object_set_new(doc, "HyperParameterTuningJobStatus", json_string(p->status));
+        json_object_set_new(doc, "HyperParameterTuningEndTime", lt_json_epoch_ms(lt_now_ms()));
+    }
+    if (p->failure) json_object_set_new(doc, "FailureReason", json_string(p->failure));
+}
+
+static int record(runner *r, const tally *c, const char *status, const char *failure, lt_err *err)
+{
+    progress p = {r, c, status, failure};
+    return update(r->data->store, LT_STORE_KIND_TUNING_JOB, r->name, NULL,
+                  "HyperParameterTuningJobStatus", apply_progress, &p, err);
+}
+
+typedef struct name_list {
+    char **v;
+    size_t n;
+} name_list;
+
+static int collect_name(void *ctx, const lt_store_resource *res, lt_err *e)
+{
+    (void)e;
+    name_list *l = ctx;
+    l->v = lt_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = lt_xstrdup(res->name);
+    return 0;
+}
+
+/* After a restart: the trials that exist become the tuner's again. */
+static void recover(runner *r, lt_tune_strategy strategy)
+{
+    name_list l = {0};
+    lt_store_list_params params = {.kind = LT_STORE_KIND_TRAINING_JOB, .parent_equals = r->name,
+                                   .sort_by = LT_STORE_SORT_NAME, .limit = 1000};
+    char *next = NULL;
+    lt_err err = {0};
+    lt_store_resource_list(r->data->store, &params, collect_name, &l, &next, &err);
+    free(next);
+    size_t np = r->space->n_params;
+    double *values = lt_xcalloc(np + 1, sizeof *values);
+    for (size_t k = 0; k < l.n; k++) {
+        lt_store_resource res = {0};
+        json_t *doc = NULL;
+        int id = -1;
+        if (load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &res, &err) == 0) {
+            json_t *hps = json_object_get(doc, "HyperParameters");
+            for (size_t i = 0; i < np; i++) {
+                const lt_tune_param *p = &r->space->params[i];
+                const char *v = lt_json_str(hps, p->name);
+                values[i] = p->kind == LT_TUNE_CATEGORICAL ? 0 : p->min;
+                if (!v) continue;
+                if (p->kind == LT_TUNE_CATEGORICAL) {
+                    for (size_t j = 0; j < p->n_values; j++)
+                        if (strcmp(p->values[j], v) == 0) values[i] = (double)j;
+                } else {
+                    char *end = NULL;
+                    double d = strtod(v, &end);
+                    if (end && *end == '\0') values[i] = d;
+                }
+            }
+            size_t got = 0;
+            if (strategy == LT_TUNE_GRID) lt_tune_ask(r->tune, 1, &id, &got, &err);
+            else lt_tune_add(r->tune, values, &id);
+        }
+        lt_store_resource_clear(&res);
+        json_decref(doc);
+        r->trials = lt_xrealloc(r->trials, (r->n_trials + 1) * sizeof *r->trials);
+        trial *t = &r->trials[r->n_trials++];
+        memset(t, 0, sizeof *t);
+        t->name = l.v[k];
+        t->id = id;
+        if (id < 0) t->told = true;
+    }
+    free(values);
+    free(l.v);
+}
+
+
+static bool limit_reached(const runner *r)
+{
+    return r->max_jobs > 0 && (int64_t)r->n_trials >= r->max_jobs;
+}
+
+static int setup(runner *r, lt_tune_strategy *strategy, lt_err *err)
+{
+    r->config = json_object_get(r->doc, "HyperParameterTuningJobConfig");
+    r->definition = json_object_get(r->doc, "TrainingJobDefinition");
+    json_t *objective = json_object_get(r->config, "HyperParameterTuningJobObjective");
+    r->metric = lt_json_str(objective, "MetricName");
+    const char *type = lt_json_str(objective, "Type");
+    r->maximize = type && strcmp(type, "Maximize") == 0;
+    json_t *limits = json_object_get(r->config, "ResourceLimits");
+    r->max_jobs = lt_json_int(limits, "MaxNumberOfTrainingJobs", 0);
+    r->max_parallel = lt_json_int(limits, "MaxParallelTrainingJobs", 1);
+    r->max_runtime_s = lt_json_int(limits, "MaxRuntimeInSeconds", 0);
+    const char *s = lt_json_str(r->config, "Strategy");
+    int rc = lt_tune_strategy_parse(s ? s : "Bayesian", strategy, err);
+    if (!rc) rc = lt_tune_space_parse(json_object_get(r->config, "ParameterRanges"), &r->space, err);
+    if (rc) return rc;
+    lt_tune_params params = lt_tune_params_default();
+    params.strategy = *strategy;
+    params.maximize = r->maximize;
+    params.seed = (uint64_t)lt_json_int(r->config, "RandomSeed", 0);
+    const char *early = lt_json_str(r->config, "TrainingJobEarlyStoppingType");
+    params.early_stopping = early && strcmp(early, "Auto") == 0;
+    if (*strategy == LT_TUNE_GRID && r->max_jobs == 0)
+        r->max_jobs = (int64_t)lt_tune_grid_size(r->space, params.grid_points);
+    return lt_tune_new(r->space, &params, &r->tune, err);
+}
+
+/* The region and account of the ARNs the server makes, read off the tuning job's ARN. */
+static void arn_parts(const char *arn, char *region, size_t rcap, char *account, size_t acap)
+{
+    /* arn:aws:sagemaker:<region>:<account>:... */
+    snprintf(region, rcap, "us-east-1");
+    snprintf(account, acap, "000000000000");
+    const char *p = arn;
+    for (int i = 0; p && i < 3; i++) p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
+    const char *q = p ? strchr(p, ':') : NULL;
+    if (!q) return;
+    snprintf(region, rcap, "%.*s", (int)(q - p), p);
+    const char *e = strchr(q + 1, ':');
+    if (e) snprintf(account, acap, "%.*s", (int)(e - q - 1), q + 1);
+}
+
+static int drive(runner *r, lt_tune_strategy strategy, lt_err *err)
+{
+    recover(r, strategy);
+    double created = 0;
+    lt_json_time(r->doc, "CreationTime", &created);
+    const char *target_text = NULL;
+    json_t *criteria = json_object_get(r->config, "TuningJobCompletionCriteria");
+    json_t *target = json_object_get(criteria, "TargetObjectiveMetricValue");
+    (void)target_text;
+    for (;;) {
+        tally c;
+        observe(r, &c);
+        lt_store_resource res = {0};
+        json_t *now_doc = NULL;
+        const char *status = NULL;
+        if (load(r->data->store, LT_STORE_KIND_TUNING_JOB, r->name, &now_doc, &res, err) == 0)
+            status = lt_json_str(now_doc, "HyperParameterTuningJobStatus");
+        bool stopping = stop_signal || (status && strcmp(status, "Stopping") == 0);
+        json_decref(now_doc);
+        lt_store_resource_clear(&res);
+        bool reached = target && c.best &&
+                       (r->maximize ? c.best_value >= json_number_value(target)
+                                    : c.best_value <= json_number_value(target));
+        bool timed_out = r->max_runtime_s > 0 &&
+                         (double)lt_now_ms() / 1000.0 - created >= (double)r->max_runtime_s;
+        if (stopping || reached || timed_out) {
+            for (size_t i = 0; i < r->n_trials; i++)
+                if (!r->trials[i].told && r->trials[i].doc &&
+                    !terminal(lt_json_str(r->trials[i].doc, "TrainingJobStatus")))
+                    stop_trial(r, &r->trials[i]);
+            if (c.in_progress == 0)
+                return record(r, &c, stopping ? "Stopped" : "Completed", NULL, err);
+        } else {
+            int rc = 0;
+            while (!rc && (int64_t)c.in_progress < r->max_parallel && !limit_reached(r)) {
+                rc = launch(r, err);
+                if (rc == LT_ENOTFOUND) { /* Grid ran out of combinations */
+                    r->max_jobs = (int64_t)r->n_trials;
+                    rc = 0;
+                    break;
+                }
+                c.in_progress++;
+            }
+            if (rc) {
+                record(r, &c, "Failed", err->msg, &(lt_err){0});
+                return 0;
+            }
+            if (limit_reached(r) && c.in_progress == 0) {
+                observe(r, &c);
+                if (c.in_progress == 0)
+                    return record(r, &c, c.succeeded ? "Completed" : "Failed",
+                                  c.succeeded ? NULL
+                                              : "No training job of this tuning job reported the "
+                                                "objective metric.",
+                                  err);
+            }
+        }
+        record(r, &c, NULL, NULL, &(lt_err){0});
+        struct timespec pause = {0, 250 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err)
+{
+    int lock_fd = -1;
+    int rc = lt_exec_job_claim(data->dir, "tuning", name, &lock_fd, err);
+    if (rc <= 0) return rc; /* another runner has it */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    runner r = {.data = data, .name = name};
+    lt_store_resource res = {0};
+    rc = load(data->store, LT_STORE_KIND_TUNING_JOB, name, &r.doc, &res, err);
+    lt_store_resource_clear(&res);
+    const char *status = rc ? NULL : lt_json_str(r.doc, "HyperParameterTuningJobStatus");
+    if (!rc && status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
+        char region[64], account[16];
+        arn_parts(lt_json_str(r.doc, "HyperParameterTuningJobArn"), region, sizeof region, account,
+                  sizeof account);
+        spawn_ctx sc = {.data_dir = data->dir};
+        ssize_t n = readlink("/proc/self/exe", sc.lathe_bin, sizeof sc.lathe_bin - 1);
+        sc.lathe_bin[n > 0 ? n : 0] = '\0';
+        signal(SIGCHLD, SIG_IGN); /* trial runners are reaped by the kernel */
+        lt_api_config cfg = {.region = region,
+                             .account_id = account,
+                             .on_job = n > 0 ? spawn_trial : NULL,
+                             .on_job_ctx = &sc};
+        lt_tune_strategy strategy;
+        rc = lt_api_open(&r.api, data->store, data->blob, &cfg, err);
+        if (!rc) rc = setup(&r, &strategy, err);
+        if (!rc) rc = drive(&r, strategy, err);
+        else {
+            tally none = {0};
+            record(&r, &none, "Failed", err->msg, &(lt_err){0});
+        }
+    }
+    for (size_t i = 0; i < r.n_trials; i++) {
+        free(r.trials[i].name);
+        json_decref(r.trials[i].doc);
+    }
+    free(r.trials);
+    if (r.tune) lt_tune_free(r.tune);
+    if (r.space) lt_tune_space_free(r.space);
+    if (r.api) lt_api_close(r.api);
+    json_decref(r.doc);
+    close(lock_fd);
+    return rc;
+}

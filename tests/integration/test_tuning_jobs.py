@@ -1,0 +1,199 @@
+"""Hyper-parameter tuning jobs through boto3: real training jobs launched by the tuning
+runner, with each strategy's bookkeeping, completion criteria, Stop and restarts."""
+import copy
+import json
+import os
+import signal
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import Server, assert_clean_log
+from jobs_util import ROLE, SKLEARN_IMAGE, put_script, wait_for
+
+os.environ["LATHE_STOP_GRACE_SECONDS"] = "2"
+BUCKET = "lathe-tuning"
+
+# A quadratic bowl with its minimum at x = 0.3, layers = 3, optimizer = adam.
+SCRIPT = r'''
+import argparse, time
+p = argparse.ArgumentParser()
+p.add_argument("--x", type=float)
+p.add_argument("--layers", type=int)
+p.add_argument("--optimizer")
+p.add_argument("--sleep", type=float, default=0)
+a = p.parse_args()
+loss = (a.x - 0.3) ** 2 + 0.1 * (a.layers - 3) ** 2 + (0 if a.optimizer == "adam" else 0.5)
+for step in range(3):
+    time.sleep(a.sleep)
+    print("step %d loss=%.6f" % (step, loss + (2 - step) * 0.01), flush=True)
+'''
+
+RANGES = {
+    "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}],
+    "IntegerParameterRanges": [{"Name": "layers", "MinValue": "1", "MaxValue": "6"}],
+    "CategoricalParameterRanges": [{"Name": "optimizer", "Values": ["adam", "sgd"]}],
+}
+
+
+def tuning_request(name, src, strategy="Bayesian", max_jobs=6, parallel=2, **config_extra):
+    config = {"Strategy": strategy,
+              "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+              "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": parallel},
+              "ParameterRanges": copy.deepcopy(RANGES)}
+    config.update(config_extra)
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": config,
+        "TrainingJobDefinition": {
+            "AlgorithmSpecification": {"TrainingImage": SKLEARN_IMAGE, "TrainingInputMode": "File",
+                                       "MetricDefinitions": [{"Name": "loss", "Regex": r"loss=(\S+)"}]},
+            "StaticHyperParameters": {"sagemaker_program": '"train.py"',
+                                      "sagemaker_submit_directory": f'"{src}"'},
+            "RoleArn": ROLE,
+            "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/out"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 120},
+        },
+    }
+
+
+def wait_tuning(sm, name, timeout=120, watch=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        d = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+        if watch:
+            watch(d)
+        if d["HyperParameterTuningJobStatus"] not in ("InProgress", "Stopping"):
+            return d
+        time.sleep(0.2)
+    raise AssertionError(f"tuning job {name} did not end: {d}")
+
+
+@pytest.fixture
+def env(server):
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    src = put_script(s3, BUCKET, "tune", SCRIPT)
+    return server, server.client("sagemaker"), s3, src
+
+
+def test_bayesian_tuning_runs_real_jobs_within_its_limits(env):
+    server, sm, s3, src = env
+    sm.create_hyper_parameter_tuning_job(**tuning_request("bayes", src, max_jobs=6, parallel=2))
+    peak = {"running": 0}
+
+    def watch(d):
+        running = sum(1 for j in sm.list_training_jobs(StatusEquals="InProgress")["TrainingJobSummaries"])
+        peak["running"] = max(peak["running"], running)
+    d = wait_tuning(sm, "bayes", watch=watch)
+    assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
+    assert peak["running"] <= 2
+    counters = d["TrainingJobStatusCounters"]
+    assert counters["Completed"] == 6 and counters["InProgress"] == 0
+    assert d["ObjectiveStatusCounters"]["Succeeded"] == 6
+    assert d["TrainingJobDefinition"]["StaticHyperParameters"]["_tuning_objective_metric"] == "loss"
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="bayes", SortBy="FinalObjectiveMetricValue",
+        SortOrder="Ascending", MaxResults=100)["TrainingJobSummaries"]
+    assert len(trials) == 6
+    values = [t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials]
+    assert values == sorted(values)
+    best = d["BestTrainingJob"]
+    assert best["TrainingJobName"] == trials[0]["TrainingJobName"]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(values[0])
+    assert set(best["TunedHyperParameters"]) == {"x", "layers", "optimizer"}
+    # The objective is the final value: the last "loss=" line of the job.
+    job = sm.describe_training_job(TrainingJobName=best["TrainingJobName"])
+    assert job["TuningJobArn"] == d["HyperParameterTuningJobArn"]
+    hp = best["TunedHyperParameters"]
+    expect = (float(hp["x"]) - 0.3) ** 2 + 0.1 * (int(hp["layers"]) - 3) ** 2 + (0 if hp["optimizer"] == "adam" else 0.5)
+    assert values[0] == pytest.approx(expect, abs=1e-5)
+    assert all(t["TrainingJobName"].startswith("bayes-") for t in trials)
+    summaries = sm.list_hyper_parameter_tuning_jobs()["HyperParameterTuningJobSummaries"]
+    assert [(s["HyperParameterTuningJobName"], s["Strategy"]) for s in summaries] == [("bayes", "Bayesian")]
+
+
+def test_grid_enumerates_and_a_target_value_ends_early(env):
+    server, sm, s3, src = env
+    req = tuning_request("grid", src, strategy="Grid", max_jobs=None, parallel=2)
+    req["HyperParameterTuningJobConfig"]["ParameterRanges"] = {
+        "CategoricalParameterRanges": [{"Name": "optimizer", "Values": ["adam", "sgd"]},
+                                       {"Name": "layers", "Values": ["2", "3"]},
+                                       {"Name": "x", "Values": ["0.3"]}]}
+    del req["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+    sm.create_hyper_parameter_tuning_job(**req)
+    d = wait_tuning(sm, "grid")
+    assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="grid", MaxResults=100)["TrainingJobSummaries"]
+    combos = sorted((t["TunedHyperParameters"]["optimizer"], t["TunedHyperParameters"]["layers"]) for t in trials)
+    assert combos == [("adam", "2"), ("adam", "3"), ("sgd", "2"), ("sgd", "3")]
+
+    req = tuning_request("target", src, strategy="Random", max_jobs=30, parallel=1,
+                         TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 0.6})
+    sm.create_hyper_parameter_tuning_job(**req)
+    d = wait_tuning(sm, "target")
+    assert d["HyperParameterTuningJobStatus"] == "Completed"
+    assert d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] <= 0.6
+    assert d["TrainingJobStatusCounters"]["Completed"] < 30
+
+
+def test_stop_and_bad_requests(env):
+    server, sm, s3, src = env
+    req = tuning_request("slow", src, strategy="Random", max_jobs=20, parallel=2)
+    req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "5"
+    sm.create_hyper_parameter_tuning_job(**req)
+    wait_for(lambda: sm.list_training_jobs(StatusEquals="InProgress")["TrainingJobSummaries"],
+             what="a trial to run")
+    sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName="slow")
+    d = wait_tuning(sm, "slow", timeout=60)
+    assert d["HyperParameterTuningJobStatus"] == "Stopped"
+    assert d["TrainingJobStatusCounters"]["InProgress"] == 0
+    assert d["TrainingJobStatusCounters"]["Stopped"] >= 1
+
+    def error(request):
+        with pytest.raises(ClientError) as e:
+            sm.create_hyper_parameter_tuning_job(**request)
+        return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+    bad = tuning_request("bad1", src)
+    bad["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"][0]["MinValue"] = "2"
+    code, msg = error(bad)
+    assert code == "ValidationException" and "greater than" in msg and "x" in msg
+    bad = tuning_request("bad2", src)
+    bad["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "accuracy"
+    code, msg = error(bad)
+    assert code == "ValidationException" and "'accuracy'" in msg and "loss" in msg
+    bad = tuning_request("bad3", src, strategy="Hyperband", TrainingJobEarlyStoppingType="Auto")
+    code, msg = error(bad)
+    assert code == "ValidationException" and "Hyperband" in msg
+    with pytest.raises(ClientError) as e:
+        sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="nope")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFound"
+
+
+def test_tuning_carries_on_after_its_runner_dies(tmp_path):
+    srv = Server(tmp_path / "data").start()
+    try:
+        s3, sm = srv.client("s3"), srv.client("sagemaker")
+        s3.create_bucket(Bucket=BUCKET)
+        src = put_script(s3, BUCKET, "tune", SCRIPT)
+        req = tuning_request("phoenix", src, strategy="Bayesian", max_jobs=5, parallel=1)
+        req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "0.3"
+        sm.create_hyper_parameter_tuning_job(**req)
+        wait_for(lambda: sm.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="phoenix")["TrainingJobStatusCounters"]["Completed"] >= 2,
+            timeout=60, what="two finished trials")
+        pid = json.load(open(os.path.join(srv.data_dir, "jobs", "tuning", "phoenix", "runner.json")))["pid"]
+        os.kill(pid, signal.SIGKILL)
+        d = wait_tuning(sm, "phoenix", timeout=120)
+        assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
+        trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="phoenix", MaxResults=100)["TrainingJobSummaries"]
+        assert len(trials) == 5
+        assert d["TrainingJobStatusCounters"]["Completed"] + d["TrainingJobStatusCounters"]["Stopped"] + \
+            d["TrainingJobStatusCounters"]["NonRetryableError"] + d["TrainingJobStatusCounters"]["RetryableError"] == 5
+    finally:
+        assert srv.stop() == 0
+        assert_clean_log(srv)
