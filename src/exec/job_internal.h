@@ -11,6 +11,9 @@
 
 enum { LT_EXEC_TAIL_LINES = 8 }; /* last log lines kept per host for FailureReason */
 
+/* Where the sandbox of a built-in algorithm's job sees the lathe binary. */
+#define LT_EXEC__SANDBOX_LATHE "/opt/lathe/lathe"
+
 typedef struct lt_exec_host {
     int index;     /* 1-based */
     char name[16]; /* "algo-1" */

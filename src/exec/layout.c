@@ -436,7 +436,7 @@ char **lt_exec__job_argv(lt_exec_job *job, const char **cwd, lt_err *err)
                NULL;
     }
     if (strcmp(type, "algorithm") == 0) {
-        strv_push(&v, lt_xstrdup(job->lathe_bin));
+        strv_push(&v, lt_xstrdup(LT_EXEC__SANDBOX_LATHE));
         strv_push(&v, lt_xstrdup("algo"));
         strv_push(&v, lt_xstrdup("container-train"));
         strv_push(&v, lt_xstrdup(lt_json_str(job->image, "Algorithm")));

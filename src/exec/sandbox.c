@@ -238,6 +238,13 @@ static char **bwrap_argv(lt_exec_job *job, const lt_exec_host *h, char **argv, c
     push(&v, &n, "--ro-bind");
     push(&v, &n, job->hosts_file);
     push(&v, &n, "/etc/hosts");
+    /* A built-in algorithm runs this very binary, wherever it lives (under /tmp, which the
+     * sandbox replaces, in CI): it is bound at a fixed path. */
+    if (strcmp(lt_json_str(job->image, "Type"), "algorithm") == 0) {
+        push(&v, &n, "--ro-bind");
+        push(&v, &n, job->lathe_bin);
+        push(&v, &n, LT_EXEC__SANDBOX_LATHE);
+    }
     const char *path = lt_json_str(job->image, "Path");
     if (path && strcmp(lt_json_str(job->image, "Type"), "directory") == 0) {
         push(&v, &n, "--ro-bind");
