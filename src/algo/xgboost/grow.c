@@ -357,7 +357,9 @@ static void build_hists(lt_xgb_grower *g, const int *ids, int k, const float *gr
                                           (int)((long)F * (b + 1) / blocks)};
     }
     free(order);
-    /* Small levels run on the calling thread: a parallel region costs more than it saves. */
+    /* Small levels run on the calling thread: a parallel region costs more than it saves,
+     * and on a shared machine every barrier waits for the slowest thread to be scheduled
+     * (the thresholds here and below keep the sync points to the phases that need them). */
 #pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 16384)
     for (int t = 0; t < nt; t++) {
         const node *n = &g->nodes[g->htasks[t].node];
@@ -393,7 +395,7 @@ static void evaluate(lt_xgb_grower *g, const int *ids, int k, uint64_t seed)
         for (int j = 0; j < n; j++)
             g->etasks[nt++] = (eval_task){i, list[j]};
     }
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 4) if (nt > 64)
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 4) if (nt > 512)
     for (int t = 0; t < nt; t++) {
         const node *n = &g->nodes[ids[g->etasks[t].node]];
         split_none(&g->ebest[t]);
@@ -475,7 +477,7 @@ static void partition(lt_xgb_grower *g, const int *ids, int k, size_t *n_left)
             b = e;
         } while (b < n->end);
     }
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 32768)
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 131072)
     for (int t = 0; t < nt; t++)
         partition_chunk(g, &g->nodes[ids[g->ptasks[t].node]].split, &g->ptasks[t]);
     for (int t = 0, i = 0; i < k; i++) {
@@ -487,7 +489,7 @@ static void partition(lt_xgb_grower *g, const int *ids, int k, size_t *n_left)
         for (int q = t0; q < t; q++)
             g->ptasks[q].to_right = to, to += g->ptasks[q].n_right;
     }
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 32768)
+#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 131072)
     for (int t = 0; t < nt; t++) {
         const part_task *p = &g->ptasks[t];
         memcpy(g->rows + p->to_left, g->tmp + p->begin, sizeof(uint32_t) * p->n_left);
@@ -536,7 +538,7 @@ static int expand(lt_xgb_grower *g, const int *ids, int k, int *kids, const floa
             }
             build_hists(g, small, k, grad, hess);
             size_t len = 2 * g->n_slots;
-#pragma omp parallel for num_threads(g->threads) schedule(static) if ((size_t)k * len > 65536)
+#pragma omp parallel for num_threads(g->threads) schedule(static) if ((size_t)k * len > ((size_t)1 << 20))
             for (int i = 0; i < k; i++) {
                 const double *par = g->nodes[ids[i]].hist, *sm = g->nodes[small[i]].hist;
                 int other = small[i] == kids[2 * i] ? kids[2 * i + 1] : kids[2 * i];
