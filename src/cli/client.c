@@ -111,6 +111,44 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *ctx)
     return lt_buf_append(body, data, size * nmemb, NULL) == 0 ? size * nmemb : 0;
 }
 
+/* One "Name: value" request header. */
+static struct curl_slist *header(struct curl_slist *h, const char *name, const char *value)
+{
+    char *line = lt_xasprintf("%s: %s", name, value);
+    h = curl_slist_append(h, line);
+    free(line);
+    return h;
+}
+
+/* What every signed request carries besides its own headers. */
+static struct curl_slist *auth_headers(struct curl_slist *h, const lt_cli__client *c,
+                                       const char *amz_date, const char *authz)
+{
+    h = header(h, "X-Amz-Date", amz_date);
+    h = header(h, "Authorization", authz);
+    if (c->session_token) h = header(h, "X-Amz-Security-Token", c->session_token);
+    return curl_slist_append(h, "Expect:");
+}
+
+/* Sends what curl was set up with to url, collecting the answer; frees curl and hdrs. */
+static int perform(CURL *curl, const lt_cli__client *c, const char *url, struct curl_slist *hdrs,
+                   lt_buf *answer, long *status, lt_err *err)
+{
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
+    CURLcode cc = curl_easy_perform(curl);
+    int rc = 0;
+    if (cc != CURLE_OK)
+        rc = lt_err_set(err, LT_EIO, "cannot reach %s: %s", c->endpoint, curl_easy_strerror(cc));
+    else
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(curl);
+    return rc;
+}
+
 typedef struct {
     const char *names[6];
     const char *values[6];
@@ -176,40 +214,14 @@ int lt_cli__call_target(const lt_cli__client *c, const char *service, const char
         return err ? err->code : LT_EINVAL;
     }
     CURL *curl = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
-    char *line;
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/x-amz-json-1.1");
-    line = lt_xasprintf("X-Amz-Date: %s", amz_date);
-    hdrs = curl_slist_append(hdrs, line);
-    free(line);
-    line = lt_xasprintf("X-Amz-Target: %s", target);
-    hdrs = curl_slist_append(hdrs, line);
-    free(line);
-    line = lt_xasprintf("Authorization: %s", authz);
-    hdrs = curl_slist_append(hdrs, line);
-    free(line);
-    if (c->session_token) {
-        line = lt_xasprintf("X-Amz-Security-Token: %s", c->session_token);
-        hdrs = curl_slist_append(hdrs, line);
-        free(line);
-    }
-    hdrs = curl_slist_append(hdrs, "Expect:");
+    struct curl_slist *hdrs = header(NULL, "Content-Type", "application/x-amz-json-1.1");
+    hdrs = header(hdrs, "X-Amz-Target", target);
+    hdrs = auth_headers(hdrs, c, amz_date, authz);
     char *url = lt_xasprintf("%s/", c->endpoint);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(json_body));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
-    CURLcode cc = curl_easy_perform(curl);
-    if (cc != CURLE_OK) {
-        rc = lt_err_set(err, LT_EIO, "cannot reach %s: %s", c->endpoint, curl_easy_strerror(cc));
-    } else {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-    }
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(curl);
+    rc = perform(curl, c, url, hdrs, body, status, err);
     free(url);
     free(authz);
     free(host);
@@ -252,23 +264,9 @@ int lt_cli__s3_request(const lt_cli__client *c, const char *method, const char *
     if (!rc && !authz) rc = err && err->code ? err->code : LT_EINVAL;
     if (!rc) {
         CURL *curl = curl_easy_init();
-        struct curl_slist *hdrs = NULL;
-        char *line = lt_xasprintf("X-Amz-Date: %s", amz_date);
-        hdrs = curl_slist_append(hdrs, line);
-        free(line);
-        hdrs = curl_slist_append(hdrs, "X-Amz-Content-SHA256: UNSIGNED-PAYLOAD");
-        line = lt_xasprintf("Authorization: %s", authz);
-        hdrs = curl_slist_append(hdrs, line);
-        free(line);
-        if (c->session_token) {
-            line = lt_xasprintf("X-Amz-Security-Token: %s", c->session_token);
-            hdrs = curl_slist_append(hdrs, line);
-            free(line);
-        }
-        hdrs = curl_slist_append(hdrs, "Expect:");
+        struct curl_slist *hdrs = header(NULL, "X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD");
+        hdrs = auth_headers(hdrs, c, amz_date, authz);
         char *url = lt_xasprintf("%s%s", c->endpoint, path.data);
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
         if (in) {
             curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
@@ -278,15 +276,7 @@ int lt_cli__s3_request(const lt_cli__client *c, const char *method, const char *
             curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
             curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)0);
         }
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-        CURLcode cc = curl_easy_perform(curl);
-        if (cc != CURLE_OK)
-            rc = lt_err_set(err, LT_EIO, "cannot reach %s: %s", c->endpoint, curl_easy_strerror(cc));
-        else
-            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-        curl_slist_free_all(hdrs);
-        curl_easy_cleanup(curl);
+        rc = perform(curl, c, url, hdrs, body, status, err);
         free(url);
     }
     if (in) fclose(in);
@@ -323,46 +313,14 @@ int lt_cli__invoke_endpoint(const lt_cli__client *c, const char *endpoint, const
     if (!authz) rc = err && err->code ? err->code : LT_EINVAL;
     if (!rc) {
         CURL *curl = curl_easy_init();
-        struct curl_slist *hdrs = NULL;
-        char *line = lt_xasprintf("Content-Type: %s", content_type);
-        hdrs = curl_slist_append(hdrs, line);
-        free(line);
-        if (accept) {
-            line = lt_xasprintf("Accept: %s", accept);
-            hdrs = curl_slist_append(hdrs, line);
-            free(line);
-        }
-        if (variant) {
-            line = lt_xasprintf("X-Amzn-SageMaker-Target-Variant: %s", variant);
-            hdrs = curl_slist_append(hdrs, line);
-            free(line);
-        }
-        line = lt_xasprintf("X-Amz-Date: %s", amz_date);
-        hdrs = curl_slist_append(hdrs, line);
-        free(line);
-        line = lt_xasprintf("Authorization: %s", authz);
-        hdrs = curl_slist_append(hdrs, line);
-        free(line);
-        if (c->session_token) {
-            line = lt_xasprintf("X-Amz-Security-Token: %s", c->session_token);
-            hdrs = curl_slist_append(hdrs, line);
-            free(line);
-        }
-        hdrs = curl_slist_append(hdrs, "Expect:");
+        struct curl_slist *hdrs = header(NULL, "Content-Type", content_type);
+        if (accept) hdrs = header(hdrs, "Accept", accept);
+        if (variant) hdrs = header(hdrs, "X-Amzn-SageMaker-Target-Variant", variant);
+        hdrs = auth_headers(hdrs, c, amz_date, authz);
         char *url = lt_xasprintf("%s%s", c->endpoint, path);
-        curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
-        CURLcode cc = curl_easy_perform(curl);
-        if (cc != CURLE_OK)
-            rc = lt_err_set(err, LT_EIO, "cannot reach %s: %s", c->endpoint, curl_easy_strerror(cc));
-        else
-            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-        curl_slist_free_all(hdrs);
-        curl_easy_cleanup(curl);
+        rc = perform(curl, c, url, hdrs, answer, status, err);
         free(url);
     }
     free(authz);

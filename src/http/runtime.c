@@ -44,16 +44,6 @@ int lt_http__runtime_begin(lt_http__req *req)
     return MHD_YES;
 }
 
-int lt_http__runtime_body(lt_http__req *req, const char *data, size_t len)
-{
-    if (req->body_too_large) return MHD_YES;
-    if (lt_buf_append(&req->body, data, len, NULL) != 0) {
-        req->body_too_large = true;
-        lt_buf_free(&req->body);
-    }
-    return MHD_YES;
-}
-
 int lt_http__runtime_finish(lt_http__req *req)
 {
     if (req->body_too_large)

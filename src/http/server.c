@@ -206,10 +206,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                                                                    : serve_metrics(req));
     }
     if (*upload_data_size > 0) {
-        int rc = req->route == LT_HTTP__ROUTE_CONTROL
+        int rc = req->route == LT_HTTP__ROUTE_CONTROL || req->route == LT_HTTP__ROUTE_RUNTIME
                      ? lt_http__control_body(req, upload_data, *upload_data_size)
-                 : req->route == LT_HTTP__ROUTE_RUNTIME
-                     ? lt_http__runtime_body(req, upload_data, *upload_data_size)
                      : lt_http__s3_body(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return (enum MHD_Result)rc;

@@ -67,6 +67,8 @@ lt_auth_result lt_http__auth_begin(lt_http__req *req, const char *service, lt_er
 lt_auth_result lt_http__auth_verify(lt_http__req *req, const char *payload_hash, lt_err *err);
 
 int lt_http__control_begin(lt_http__req *req, const char *target);
+/* Collects a bounded body (control plane, Logs API and InvokeEndpoint alike); past the
+ * limit it is dropped and req->body_too_large set. */
 int lt_http__control_body(lt_http__req *req, const char *data, size_t len);
 int lt_http__control_finish(lt_http__req *req);
 
@@ -79,7 +81,6 @@ void lt_http__logs_call(const lt_http_config *cfg, const char *region, const cha
 /* runtime.c: InvokeEndpoint */
 bool lt_http__runtime_path(const char *method, const char *url);
 int lt_http__runtime_begin(lt_http__req *req);
-int lt_http__runtime_body(lt_http__req *req, const char *data, size_t len);
 int lt_http__runtime_finish(lt_http__req *req);
 
 int lt_http__s3_begin(lt_http__req *req);
