@@ -251,7 +251,11 @@ int lt_http_server_start(lt_http_server **out, const lt_http_config *cfg, lt_err
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg->threads > 0 ? cfg->threads : 4),
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(1 << 20),
+        /* Per-connection pool for headers and MHD's own buffers. libmicrohttpd zeroes it
+         * between the requests of a keep-alive connection, so its size is paid on every
+         * request: 64 KiB holds any header block AWS clients send (S3 caps user metadata
+         * at 2 KiB); past it MHD answers 431. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 << 10),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
         MHD_OPTION_END);
