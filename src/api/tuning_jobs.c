@@ -87,6 +87,35 @@ static int check_config(const json_t *config, lt_err *err)
     return 0;
 }
 
+/* Warm start reads the parents' finished trials: each parent must exist and have ended. */
+static int check_warm_start(lt_api_ctx *ctx, const json_t *warm, lt_err *err)
+{
+    size_t i;
+    json_t *parent;
+    json_array_foreach(json_object_get(warm, "ParentHyperParameterTuningJobs"), i, parent) {
+        const char *name = lt_json_str(parent, "HyperParameterTuningJobName");
+        lt_store_resource res = {0};
+        json_t *doc = NULL;
+        lt_err inner = {0};
+        int rc = name ? lt_api__resource_load(ctx, KIND, name, &res, &doc, &inner) : LT_ENOTFOUND;
+        lt_store_resource_clear(&res);
+        const char *status = rc ? NULL : lt_json_str(doc, "HyperParameterTuningJobStatus");
+        if (rc == LT_ENOTFOUND)
+            rc = lt_err_set(err, LT_EINVAL, "WarmStartConfig: the parent tuning job '%s' does not exist.",
+                            name ? name : "");
+        else if (rc)
+            rc = lt_err_set(err, rc, "%s", inner.msg);
+        else if (!status || strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)
+            rc = lt_err_set(err, LT_EINVAL,
+                            "WarmStartConfig: the parent tuning job '%s' is still %s; a parent must "
+                            "have ended.",
+                            name, status ? status : "running");
+        json_decref(doc);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static int create_tuning_job(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
     const char *name = lt_json_str(input, "HyperParameterTuningJobName");
@@ -103,6 +132,8 @@ static int create_tuning_job(lt_api_ctx *ctx, const json_t *input, json_t **outp
     int rc = check_config(config, err);
     json_t *objective = json_object_get(config, "HyperParameterTuningJobObjective");
     if (!rc && objective) rc = check_objective(ctx, objective, definition, err);
+    json_t *warm = json_object_get(input, "WarmStartConfig");
+    if (!rc && warm) rc = check_warm_start(ctx, warm, err);
     if (!rc)
         rc = lt_api__check_s3_uri(lt_json_str(json_object_get(definition, "OutputDataConfig"),
                                               "S3OutputPath"),

@@ -44,6 +44,10 @@ typedef struct runner {
     size_t n_trials;
     int64_t max_jobs, max_parallel, max_runtime_s;
     int create_failures;
+    int warm_trials;          /* parents' trials given to the tuner */
+    json_t *parent_best;      /* the best parent trial's document (warm start) */
+    double parent_best_value;
+    char *parent_best_tuning;
 } runner;
 
 /* Trials start at once: the tuning runner spawns their runners itself (the server's
@@ -305,22 +309,22 @@ typedef struct progress {
     const char *failure;
 } progress;
 
-static json_t *trial_summary(runner *r, const trial *t, double value)
+static json_t *trial_summary(runner *r, const json_t *trial_doc, double value, const char *tuning)
 {
     json_t *s = json_object();
     static const char *const members[] = {"TrainingJobName", "TrainingJobArn", "CreationTime",
                                           "TrainingStartTime", "TrainingEndTime",
                                           "TrainingJobStatus", NULL};
     for (const char *const *m = members; *m; m++)
-        if (json_object_get(t->doc, *m)) json_object_set(s, *m, json_object_get(t->doc, *m));
+        if (json_object_get(trial_doc, *m)) json_object_set(s, *m, json_object_get(trial_doc, *m));
     json_t *tuned = json_object();
     for (size_t i = 0; i < r->space->n_params; i++) {
         const char *name = r->space->params[i].name;
-        json_t *v = json_object_get(json_object_get(t->doc, "HyperParameters"), name);
+        json_t *v = json_object_get(json_object_get(trial_doc, "HyperParameters"), name);
         if (v) json_object_set(tuned, name, v);
     }
     json_object_set_new(s, "TunedHyperParameters", tuned);
-    json_object_set_new(s, "TuningJobName", json_string(r->name));
+    json_object_set_new(s, "TuningJobName", json_string(tuning));
     json_object_set_new(s, "FinalHyperParameterTuningJobObjectiveMetric",
                         json_pack("{s:s, s:f}", "MetricName", r->metric, "Value", value));
     json_object_set_new(s, "ObjectiveStatus", json_string("Succeeded"));
@@ -338,11 +342,15 @@ static void apply_progress(json_t *doc, void *ctx)
     json_object_set_new(doc, "ObjectiveStatusCounters",
                         json_pack("{s:i, s:i, s:i}", "Succeeded", c->succeeded, "Pending",
                                   c->pending, "Failed", c->failed));
-    if (c->best) {
-        json_t *best = trial_summary(p->r, c->best, c->best_value);
-        json_object_set(doc, "BestTrainingJob", best);
-        json_object_set_new(doc, "OverallBestTrainingJob", best);
-    }
+    runner *r = p->r;
+    if (c->best) json_object_set_new(doc, "BestTrainingJob", trial_summary(r, c->best->doc, c->best_value, r->name));
+    bool parent_wins = r->parent_best && (!c->best || (r->maximize ? r->parent_best_value > c->best_value
+                                                                    : r->parent_best_value < c->best_value));
+    if (parent_wins)
+        json_object_set_new(doc, "OverallBestTrainingJob",
+                            trial_summary(r, r->parent_best, r->parent_best_value, r->parent_best_tuning));
+    else if (c->best)
+        json_object_set_new(doc, "OverallBestTrainingJob", trial_summary(r, c->best->doc, c->best_value, r->name));
     if (p->status) {
         json_object_set_new(doc, "HyperParameterTuningJobStatus", json_string(p->status));
         json_object_set_new(doc, "HyperParameterTuningEndTime", lt_json_epoch_ms(lt_now_ms()));
@@ -371,6 +379,34 @@ static int collect_name(void *ctx, const lt_store_resource *res, lt_err *e)
     return 0;
 }
 
+/* A training job's configuration in the space's terms; false when one of the space's
+ * hyperparameters is absent or out of its range (a warm-start parent with other ranges). */
+static bool values_of(const runner *r, const json_t *doc, double *values)
+{
+    json_t *hps = json_object_get(doc, "HyperParameters");
+    bool complete = true;
+    for (size_t i = 0; i < r->space->n_params; i++) {
+        const lt_tune_param *p = &r->space->params[i];
+        const char *v = lt_json_str(hps, p->name);
+        values[i] = p->kind == LT_TUNE_CATEGORICAL ? 0 : p->min;
+        bool ok = false;
+        if (v && p->kind == LT_TUNE_CATEGORICAL) {
+            for (size_t j = 0; j < p->n_values; j++)
+                if (strcmp(p->values[j], v) == 0) {
+                    values[i] = (double)j;
+                    ok = true;
+                }
+        } else if (v) {
+            char *end = NULL;
+            double d = strtod(v, &end);
+            ok = end && *end == '\0' && d >= p->min && d <= p->max;
+            if (ok) values[i] = d;
+        }
+        complete &= ok;
+    }
+    return complete;
+}
+
 /* After a restart: the trials that exist become the tuner's again. */
 static void recover(runner *r, lt_tune_strategy strategy)
 {
@@ -381,28 +417,13 @@ static void recover(runner *r, lt_tune_strategy strategy)
     lt_err err = {0};
     lt_store_resource_list(r->data->store, &params, collect_name, &l, &next, &err);
     free(next);
-    size_t np = r->space->n_params;
-    double *values = lt_xcalloc(np + 1, sizeof *values);
+    double *values = lt_xcalloc(r->space->n_params + 1, sizeof *values);
     for (size_t k = 0; k < l.n; k++) {
         lt_store_resource res = {0};
         json_t *doc = NULL;
         int id = -1;
         if (load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &res, &err) == 0) {
-            json_t *hps = json_object_get(doc, "HyperParameters");
-            for (size_t i = 0; i < np; i++) {
-                const lt_tune_param *p = &r->space->params[i];
-                const char *v = lt_json_str(hps, p->name);
-                values[i] = p->kind == LT_TUNE_CATEGORICAL ? 0 : p->min;
-                if (!v) continue;
-                if (p->kind == LT_TUNE_CATEGORICAL) {
-                    for (size_t j = 0; j < p->n_values; j++)
-                        if (strcmp(p->values[j], v) == 0) values[i] = (double)j;
-                } else {
-                    char *end = NULL;
-                    double d = strtod(v, &end);
-                    if (end && *end == '\0') values[i] = d;
-                }
-            }
+            values_of(r, doc, values);
             size_t got = 0;
             if (strategy == LT_TUNE_GRID) lt_tune_ask(r->tune, 1, &id, &got, &err);
             else lt_tune_add(r->tune, values, &id);
@@ -420,6 +441,53 @@ static void recover(runner *r, lt_tune_strategy strategy)
     free(l.v);
 }
 
+/* WarmStartConfig: the finished trials of the parent tuning jobs seed the tuner (they
+ * are not this job's trials and count against no limit). The parents' best is kept for
+ * OverallBestTrainingJob. */
+static void warm_start(runner *r)
+{
+    json_t *warm = json_object_get(r->doc, "WarmStartConfig");
+    double *values = lt_xcalloc(r->space->n_params + 1, sizeof *values);
+    size_t i;
+    json_t *parent;
+    json_array_foreach(json_object_get(warm, "ParentHyperParameterTuningJobs"), i, parent) {
+        const char *pname = lt_json_str(parent, "HyperParameterTuningJobName");
+        name_list l = {0};
+        lt_store_list_params params = {.kind = LT_STORE_KIND_TRAINING_JOB, .parent_equals = pname,
+                                       .sort_by = LT_STORE_SORT_NAME, .limit = 1000};
+        char *next = NULL;
+        lt_store_resource_list(r->data->store, &params, collect_name, &l, &next, &(lt_err){0});
+        free(next);
+        for (size_t k = 0; k < l.n; k++) {
+            lt_store_resource res = {0};
+            json_t *doc = NULL;
+            if (load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &res, &(lt_err){0}) == 0) {
+                bool found = false;
+                double value = final_metric(doc, r->metric, &found);
+                const char *status = lt_json_str(doc, "TrainingJobStatus");
+                int id;
+                if (found && isfinite(value) && status && strcmp(status, "Completed") == 0 &&
+                    values_of(r, doc, values) && lt_tune_add(r->tune, values, &id) == 0) {
+                    lt_tune_tell(r->tune, id, LT_TUNE_COMPLETED, value, NULL);
+                    r->warm_trials++;
+                    if (!r->parent_best || (r->maximize ? value > r->parent_best_value
+                                                        : value < r->parent_best_value)) {
+                        json_decref(r->parent_best);
+                        r->parent_best = json_incref(doc);
+                        r->parent_best_value = value;
+                        free(r->parent_best_tuning);
+                        r->parent_best_tuning = lt_xstrdup(pname);
+                    }
+                }
+            }
+            lt_store_resource_clear(&res);
+            json_decref(doc);
+            free(l.v[k]);
+        }
+        free(l.v);
+    }
+    free(values);
+}
 
 static bool limit_reached(const runner *r)
 {
@@ -471,6 +539,7 @@ static void arn_parts(const char *arn, char *region, size_t rcap, char *account,
 static int drive(runner *r, lt_tune_strategy strategy, lt_err *err)
 {
     recover(r, strategy);
+    if (strategy != LT_TUNE_GRID) warm_start(r);
     double created = 0;
     lt_json_time(r->doc, "CreationTime", &created);
     const char *target_text = NULL;
@@ -571,6 +640,8 @@ int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err)
         json_decref(r.trials[i].doc);
     }
     free(r.trials);
+    json_decref(r.parent_best);
+    free(r.parent_best_tuning);
     if (r.tune) lt_tune_free(r.tune);
     if (r.space) lt_tune_space_free(r.space);
     if (r.api) lt_api_close(r.api);

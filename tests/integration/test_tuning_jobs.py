@@ -197,3 +197,47 @@ def test_tuning_carries_on_after_its_runner_dies(tmp_path):
     finally:
         assert srv.stop() == 0
         assert_clean_log(srv)
+
+
+def test_warm_start_seeds_from_a_parent_and_reports_the_overall_best(env):
+    server, sm, s3, src = env
+    sm.create_hyper_parameter_tuning_job(**tuning_request("parent", src, strategy="Random", max_jobs=4, parallel=2))
+    parent = wait_tuning(sm, "parent")
+    assert parent["HyperParameterTuningJobStatus"] == "Completed"
+    parent_best = parent["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+
+    req = tuning_request("child", src, strategy="Bayesian", max_jobs=3, parallel=1)
+    req["WarmStartConfig"] = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "parent"}],
+                              "WarmStartType": "IdenticalDataAndAlgorithm"}
+    sm.create_hyper_parameter_tuning_job(**req)
+    child = wait_tuning(sm, "child")
+    assert child["HyperParameterTuningJobStatus"] == "Completed", child.get("FailureReason")
+    # The parent's trials seed the tuner but are not the child's: three trials of its own.
+    own = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="child", MaxResults=100)["TrainingJobSummaries"]
+    assert len(own) == 3 and child["TrainingJobStatusCounters"]["Completed"] == 3
+    child_best = child["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    overall = child["OverallBestTrainingJob"]
+    assert overall["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(min(parent_best, child_best))
+    assert overall["TuningJobName"] == ("parent" if parent_best < child_best else "child")
+
+    bad = tuning_request("orphan-child", src)
+    bad["WarmStartConfig"] = {"ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "ghost"}],
+                              "WarmStartType": "TransferLearning"}
+    with pytest.raises(ClientError) as e:
+        sm.create_hyper_parameter_tuning_job(**bad)
+    assert "ghost" in e.value.response["Error"]["Message"]
+
+
+def test_early_stopping_auto_stops_poor_trials(env):
+    server, sm, s3, src = env
+    # Each trial prints its loss 3 times (0.5 s apart); with Auto, a trial worse than the median
+    # of earlier trials at the same step is stopped before its last line.
+    req = tuning_request("early", src, strategy="Random", max_jobs=10, parallel=1,
+                         TrainingJobEarlyStoppingType="Auto")
+    req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "0.5"
+    sm.create_hyper_parameter_tuning_job(**req)
+    d = wait_tuning(sm, "early", timeout=180)
+    assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
+    assert d["TrainingJobStatusCounters"]["Stopped"] >= 1, d["TrainingJobStatusCounters"]
+    assert d["TrainingJobStatusCounters"]["Completed"] + d["TrainingJobStatusCounters"]["Stopped"] == 10
