@@ -245,13 +245,14 @@ static void stop_trial(runner *r, trial *t)
 typedef struct tally {
     int completed, in_progress, retryable, non_retryable, stopped;
     int succeeded, pending, failed;
-    trial *best;
+    long best; /* index into the runner's trials (which launch may move), or -1 */
     double best_value;
 } tally;
 
 static void observe(runner *r, tally *c)
 {
     memset(c, 0, sizeof *c);
+    c->best = -1;
     for (size_t i = 0; i < r->n_trials; i++) {
         trial *t = &r->trials[i];
         lt_store_resource res = {0};
@@ -295,8 +296,8 @@ static void observe(runner *r, tally *c)
                          ok ? value : NAN, NULL);
             t->told = true;
         }
-        if (ok && (!c->best || (r->maximize ? value > c->best_value : value < c->best_value))) {
-            c->best = t;
+        if (ok && (c->best < 0 || (r->maximize ? value > c->best_value : value < c->best_value))) {
+            c->best = (long)i;
             c->best_value = value;
         }
     }
@@ -343,14 +344,16 @@ static void apply_progress(json_t *doc, void *ctx)
                         json_pack("{s:i, s:i, s:i}", "Succeeded", c->succeeded, "Pending",
                                   c->pending, "Failed", c->failed));
     runner *r = p->r;
-    if (c->best) json_object_set_new(doc, "BestTrainingJob", trial_summary(r, c->best->doc, c->best_value, r->name));
-    bool parent_wins = r->parent_best && (!c->best || (r->maximize ? r->parent_best_value > c->best_value
+    const json_t *best_doc = c->best >= 0 ? r->trials[c->best].doc : NULL;
+    if (best_doc)
+        json_object_set_new(doc, "BestTrainingJob", trial_summary(r, best_doc, c->best_value, r->name));
+    bool parent_wins = r->parent_best && (!best_doc || (r->maximize ? r->parent_best_value > c->best_value
                                                                     : r->parent_best_value < c->best_value));
     if (parent_wins)
         json_object_set_new(doc, "OverallBestTrainingJob",
                             trial_summary(r, r->parent_best, r->parent_best_value, r->parent_best_tuning));
-    else if (c->best)
-        json_object_set_new(doc, "OverallBestTrainingJob", trial_summary(r, c->best->doc, c->best_value, r->name));
+    else if (best_doc)
+        json_object_set_new(doc, "OverallBestTrainingJob", trial_summary(r, best_doc, c->best_value, r->name));
     if (p->status) {
         json_object_set_new(doc, "HyperParameterTuningJobStatus", json_string(p->status));
         json_object_set_new(doc, "HyperParameterTuningEndTime", lt_json_epoch_ms(lt_now_ms()));
@@ -513,7 +516,18 @@ static int setup(runner *r, lt_tune_strategy *strategy, lt_err *err)
     lt_tune_params params = lt_tune_params_default();
     params.strategy = *strategy;
     params.maximize = r->maximize;
-    params.seed = (uint64_t)lt_json_int(r->config, "RandomSeed", 0);
+    /* A runner that takes over after another must not draw its predecessor's sequence
+     * again: the seed moves on with the trials already made. */
+    name_list existing = {0};
+    lt_store_list_params lp = {.kind = LT_STORE_KIND_TRAINING_JOB, .parent_equals = r->name,
+                               .limit = 1000};
+    char *next = NULL;
+    lt_store_resource_list(r->data->store, &lp, collect_name, &existing, &next, &(lt_err){0});
+    free(next);
+    for (size_t i = 0; i < existing.n; i++) free(existing.v[i]);
+    free(existing.v);
+    params.seed = (uint64_t)lt_json_int(r->config, "RandomSeed", 0) +
+                  (uint64_t)existing.n * 0x9E3779B97F4A7C15ULL;
     const char *early = lt_json_str(r->config, "TrainingJobEarlyStoppingType");
     params.early_stopping = early && strcmp(early, "Auto") == 0;
     if (*strategy == LT_TUNE_GRID && r->max_jobs == 0)
@@ -557,7 +571,7 @@ static int drive(runner *r, lt_tune_strategy strategy, lt_err *err)
         bool stopping = stop_signal || (status && strcmp(status, "Stopping") == 0);
         json_decref(now_doc);
         lt_store_resource_clear(&res);
-        bool reached = target && c.best &&
+        bool reached = target && c.best >= 0 &&
                        (r->maximize ? c.best_value >= json_number_value(target)
                                     : c.best_value <= json_number_value(target));
         bool timed_out = r->max_runtime_s > 0 &&
@@ -631,7 +645,7 @@ int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err)
         if (!rc) rc = setup(&r, &strategy, err);
         if (!rc) rc = drive(&r, strategy, err);
         else {
-            tally none = {0};
+            tally none = {.best = -1};
             record(&r, &none, "Failed", err->msg, &(lt_err){0});
         }
     }

@@ -1,6 +1,7 @@
 """Shared fixtures: every test gets a live `lathe server` on a free port with a fresh
 data directory, and real clients (boto3, the AWS CLI) pointed at it."""
 import configparser
+import glob
 import os
 import signal
 import socket
@@ -113,6 +114,12 @@ def assert_clean_log(server):
     text = server.log()
     for marker in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
         assert marker not in text, f"sanitizer report in the server log:\n{text[-6000:]}"
+    # The job and tuning runners are lathe processes too: their logs must be clean as well.
+    for log in glob.glob(os.path.join(server.data_dir, "jobs", "*", "*", "runner.log")):
+        with open(log, errors="replace") as f:
+            runner = f.read()
+        for marker in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+            assert marker not in runner, f"sanitizer report in {log}:\n{runner[-6000:]}"
 
 
 @pytest.fixture

@@ -23,10 +23,11 @@ p.add_argument("--x", type=float)
 p.add_argument("--layers", type=int)
 p.add_argument("--optimizer")
 p.add_argument("--sleep", type=float, default=0)
+p.add_argument("--sleep-per-loss", type=float, default=0)
 a = p.parse_args()
 loss = (a.x - 0.3) ** 2 + 0.1 * (a.layers - 3) ** 2 + (0 if a.optimizer == "adam" else 0.5)
 for step in range(3):
-    time.sleep(a.sleep)
+    time.sleep(a.sleep + a.sleep_per_loss * loss)
     print("step %d loss=%.6f" % (step, loss + (2 - step) * 0.01), flush=True)
 '''
 
@@ -231,11 +232,13 @@ def test_warm_start_seeds_from_a_parent_and_reports_the_overall_best(env):
 
 def test_early_stopping_auto_stops_poor_trials(env):
     server, sm, s3, src = env
-    # Each trial prints its loss 3 times (0.5 s apart); with Auto, a trial worse than the median
-    # of earlier trials at the same step is stopped before its last line.
+    # Each trial prints its loss 3 times; the worse its loss, the longer between lines (so a
+    # loaded machine still has time to stop it). With Auto, a trial worse than the median of
+    # earlier trials at the same step is stopped before its last line.
     req = tuning_request("early", src, strategy="Random", max_jobs=10, parallel=1,
                          TrainingJobEarlyStoppingType="Auto")
-    req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "0.5"
+    req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "0.1"
+    req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep-per-loss"] = "4"
     sm.create_hyper_parameter_tuning_job(**req)
     d = wait_tuning(sm, "early", timeout=180)
     assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
