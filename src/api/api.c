@@ -20,6 +20,7 @@ static const lt_api_op *const families[] = {
     lt_api__endpoint_config_ops,
     lt_api__endpoint_ops,
     lt_api__tuning_job_ops,
+    lt_api__transform_job_ops,
 };
 
 enum { N_FAMILIES = sizeof families / sizeof families[0] };

@@ -52,6 +52,7 @@ extern const lt_api_op lt_api__model_ops[];
 extern const lt_api_op lt_api__endpoint_config_ops[];
 extern const lt_api_op lt_api__endpoint_ops[];
 extern const lt_api_op lt_api__tuning_job_ops[];
+extern const lt_api_op lt_api__transform_job_ops[];
 
 /* Validation generated from botocore's service model (validate.c + gen/validation_tables.c).
  * lt_api__validate returns LT_EINVAL with the AWS-style message

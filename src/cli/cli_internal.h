@@ -131,6 +131,8 @@ int lt_cli__cmd_stop(int argc, char **argv);
 int lt_cli__cmd_deploy(int argc, char **argv);
 /* The body of `lathe job run tuning NAME` (tuning_runner.c). */
 int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err);
+/* The body of `lathe job run transform NAME` (transform_runner.c). */
+int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err);
 int lt_cli__cmd_predict(int argc, char **argv);
 int lt_cli__cmd_endpoints(int argc, char **argv);
 

@@ -25,7 +25,7 @@ int lt_cli__cmd_job(int argc, char **argv)
         }
     int status = 2;
     if (n != 3 || strcmp(words[0], "run") != 0 || lt_cli__reject_unused(argc, argv, used, 2)) {
-        fprintf(stderr, "usage: lathe job run [--data-dir DIR] training|processing|tuning NAME\n");
+        fprintf(stderr, "usage: lathe job run [--data-dir DIR] training|processing|tuning|transform NAME\n");
     } else {
         lt_err err = {0};
         lt_cli__data data;
@@ -33,8 +33,8 @@ int lt_cli__cmd_job(int argc, char **argv)
         int rc = lt_cli__data_open(&data, data_dir, &err);
         if (!rc) {
             lt_log_debug("job %s: data directory open", words[2]);
-            rc = strcmp(words[1], "tuning") == 0
-                     ? lt_cli__tuning_run(&data, words[2], &err)
+            rc = strcmp(words[1], "tuning") == 0      ? lt_cli__tuning_run(&data, words[2], &err)
+                 : strcmp(words[1], "transform") == 0 ? lt_cli__transform_run(&data, words[2], &err)
                      : lt_exec_job_run(data.store, data.blob, data_dir, words[1], words[2], &err);
             lt_cli__data_close(&data);
         }

@@ -39,7 +39,8 @@ static const struct {
     const char *store_kind;
 } kinds[] = {{"training", LT_STORE_KIND_TRAINING_JOB},
              {"processing", LT_STORE_KIND_PROCESSING_JOB},
-             {"tuning", LT_STORE_KIND_TUNING_JOB}};
+             {"tuning", LT_STORE_KIND_TUNING_JOB},
+             {"transform", LT_STORE_KIND_TRANSFORM_JOB}};
 
 /* Called with the lock held. */
 static spawned *find_child(lt_executor *ex, const char *key)
@@ -260,13 +261,14 @@ static void reconcile_kind(lt_executor *ex, const char *job_kind, const char *st
             struct stat st;
             bool ran_before = stat(marker, &st) == 0;
             free(marker);
-            if (ran_before && strcmp(job_kind, "tuning") == 0) {
-                /* A tuning job's state is all in the store (its trials are training jobs):
-                 * a new runner carries on where the last one was. */
+            if (ran_before && (strcmp(job_kind, "tuning") == 0 || strcmp(job_kind, "transform") == 0)) {
+                /* A tuning job's state is all in the store (its trials are training jobs) and
+                 * a transform job writes each output whole: a new runner carries on (a
+                 * transform starts over). */
                 char *json = lt_xasprintf("%s/jobs/%s/%s/runner.json", ex->data_dir, job_kind, name);
                 unlink(json);
                 free(json);
-                lt_log_warn("tuning job %s lost its runner; starting another", name);
+                lt_log_warn("%s job %s lost its runner; starting another", job_kind, name);
                 spawn_runner(ex, job_kind, name);
             } else if (ran_before) {
                 fail_orphan(ex, job_kind, store_kind, name);

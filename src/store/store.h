@@ -81,6 +81,7 @@ void lt_store_fault_inject(lt_store *store, unsigned nth);
 #define LT_STORE_KIND_JOB_SPEC "job-spec"
 #define LT_STORE_KIND_IMAGE "image"
 #define LT_STORE_KIND_TUNING_JOB "hyper-parameter-tuning-job"
+#define LT_STORE_KIND_TRANSFORM_JOB "transform-job"
 
 typedef struct lt_store_resource {
     char *kind; /* "experiment", "experiment-trial", ... */

@@ -1,0 +1,157 @@
+/* Batch transform jobs: CreateTransformJob, DescribeTransformJob, ListTransformJobs,
+ * StopTransformJob. Create checks the model (a built-in algorithm's: those are transformed
+ * in-process), the input data and the output URI, stores the job InProgress and tells the
+ * executor, whose transform runner (`lathe job run transform NAME`) does the work. */
+#include "api/jobs_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *transform_status(const json_t *doc)
+{
+    return lt_json_str(doc, "TransformJobStatus");
+}
+
+const lt_api_kind lt_api__transform_job_kind = {LT_STORE_KIND_TRANSFORM_JOB, "Transform job",
+                                                "TransformJobName", "TransformJobArn",
+                                                transform_status};
+#define KIND (&lt_api__transform_job_kind)
+
+static int check_model(lt_api_ctx *ctx, const char *model, lt_err *err)
+{
+    char *spec_name = lt_xasprintf("model/%s", model);
+    lt_store_resource res = {0};
+    lt_err inner = {0};
+    int rc = lt_store_resource_get(ctx->store, LT_STORE_KIND_JOB_SPEC, spec_name, &res, &inner);
+    free(spec_name);
+    json_t *spec = NULL;
+    if (rc == LT_ENOTFOUND) {
+        rc = lt_err_set(err, LT_EINVAL, "Could not find model \"%s\".", model);
+    } else if (rc) {
+        rc = lt_err_set(err, rc, "%s", inner.msg);
+    } else if (lt_json_parse(res.doc, strlen(res.doc), &spec, NULL) == 0) {
+        json_t *images = json_object_get(spec, "Image");
+        const char *type = lt_json_str(json_array_get(images, 0), "Type");
+        if (json_array_size(images) != 1 || !type || strcmp(type, "algorithm") != 0)
+            rc = lt_err_set(err, LT_EINVAL,
+                            "Model \"%s\" is not a built-in algorithm's model; batch transform of "
+                            "bring-your-own serve programs is not supported yet.",
+                            model);
+    }
+    json_decref(spec);
+    lt_store_resource_clear(&res);
+    return rc;
+}
+
+static int check_processing(const json_t *dp, lt_err *err)
+{
+    static const char *const filters[] = {"InputFilter", "OutputFilter", NULL};
+    for (size_t i = 0; filters[i]; i++) {
+        const char *f = lt_json_str(dp, filters[i]);
+        if (f && strcmp(f, "$") != 0)
+            return lt_err_set(err, LT_EINVAL,
+                              "DataProcessing.%s '%s': only \"$\" is supported yet.", filters[i], f);
+    }
+    const char *join = lt_json_str(dp, "JoinSource");
+    if (join && strcmp(join, "None") != 0)
+        return lt_err_set(err, LT_EINVAL, "DataProcessing.JoinSource %s is not supported yet.", join);
+    return 0;
+}
+
+static int create_transform_job(lt_api_ctx *ctx, const json_t *input, json_t **output,
+                                lt_err *err)
+{
+    const char *name = lt_json_str(input, "TransformJobName");
+    json_t *in = json_object_get(input, "TransformInput");
+    json_t *s3 = json_object_get(json_object_get(in, "DataSource"), "S3DataSource");
+    const char *type = lt_json_str(s3, "S3DataType");
+    const char *split = lt_json_str(in, "SplitType");
+    int rc = check_model(ctx, lt_json_str(input, "ModelName"), err);
+    if (!rc && type && strcmp(type, "AugmentedManifestFile") == 0)
+        rc = lt_err_set(err, LT_EINVAL, "TransformInput: AugmentedManifestFile is not supported.");
+    if (!rc && split && strcmp(split, "None") != 0 && strcmp(split, "Line") != 0)
+        rc = lt_err_set(err, LT_EINVAL,
+                        "TransformInput.SplitType %s is not supported yet; use Line or None.", split);
+    if (!rc) rc = lt_api__check_s3_uri(lt_json_str(s3, "S3Uri"), "TransformInput.DataSource.S3DataSource.S3Uri", err);
+    if (!rc) rc = lt_api__check_s3_data(ctx, lt_json_str(s3, "S3Uri"), type, "TransformInput", err);
+    if (!rc)
+        rc = lt_api__check_s3_uri(lt_json_str(json_object_get(input, "TransformOutput"), "S3OutputPath"),
+                                  "TransformOutput.S3OutputPath", err);
+    if (!rc) rc = check_processing(json_object_get(input, "DataProcessing"), err);
+    if (rc) return rc;
+    json_t *doc = json_object();
+    static const char *const members[] = {
+        "ModelName", "MaxConcurrentTransforms", "ModelClientConfig", "MaxPayloadInMB",
+        "BatchStrategy", "Environment", "TransformInput", "TransformOutput", "TransformResources",
+        "DataProcessing", "ExperimentConfig", "DataCaptureConfig", NULL};
+    lt_api__copy_members(doc, input, members);
+    if (!json_object_get(doc, "MaxPayloadInMB")) json_object_set_new(doc, "MaxPayloadInMB", json_integer(6));
+    if (!json_object_get(doc, "BatchStrategy"))
+        json_object_set_new(doc, "BatchStrategy", json_string("MultiRecord"));
+    json_object_set_new(doc, "TransformJobStatus", json_string("InProgress"));
+    char *arn = NULL;
+    rc = lt_api__resource_create(ctx, KIND, name, doc, NULL, json_object_get(input, "Tags"), &arn, err);
+    json_decref(doc);
+    if (rc) return rc;
+    lt_api__job_notify(ctx, "transform", name, "start");
+    *output = lt_api__arn_output(KIND, arn);
+    free(arn);
+    return 0;
+}
+
+static int describe_transform_job(lt_api_ctx *ctx, const json_t *input, json_t **output,
+                                  lt_err *err)
+{
+    (void)output;
+    return lt_api__resource_describe(ctx, KIND, lt_json_str(input, "TransformJobName"), err);
+}
+
+static json_t *transform_summary(const json_t *doc)
+{
+    static const char *const members[] = {"TransformJobName", "TransformJobArn", "CreationTime",
+                                          "TransformEndTime", "LastModifiedTime",
+                                          "TransformJobStatus", "FailureReason", NULL};
+    json_t *s = json_object();
+    lt_api__copy_members(s, doc, members);
+    return s;
+}
+
+static int list_transform_jobs(lt_api_ctx *ctx, const json_t *input, json_t **output,
+                               lt_err *err)
+{
+    lt_store_list_params params = {.kind = KIND->kind, .descending = true};
+    return lt_api__resource_list(ctx, input, &params, "TransformJobSummaries", transform_summary,
+                                 output, err);
+}
+
+static int mark_stopping(lt_api_ctx *ctx, const json_t *input, json_t *doc, lt_err *err)
+{
+    (void)ctx;
+    (void)input;
+    const char *status = lt_json_str(doc, "TransformJobStatus");
+    if (status && strcmp(status, "Stopping") == 0) return 0;
+    if (!status || strcmp(status, "InProgress") != 0)
+        return lt_err_set(err, LT_EINVAL,
+                          "The transform job '%s' is not in progress (its status is %s), so it "
+                          "cannot be stopped.",
+                          lt_json_str(doc, "TransformJobName"), status ? status : "unknown");
+    json_object_set_new(doc, "TransformJobStatus", json_string("Stopping"));
+    return 0;
+}
+
+static int stop_transform_job(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
+{
+    json_t *answer = NULL;
+    int rc = lt_api__resource_update(ctx, KIND, input, NULL, mark_stopping, &answer, err);
+    json_decref(answer);
+    *output = NULL;
+    return rc;
+}
+
+const lt_api_op lt_api__transform_job_ops[] = {
+    {"CreateTransformJob", create_transform_job, NULL, NULL},
+    {"DescribeTransformJob", describe_transform_job, NULL, NULL},
+    {"ListTransformJobs", list_transform_jobs, NULL, NULL},
+    {"StopTransformJob", stop_transform_job, NULL, NULL},
+    {NULL, NULL, NULL, NULL},
+};

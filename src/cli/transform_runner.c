@@ -1,0 +1,277 @@
+/* The transform runner: the body of `lathe job run transform NAME`. A built-in algorithm's
+ * model is loaded once, in this process, and every input object is split (Line or None),
+ * batched (SingleRecord, or MultiRecord up to MaxPayloadInMB), predicted and written whole as
+ * <S3OutputPath>/<key relative to the input prefix>.out in the Accept's format, records in
+ * input order. A record the model refuses fails the job with the object and the record named;
+ * outputs already written stay. */
+#include "algo/algo.h"
+#include "cli/cli_internal.h"
+#include "exec/exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct transform {
+    lt_cli__data *data;
+    const char *name;
+    json_t *doc;
+    const lt_algo *algo;
+    lt_algo_model *model;
+    char *dir;
+} transform;
+
+static int load_doc(lt_store *store, const char *kind, const char *name, json_t **doc, lt_err *err)
+{
+    lt_store_resource res = {0};
+    int rc = lt_store_resource_get(store, kind, name, &res, err);
+    if (!rc && lt_json_parse(res.doc, strlen(res.doc), doc, err) != 0) rc = LT_EINTERNAL;
+    lt_store_resource_clear(&res);
+    return rc;
+}
+
+typedef struct end_state {
+    const char *status;
+    const char *failure;
+    bool started;
+} end_state;
+
+static int set_state(transform *t, const end_state *e, lt_err *err)
+{
+    int rc = lt_store_txn_begin(t->data->store, err);
+    if (rc) return rc;
+    lt_store_resource res = {0};
+    json_t *doc = NULL;
+    int r = lt_store_resource_get(t->data->store, LT_STORE_KIND_TRANSFORM_JOB, t->name, &res, err);
+    if (!r && lt_json_parse(res.doc, strlen(res.doc), &doc, err) != 0) r = LT_EINTERNAL;
+    if (!r) {
+        int64_t now = lt_now_ms();
+        if (e->started) json_object_set_new(doc, "TransformStartTime", lt_json_epoch_ms(now));
+        if (e->status) {
+            json_object_set_new(doc, "TransformJobStatus", json_string(e->status));
+            json_object_set_new(doc, "TransformEndTime", lt_json_epoch_ms(now));
+        }
+        if (e->failure) {
+            char cut[1025];
+            snprintf(cut, sizeof cut, "%s", e->failure);
+            json_object_set_new(doc, "FailureReason", json_string(cut));
+        }
+        json_object_set_new(doc, "LastModifiedTime", lt_json_epoch_ms(now));
+        free(res.doc);
+        res.doc = lt_json_dump(doc);
+        free(res.status);
+        res.status = lt_xstrdup(lt_json_str(doc, "TransformJobStatus"));
+        res.modified_ms = now;
+        r = lt_store_resource_update(t->data->store, &res, err);
+    }
+    json_decref(doc);
+    lt_store_resource_clear(&res);
+    return lt_store_txn_end(t->data->store, r, err);
+}
+
+static bool stop_asked(transform *t)
+{
+    json_t *doc = NULL;
+    bool stop = false;
+    if (load_doc(t->data->store, LT_STORE_KIND_TRANSFORM_JOB, t->name, &doc, &(lt_err){0}) == 0) {
+        const char *s = lt_json_str(doc, "TransformJobStatus");
+        stop = s && strcmp(s, "Stopping") == 0;
+    }
+    json_decref(doc);
+    return stop;
+}
+
+static int load_model(transform *t, lt_err *err)
+{
+    const char *model_name = lt_json_str(t->doc, "ModelName");
+    json_t *model = NULL, *spec = NULL;
+    char *spec_name = lt_xasprintf("model/%s", model_name);
+    int rc = load_doc(t->data->store, "model", model_name, &model, err);
+    if (!rc) rc = load_doc(t->data->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
+    free(spec_name);
+    const char *algorithm = rc ? NULL : lt_json_str(json_array_get(json_object_get(spec, "Image"), 0), "Algorithm");
+    t->algo = algorithm ? lt_algo_find(algorithm) : NULL;
+    if (!rc && !t->algo)
+        rc = lt_err_set(err, LT_EINVAL, "model \"%s\" is not a built-in algorithm's", model_name);
+    char *mdir = lt_xasprintf("%s/model", t->dir);
+    char *tarball = lt_xasprintf("%s/model.tar.gz", t->dir);
+    if (!rc) rc = lt_mkdir_p(mdir, 0755, err);
+    if (!rc)
+        rc = lt_blob_uri_get_file(t->data->blob,
+                                  lt_json_str(json_object_get(model, "PrimaryContainer"), "ModelDataUrl"),
+                                  tarball, err);
+    if (!rc) rc = lt_blob_unpack(tarball, mdir, err);
+    if (!rc) rc = t->algo->load(mdir, &t->model, err);
+    unlink(tarball);
+    free(tarball);
+    free(mdir);
+    json_decref(spec);
+    json_decref(model);
+    return rc;
+}
+
+/* One batch of records (text, whole lines) through the model, appended to out. */
+static int run_batch(transform *t, const char *data, size_t len, const char *source,
+                     size_t first_record, lt_buf *out, lt_err *err)
+{
+    json_t *in = json_object_get(t->doc, "TransformInput");
+    const char *type = lt_json_str(in, "ContentType");
+    if (!type || strncmp(type, "text/csv", 8) == 0) type = "text/csv;label_size=0";
+    char *where = lt_xasprintf("%s record %zu", source, first_record + 1);
+    lt_read_options opt = {.content_type = type, .source_name = where, .threads = 1};
+    lt_dataset *ds = NULL;
+    int rc = lt_read_buffer(data, len, &opt, &ds, err);
+    if (!rc && ds->x.kind == LT_MATRIX_CSR) rc = lt_dataset_densify(ds, 0.0f, (size_t)1 << 31, err);
+    double *pred = NULL;
+    if (!rc) {
+        size_t width = t->algo->output_width(t->model);
+        pred = lt_xcalloc(ds->x.n_rows * width + 1, sizeof *pred);
+        lt_err perr = {0};
+        if (t->algo->predict(t->model, &ds->x, 0, pred, &perr) != 0)
+            rc = lt_err_set(err, LT_EINVAL, "%s: %s", where, perr.msg);
+    }
+    const char *accept = lt_json_str(json_object_get(t->doc, "TransformOutput"), "Accept");
+    if (!rc) rc = lt_algo_format_predictions(t->algo, t->model, pred, ds->x.n_rows, accept, out, err);
+    /* A JSON answer is one document per batch: AssembleWith Line puts each on its own line. */
+    if (!rc && out->len && out->data[out->len - 1] != '\n') rc = lt_buf_append(out, "\n", 1, err);
+    free(pred);
+    lt_dataset_free(ds);
+    free(where);
+    return rc;
+}
+
+static int transform_object(transform *t, const char *bucket, const char *key, const char *rel,
+                            lt_err *err)
+{
+    lt_buf body, out;
+    lt_buf_init(&body, (size_t)4 << 30);
+    lt_buf_init(&out, (size_t)8 << 30);
+    char *uri = lt_xasprintf("s3://%s/%s", bucket, key);
+    int rc = lt_blob_uri_get_bytes(t->data->blob, uri, &body, err);
+    json_t *in = json_object_get(t->doc, "TransformInput");
+    const char *split = lt_json_str(in, "SplitType");
+    bool lines = split && strcmp(split, "Line") == 0;
+    const char *strategy = lt_json_str(t->doc, "BatchStrategy");
+    bool single = strategy && strcmp(strategy, "SingleRecord") == 0;
+    size_t max_payload = (size_t)lt_json_int(t->doc, "MaxPayloadInMB", 6) << 20;
+    if (max_payload == 0) max_payload = SIZE_MAX;
+    if (!rc && !lines) {
+        if (body.len > max_payload)
+            rc = lt_err_set(err, LT_EINVAL, "%s is %zu bytes, over MaxPayloadInMB", uri, body.len);
+        else if (body.len)
+            rc = run_batch(t, body.data, body.len, uri, 0, &out, err);
+    }
+    /* Line: records end at '\n'; a batch is one record, or as many whole ones as fit. */
+    size_t pos = 0, record = 0;
+    while (!rc && lines && pos < body.len) {
+        size_t start = pos, n = 0;
+        while (pos < body.len) {
+            const char *nl = memchr(body.data + pos, '\n', body.len - pos);
+            size_t next = nl ? (size_t)(nl - body.data) + 1 : body.len;
+            if (n > 0 && next - start > max_payload) break;
+            if (next - pos > max_payload)
+                rc = lt_err_set(err, LT_EINVAL, "%s record %zu is larger than MaxPayloadInMB", uri,
+                                record + n + 1);
+            pos = next;
+            n++;
+            if (single || rc) break;
+        }
+        if (!rc) rc = run_batch(t, body.data + start, pos - start, uri, record, &out, err);
+        record += n;
+    }
+    char *prefix = lt_xasprintf("%s", lt_json_str(json_object_get(t->doc, "TransformOutput"), "S3OutputPath"));
+    size_t pl = strlen(prefix);
+    char *out_uri = lt_xasprintf("%s%s%s.out", prefix, pl && prefix[pl - 1] == '/' ? "" : "/", rel);
+    if (!rc)
+        rc = lt_blob_uri_put_bytes(t->data->blob, out_uri, out.data ? out.data : "", out.len,
+                                   lt_algo_response_type(lt_json_str(json_object_get(t->doc, "TransformOutput"), "Accept")),
+                                   err);
+    free(out_uri);
+    free(prefix);
+    free(uri);
+    lt_buf_free(&out);
+    lt_buf_free(&body);
+    return rc;
+}
+
+typedef struct object_list {
+    char **keys;
+    size_t n;
+    char *bucket;
+} object_list;
+
+static int add_object(void *ctx, const lt_blob_object *obj, lt_err *err)
+{
+    (void)err;
+    object_list *l = ctx;
+    if (lt_str_ends_with(obj->key, "/")) return 0;
+    l->keys = lt_xrealloc(l->keys, (l->n + 1) * sizeof *l->keys);
+    l->keys[l->n++] = lt_xstrdup(obj->key);
+    return 0;
+}
+
+static int run(transform *t, lt_err *err)
+{
+    json_t *s3 = json_object_get(json_object_get(json_object_get(t->doc, "TransformInput"), "DataSource"),
+                                 "S3DataSource");
+    const char *uri = lt_json_str(s3, "S3Uri");
+    object_list l = {0};
+    char *key = NULL;
+    int rc = lt_blob_uri_parse(uri, &l.bucket, &key, err);
+    if (!rc) rc = lt_blob_uri_list(t->data->blob, uri, add_object, &l, err);
+    /* The output name is the key relative to the prefix's directory part. */
+    const char *slash = key ? strrchr(key, '/') : NULL;
+    size_t base = slash ? (size_t)(slash - key) + 1 : 0;
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        if (stop_asked(t)) {
+            end_state e = {.status = "Stopped"};
+            rc = set_state(t, &e, err);
+            goto done;
+        }
+        const char *rel = l.keys[i] + (strlen(l.keys[i]) > base ? base : 0);
+        rc = transform_object(t, l.bucket, l.keys[i], rel, err);
+    }
+    if (!rc) {
+        end_state e = {.status = "Completed"};
+        rc = set_state(t, &e, err);
+    }
+done:
+    for (size_t i = 0; i < l.n; i++) free(l.keys[i]);
+    free(l.keys);
+    free(l.bucket);
+    free(key);
+    return rc;
+}
+
+int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
+{
+    int lock_fd = -1;
+    int rc = lt_exec_job_claim(data->dir, "transform", name, &lock_fd, err);
+    if (rc <= 0) return rc;
+    transform t = {.data = data, .name = name};
+    t.dir = lt_exec_job_dir(data->dir, "transform", name);
+    rc = load_doc(data->store, LT_STORE_KIND_TRANSFORM_JOB, name, &t.doc, err);
+    const char *status = rc ? NULL : lt_json_str(t.doc, "TransformJobStatus");
+    if (!rc && status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
+        end_state started = {.started = true};
+        rc = set_state(&t, &started, err);
+        if (!rc) rc = load_model(&t, err);
+        if (!rc) rc = run(&t, err);
+        if (rc) {
+            char *reason = lt_xasprintf("ClientError: %s", err->msg);
+            end_state failed = {.status = "Failed", .failure = reason};
+            set_state(&t, &failed, &(lt_err){0});
+            free(reason);
+            rc = 0; /* the job failed; the runner did its work */
+        }
+    }
+    if (t.model) t.algo->free(t.model);
+    json_decref(t.doc);
+    char *model_dir = lt_xasprintf("%s/model", t.dir);
+    lt_rm_rf(model_dir, &(lt_err){0});
+    free(model_dir);
+    free(t.dir);
+    close(lock_fd);
+    return rc;
+}
