@@ -40,6 +40,8 @@ static void usage(FILE *out)
             "  predict ENDPOINT [--input FILE|-] [--content-type T] [--accept T]\n"
             "         invoke an endpoint and print the answer\n"
             "  endpoints                                        list endpoints\n"
+            "  transform --model NAME --input S3URI --output S3URI [--accept T] [--split Line|None]\n"
+            "         run a batch transform of a model's input prefix and wait for it\n"
             "  image push NAME[:TAG] DIR | list [--data-dir DIR]\n"
             "         register a directory (with an executable `train`) as an image\n"
             "  tune run --space SPACE.json --strategy bayesian|random|grid|hyperband --trials N\n"
@@ -48,6 +50,8 @@ static void usage(FILE *out)
             "         tune any command's hyperparameters locally (ParameterRanges JSON); prints\n"
             "         one JSON line with the best objective and hyperparameters\n"
             "  tune stdio --space SPACE.json --strategy S   the ask/tell protocol on stdin/stdout\n"
+            "  tune create --file REQUEST.json [--name N] | watch NAME\n"
+            "         a tuning job from a CreateHyperParameterTuningJob request; watch it\n"
             "  admin interrupt JOB [--data-dir DIR]\n"
             "         simulate a spot reclaim of a running training job\n"
             "  job run KIND NAME [--data-dir DIR]\n"
@@ -91,6 +95,7 @@ int lt_cli_main(int argc, char **argv)
     else if (strcmp(cmd, "deploy") == 0) status = lt_cli__cmd_deploy(argc, argv);
     else if (strcmp(cmd, "predict") == 0) status = lt_cli__cmd_predict(argc, argv);
     else if (strcmp(cmd, "endpoints") == 0) status = lt_cli__cmd_endpoints(argc, argv);
+    else if (strcmp(cmd, "transform") == 0) status = lt_cli__cmd_transform(argc, argv);
     else if (strcmp(cmd, "tune") == 0) status = lt_cli__cmd_tune(argc, argv);
     else {
         fprintf(stderr, "lathe: unknown command '%s'\n\n", cmd);

@@ -129,6 +129,8 @@ int lt_cli__cmd_train(int argc, char **argv);
 int lt_cli__cmd_jobs(int argc, char **argv);
 int lt_cli__cmd_stop(int argc, char **argv);
 int lt_cli__cmd_deploy(int argc, char **argv);
+int lt_cli__cmd_tune_job(int argc, char **argv);
+int lt_cli__cmd_transform(int argc, char **argv);
 /* The body of `lathe job run tuning NAME` (tuning_runner.c). */
 int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err);
 /* The body of `lathe job run transform NAME` (transform_runner.c). */

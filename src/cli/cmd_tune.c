@@ -40,6 +40,8 @@ static void usage(void)
             "           --trials N [--parallel P] [--seed K] [--objective-type Minimize|Maximize]\n"
             "           [--objective-regex RE] [--env] [--early-stopping Auto|Off]\n"
             "           [--min-resource R] [--max-resource R] [--grid-points G] -- COMMAND ...\n"
+            "       lathe tune create --file REQUEST.json [--name NAME] [--no-wait]\n"
+            "       lathe tune watch NAME\n"
             "       lathe tune stdio --space SPACE.json --strategy S [--seed K]\n"
             "           [--objective-type T] [--grid-points G] [--min-resource R] [--max-resource R]\n");
 }
@@ -291,6 +293,8 @@ int lt_cli__cmd_tune(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[2], "run") == 0) return cmd_run(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "stdio") == 0) return cmd_stdio(argc, argv);
+    if (argc >= 3 && (strcmp(argv[2], "create") == 0 || strcmp(argv[2], "watch") == 0))
+        return lt_cli__cmd_tune_job(argc, argv);
     usage();
     return 2;
 }

@@ -82,3 +82,21 @@ def test_a_bad_record_fails_the_job_naming_it(env):
             TransformOutput={"S3OutputPath": f"s3://{BUCKET}/out/x"},
             TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
     assert "ghost" in e.value.response["Error"]["Message"]
+
+
+def test_lathe_transform_cli(env):
+    import os
+    import subprocess
+    from conftest import LATHE_BIN
+    server, sm, s3 = env
+    cli_env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=server.credentials_file,
+                   LATHE_ENDPOINT=server.endpoint, AWS_DEFAULT_REGION="us-east-1")
+    cli_env.pop("AWS_ACCESS_KEY_ID", None)
+    cli_env.pop("AWS_SECRET_ACCESS_KEY", None)
+    out = subprocess.run([LATHE_BIN, "transform", "--model", "bt-model", "--input", f"s3://{BUCKET}/in/batch/",
+                          "--output", f"s3://{BUCKET}/out/cli", "--name", "bt-cli"],
+                         env=cli_env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "bt-cli: Completed" in out.stdout
+    body = s3.get_object(Bucket=BUCKET, Key="out/cli/a.csv.out")["Body"].read().decode()
+    assert len(body.split()) == 3

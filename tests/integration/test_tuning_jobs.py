@@ -244,3 +244,24 @@ def test_early_stopping_auto_stops_poor_trials(env):
     assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
     assert d["TrainingJobStatusCounters"]["Stopped"] >= 1, d["TrainingJobStatusCounters"]
     assert d["TrainingJobStatusCounters"]["Completed"] + d["TrainingJobStatusCounters"]["Stopped"] == 10
+
+
+def test_lathe_tune_create_and_watch(env, tmp_path):
+    import subprocess
+    from conftest import LATHE_BIN
+    server, sm, s3, src = env
+    request = tmp_path / "tuning.json"
+    request.write_text(json.dumps(tuning_request("from-cli", src, strategy="Random", max_jobs=2, parallel=2)))
+    cli_env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=server.credentials_file,
+                   LATHE_ENDPOINT=server.endpoint, AWS_DEFAULT_REGION="us-east-1")
+    cli_env.pop("AWS_ACCESS_KEY_ID", None)
+    cli_env.pop("AWS_SECRET_ACCESS_KEY", None)
+    out = subprocess.run([LATHE_BIN, "tune", "create", "--file", str(request)], env=cli_env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "from-cli: Completed, 2 completed" in out.stderr
+    best = json.loads(out.stdout)
+    assert best["TrainingJobName"].startswith("from-cli-") and best["ObjectiveStatus"] == "Succeeded"
+    again = subprocess.run([LATHE_BIN, "tune", "watch", "from-cli"], env=cli_env, capture_output=True,
+                           text=True, timeout=30)
+    assert again.returncode == 0 and json.loads(again.stdout) == best
