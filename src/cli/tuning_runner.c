@@ -25,6 +25,7 @@ typedef struct trial {
     bool told;       /* its outcome was given to the tuner */
     bool stop_asked; /* StopTrainingJob sent */
     long offset;     /* bytes of its metrics.jsonl already read */
+    int retries;     /* times it was run again after a platform failure */
     int steps;
     json_t *doc;     /* last read */
 } trial;
@@ -137,6 +138,32 @@ static void set_tuning_arn(json_t *doc, void *ctx)
     json_object_set_new(doc, "TuningJobArn", json_string((const char *)ctx));
 }
 
+/* Creates trial number `index` (1-based) with these hyperparameters; *name gets its name
+ * (new). false with cerr set when CreateTrainingJob refused it. */
+static bool create_trial(runner *r, size_t index, json_t *hps, char **name, lt_err *cerr)
+{
+    char hex[9];
+    uint8_t bytes[4];
+    lt_random_bytes(bytes, sizeof bytes);
+    lt_hex_encode(hex, bytes, 4);
+    *name = lt_xasprintf("%.32s-%03zu-%s", r->name, index, hex);
+    json_t *req = json_deep_copy(r->definition);
+    json_object_del(req, "StaticHyperParameters");
+    json_object_del(req, "DefinitionName");
+    json_object_del(req, "TuningObjective");
+    json_object_del(req, "HyperParameterRanges");
+    json_object_set_new(req, "HyperParameters", hps);
+    json_object_set_new(req, "TrainingJobName", json_string(*name));
+    if (!json_object_get(req, "RoleArn"))
+        json_object_set_new(req, "RoleArn", json_string("arn:aws:iam::000000000000:role/lathe"));
+    json_t *out = call(r, "CreateTrainingJob", req, cerr);
+    if (!out) return false;
+    json_decref(out);
+    update(r->data->store, LT_STORE_KIND_TRAINING_JOB, *name, r->name, "TrainingJobStatus",
+           set_tuning_arn, (void *)lt_json_str(r->doc, "HyperParameterTuningJobArn"), &(lt_err){0});
+    return true;
+}
+
 static int launch(runner *r, lt_err *err)
 {
     int id = 0;
@@ -149,28 +176,15 @@ static int launch(runner *r, lt_err *err)
     if (!hps) hps = json_object();
     json_object_update(hps, tuned);
     json_decref(tuned);
-    char hex[9];
-    uint8_t bytes[4];
-    lt_random_bytes(bytes, sizeof bytes);
-    lt_hex_encode(hex, bytes, 4);
-    char *name = lt_xasprintf("%.32s-%03zu-%s", r->name, r->n_trials + 1, hex);
-    json_t *req = json_deep_copy(r->definition);
-    json_object_del(req, "StaticHyperParameters");
-    json_object_del(req, "DefinitionName");
-    json_object_del(req, "TuningObjective");
-    json_object_del(req, "HyperParameterRanges");
-    json_object_set_new(req, "HyperParameters", hps);
-    json_object_set_new(req, "TrainingJobName", json_string(name));
-    if (!json_object_get(req, "RoleArn"))
-        json_object_set_new(req, "RoleArn", json_string("arn:aws:iam::000000000000:role/lathe"));
+    char *name = NULL;
     lt_err cerr = {0};
-    json_t *out = call(r, "CreateTrainingJob", req, &cerr);
+    bool created = create_trial(r, r->n_trials + 1, hps, &name, &cerr);
     r->trials = lt_xrealloc(r->trials, (r->n_trials + 1) * sizeof *r->trials);
     trial *t = &r->trials[r->n_trials++];
     memset(t, 0, sizeof *t);
     t->name = name;
     t->id = id;
-    if (!out) {
+    if (!created) {
         /* Counted as a failed trial; the reason goes into the tuning job's log. */
         lt_log_warn("tuning %s: trial %s could not be created: %s", r->name, name, cerr.msg);
         lt_tune_tell(r->tune, id, LT_TUNE_FAILED, NAN, NULL);
@@ -181,11 +195,32 @@ static int launch(runner *r, lt_err *err)
                               cerr.msg);
         return 0;
     }
-    json_decref(out);
     r->create_failures = 0;
-    update(r->data->store, LT_STORE_KIND_TRAINING_JOB, name, r->name, "TrainingJobStatus",
-           set_tuning_arn, (void *)lt_json_str(r->doc, "HyperParameterTuningJobArn"), err);
     return 0;
+}
+
+/* A trial that failed for the platform's reasons (InternalServerError: its runner died) is
+ * run again once, under a new name, with the same configuration, as SageMaker retries
+ * RetryableError trials; the tuner hears only the retry's outcome. */
+static bool retry_trial(runner *r, size_t index, trial *t)
+{
+    const char *reason = lt_json_str(t->doc, "FailureReason");
+    if (t->retries >= 1 || !reason || !lt_str_starts_with(reason, "InternalServerError")) return false;
+    json_t *hps = json_deep_copy(json_object_get(t->doc, "HyperParameters"));
+    char *name = NULL;
+    lt_err cerr = {0};
+    if (!create_trial(r, index + 1, hps, &name, &cerr)) {
+        free(name);
+        return false;
+    }
+    lt_log_warn("tuning %s: trial %s failed (%s); retrying it as %s", r->name, t->name, reason, name);
+    free(t->name);
+    t->name = name;
+    t->retries++;
+    t->steps = 0;
+    t->offset = 0;
+    t->stop_asked = false;
+    return true;
 }
 
 static double final_metric(const json_t *doc, const char *metric, bool *found)
@@ -276,6 +311,11 @@ static void observe(runner *r, tally *c)
                 read_points(r, t);
                 if (lt_tune_should_stop(r->tune, t->id)) stop_trial(r, t);
             }
+            continue;
+        }
+        if (!t->told && strcmp(status, "Failed") == 0 && !stop_signal && retry_trial(r, i, t)) {
+            c->in_progress++;
+            c->pending++;
             continue;
         }
         if (strcmp(status, "Completed") == 0) c->completed++;

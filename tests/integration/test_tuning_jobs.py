@@ -265,3 +265,33 @@ def test_lathe_tune_create_and_watch(env, tmp_path):
     again = subprocess.run([LATHE_BIN, "tune", "watch", "from-cli"], env=cli_env, capture_output=True,
                            text=True, timeout=30)
     assert again.returncode == 0 and json.loads(again.stdout) == best
+
+
+def test_a_trial_whose_runner_dies_is_retried(env):
+    server, sm, s3, src = env
+    req = tuning_request("retry", src, strategy="Random", max_jobs=2, parallel=1)
+    req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "1"
+
+    sm.create_hyper_parameter_tuning_job(**req)
+
+    def first_running():
+        jobs = sm.list_training_jobs(StatusEquals="InProgress")["TrainingJobSummaries"]
+        return jobs[0]["TrainingJobName"] if jobs else None
+    victim = wait_for(first_running, what="the first trial")
+    runner_json = os.path.join(server.data_dir, "jobs", "training", victim, "runner.json")
+    wait_for(lambda: os.path.exists(runner_json), what="its runner")
+    pid = json.load(open(runner_json))["pid"]
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+    d = wait_tuning(sm, "retry", timeout=90)
+    assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="retry", MaxResults=100)["TrainingJobSummaries"]
+    failed = [t for t in trials if t["TrainingJobStatus"] == "Failed"]
+    assert [t["TrainingJobName"] for t in failed] == [victim]
+    assert failed[0]["FailureReason"].startswith("InternalServerError")
+    # The retry ran the same configuration under the same trial number.
+    retried = [t for t in trials if t["TrainingJobName"] != victim and
+               t["TrainingJobName"].rsplit("-", 1)[0] == victim.rsplit("-", 1)[0]]
+    assert len(retried) == 1 and retried[0]["TrainingJobStatus"] == "Completed"
+    assert retried[0]["TunedHyperParameters"] == failed[0]["TunedHyperParameters"]
+    assert d["ObjectiveStatusCounters"]["Succeeded"] == 2
