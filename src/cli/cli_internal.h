@@ -131,6 +131,15 @@ int lt_cli__cmd_stop(int argc, char **argv);
 int lt_cli__cmd_deploy(int argc, char **argv);
 int lt_cli__cmd_tune_job(int argc, char **argv);
 int lt_cli__cmd_transform(int argc, char **argv);
+/* doc_store.c: a stored document, read (new reference in *doc), or changed by fn in one
+ * transaction (LastModifiedTime stamped; the status column from status_member and the
+ * parent column set when given). */
+typedef void (*lt_cli__doc_fn)(json_t *doc, void *ctx);
+int lt_cli__doc_load(lt_store *store, const char *kind, const char *name, json_t **doc,
+                     lt_err *err);
+int lt_cli__doc_update(lt_store *store, const char *kind, const char *name, const char *parent,
+                       const char *status_member, lt_cli__doc_fn fn, void *ctx, lt_err *err);
+
 /* The body of `lathe job run tuning NAME` (tuning_runner.c). */
 int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err);
 /* The body of `lathe job run transform NAME` (transform_runner.c). */

@@ -22,59 +22,39 @@ typedef struct transform {
     char *dir;
 } transform;
 
-static int load_doc(lt_store *store, const char *kind, const char *name, json_t **doc, lt_err *err)
-{
-    lt_store_resource res = {0};
-    int rc = lt_store_resource_get(store, kind, name, &res, err);
-    if (!rc && lt_json_parse(res.doc, strlen(res.doc), doc, err) != 0) rc = LT_EINTERNAL;
-    lt_store_resource_clear(&res);
-    return rc;
-}
-
 typedef struct end_state {
     const char *status;
     const char *failure;
     bool started;
 } end_state;
 
+static void apply_state(json_t *doc, void *ctx)
+{
+    const end_state *e = ctx;
+    int64_t now = lt_now_ms();
+    if (e->started) json_object_set_new(doc, "TransformStartTime", lt_json_epoch_ms(now));
+    if (e->status) {
+        json_object_set_new(doc, "TransformJobStatus", json_string(e->status));
+        json_object_set_new(doc, "TransformEndTime", lt_json_epoch_ms(now));
+    }
+    if (e->failure) {
+        char cut[1025]; /* FailureReason is at most 1024 characters */
+        snprintf(cut, sizeof cut, "%s", e->failure);
+        json_object_set_new(doc, "FailureReason", json_string(cut));
+    }
+}
+
 static int set_state(transform *t, const end_state *e, lt_err *err)
 {
-    int rc = lt_store_txn_begin(t->data->store, err);
-    if (rc) return rc;
-    lt_store_resource res = {0};
-    json_t *doc = NULL;
-    int r = lt_store_resource_get(t->data->store, LT_STORE_KIND_TRANSFORM_JOB, t->name, &res, err);
-    if (!r && lt_json_parse(res.doc, strlen(res.doc), &doc, err) != 0) r = LT_EINTERNAL;
-    if (!r) {
-        int64_t now = lt_now_ms();
-        if (e->started) json_object_set_new(doc, "TransformStartTime", lt_json_epoch_ms(now));
-        if (e->status) {
-            json_object_set_new(doc, "TransformJobStatus", json_string(e->status));
-            json_object_set_new(doc, "TransformEndTime", lt_json_epoch_ms(now));
-        }
-        if (e->failure) {
-            char cut[1025];
-            snprintf(cut, sizeof cut, "%s", e->failure);
-            json_object_set_new(doc, "FailureReason", json_string(cut));
-        }
-        json_object_set_new(doc, "LastModifiedTime", lt_json_epoch_ms(now));
-        free(res.doc);
-        res.doc = lt_json_dump(doc);
-        free(res.status);
-        res.status = lt_xstrdup(lt_json_str(doc, "TransformJobStatus"));
-        res.modified_ms = now;
-        r = lt_store_resource_update(t->data->store, &res, err);
-    }
-    json_decref(doc);
-    lt_store_resource_clear(&res);
-    return lt_store_txn_end(t->data->store, r, err);
+    return lt_cli__doc_update(t->data->store, LT_STORE_KIND_TRANSFORM_JOB, t->name, NULL,
+                              "TransformJobStatus", apply_state, (void *)e, err);
 }
 
 static bool stop_asked(transform *t)
 {
     json_t *doc = NULL;
     bool stop = false;
-    if (load_doc(t->data->store, LT_STORE_KIND_TRANSFORM_JOB, t->name, &doc, &(lt_err){0}) == 0) {
+    if (lt_cli__doc_load(t->data->store, LT_STORE_KIND_TRANSFORM_JOB, t->name, &doc, &(lt_err){0}) == 0) {
         const char *s = lt_json_str(doc, "TransformJobStatus");
         stop = s && strcmp(s, "Stopping") == 0;
     }
@@ -87,8 +67,8 @@ static int load_model(transform *t, lt_err *err)
     const char *model_name = lt_json_str(t->doc, "ModelName");
     json_t *model = NULL, *spec = NULL;
     char *spec_name = lt_xasprintf("model/%s", model_name);
-    int rc = load_doc(t->data->store, "model", model_name, &model, err);
-    if (!rc) rc = load_doc(t->data->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
+    int rc = lt_cli__doc_load(t->data->store, "model", model_name, &model, err);
+    if (!rc) rc = lt_cli__doc_load(t->data->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
     free(spec_name);
     const char *algorithm = rc ? NULL : lt_json_str(json_array_get(json_object_get(spec, "Image"), 0), "Algorithm");
     t->algo = algorithm ? lt_algo_find(algorithm) : NULL;
@@ -251,7 +231,7 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
     if (rc <= 0) return rc;
     transform t = {.data = data, .name = name};
     t.dir = lt_exec_job_dir(data->dir, "transform", name);
-    rc = load_doc(data->store, LT_STORE_KIND_TRANSFORM_JOB, name, &t.doc, err);
+    rc = lt_cli__doc_load(data->store, LT_STORE_KIND_TRANSFORM_JOB, name, &t.doc, err);
     const char *status = rc ? NULL : lt_json_str(t.doc, "TransformJobStatus");
     if (!rc && status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
         end_state started = {.started = true};

@@ -72,46 +72,6 @@ static void on_signal(int sig)
     stop_signal = 1;
 }
 
-static int load(lt_store *store, const char *kind, const char *name, json_t **doc,
-                lt_store_resource *res, lt_err *err)
-{
-    int rc = lt_store_resource_get(store, kind, name, res, err);
-    if (!rc && lt_json_parse(res->doc, strlen(res->doc), doc, err) != 0) rc = LT_EINTERNAL;
-    return rc;
-}
-
-/* Read-modify-write of a document in one transaction. */
-typedef void (*mutate_fn)(json_t *doc, void *ctx);
-static int update(lt_store *store, const char *kind, const char *name, const char *parent,
-                  const char *status_member, mutate_fn fn, void *ctx, lt_err *err)
-{
-    int rc = lt_store_txn_begin(store, err);
-    if (rc) return rc;
-    lt_store_resource res = {0};
-    json_t *doc = NULL;
-    int r = load(store, kind, name, &doc, &res, err);
-    if (!r) {
-        fn(doc, ctx);
-        int64_t now = lt_now_ms();
-        json_object_set_new(doc, "LastModifiedTime", lt_json_epoch_ms(now));
-        free(res.doc);
-        res.doc = lt_json_dump(doc);
-        if (status_member) {
-            free(res.status);
-            res.status = lt_xstrdup(lt_json_str(doc, status_member));
-        }
-        if (parent) {
-            free(res.parent);
-            res.parent = lt_xstrdup(parent);
-        }
-        res.modified_ms = now;
-        r = lt_store_resource_update(store, &res, err);
-    }
-    json_decref(doc);
-    lt_store_resource_clear(&res);
-    return lt_store_txn_end(store, r, err);
-}
-
 static json_t *call(runner *r, const char *op, json_t *input, lt_err *err)
 {
     char *text = lt_json_dump(input);
@@ -159,7 +119,7 @@ static bool create_trial(runner *r, size_t index, json_t *hps, char **name, lt_e
     json_t *out = call(r, "CreateTrainingJob", req, cerr);
     if (!out) return false;
     json_decref(out);
-    update(r->data->store, LT_STORE_KIND_TRAINING_JOB, *name, r->name, "TrainingJobStatus",
+    lt_cli__doc_update(r->data->store, LT_STORE_KIND_TRAINING_JOB, *name, r->name, "TrainingJobStatus",
            set_tuning_arn, (void *)lt_json_str(r->doc, "HyperParameterTuningJobArn"), &(lt_err){0});
     return true;
 }
@@ -290,15 +250,12 @@ static void observe(runner *r, tally *c)
     c->best = -1;
     for (size_t i = 0; i < r->n_trials; i++) {
         trial *t = &r->trials[i];
-        lt_store_resource res = {0};
         json_t *doc = NULL;
-        if (load(r->data->store, LT_STORE_KIND_TRAINING_JOB, t->name, &doc, &res, &(lt_err){0}) != 0) {
-            lt_store_resource_clear(&res);
+        if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TRAINING_JOB, t->name, &doc, &(lt_err){0}) != 0) {
             c->non_retryable++;
             c->failed++;
             continue;
         }
-        lt_store_resource_clear(&res);
         json_decref(t->doc);
         t->doc = doc;
         const char *status = lt_json_str(doc, "TrainingJobStatus");
@@ -404,7 +361,7 @@ static void apply_progress(json_t *doc, void *ctx)
 static int record(runner *r, const tally *c, const char *status, const char *failure, lt_err *err)
 {
     progress p = {r, c, status, failure};
-    return update(r->data->store, LT_STORE_KIND_TUNING_JOB, r->name, NULL,
+    return lt_cli__doc_update(r->data->store, LT_STORE_KIND_TUNING_JOB, r->name, NULL,
                   "HyperParameterTuningJobStatus", apply_progress, &p, err);
 }
 
@@ -462,16 +419,14 @@ static void recover(runner *r, lt_tune_strategy strategy)
     free(next);
     double *values = lt_xcalloc(r->space->n_params + 1, sizeof *values);
     for (size_t k = 0; k < l.n; k++) {
-        lt_store_resource res = {0};
         json_t *doc = NULL;
         int id = -1;
-        if (load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &res, &err) == 0) {
+        if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &err) == 0) {
             values_of(r, doc, values);
             size_t got = 0;
             if (strategy == LT_TUNE_GRID) lt_tune_ask(r->tune, 1, &id, &got, &err);
             else lt_tune_add(r->tune, values, &id);
         }
-        lt_store_resource_clear(&res);
         json_decref(doc);
         r->trials = lt_xrealloc(r->trials, (r->n_trials + 1) * sizeof *r->trials);
         trial *t = &r->trials[r->n_trials++];
@@ -502,9 +457,8 @@ static void warm_start(runner *r)
         lt_store_resource_list(r->data->store, &params, collect_name, &l, &next, &(lt_err){0});
         free(next);
         for (size_t k = 0; k < l.n; k++) {
-            lt_store_resource res = {0};
             json_t *doc = NULL;
-            if (load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &res, &(lt_err){0}) == 0) {
+            if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &(lt_err){0}) == 0) {
                 bool found = false;
                 double value = final_metric(doc, r->metric, &found);
                 const char *status = lt_json_str(doc, "TrainingJobStatus");
@@ -523,7 +477,6 @@ static void warm_start(runner *r)
                     }
                 }
             }
-            lt_store_resource_clear(&res);
             json_decref(doc);
             free(l.v[k]);
         }
@@ -603,14 +556,12 @@ static int drive(runner *r, lt_tune_strategy strategy, lt_err *err)
     for (;;) {
         tally c;
         observe(r, &c);
-        lt_store_resource res = {0};
         json_t *now_doc = NULL;
         const char *status = NULL;
-        if (load(r->data->store, LT_STORE_KIND_TUNING_JOB, r->name, &now_doc, &res, err) == 0)
+        if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TUNING_JOB, r->name, &now_doc, err) == 0)
             status = lt_json_str(now_doc, "HyperParameterTuningJobStatus");
         bool stopping = stop_signal || (status && strcmp(status, "Stopping") == 0);
         json_decref(now_doc);
-        lt_store_resource_clear(&res);
         bool reached = target && c.best >= 0 &&
                        (r->maximize ? c.best_value >= json_number_value(target)
                                     : c.best_value <= json_number_value(target));
@@ -664,9 +615,7 @@ int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     runner r = {.data = data, .name = name};
-    lt_store_resource res = {0};
-    rc = load(data->store, LT_STORE_KIND_TUNING_JOB, name, &r.doc, &res, err);
-    lt_store_resource_clear(&res);
+    rc = lt_cli__doc_load(data->store, LT_STORE_KIND_TUNING_JOB, name, &r.doc, err);
     const char *status = rc ? NULL : lt_json_str(r.doc, "HyperParameterTuningJobStatus");
     if (!rc && status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
         char region[64], account[16];

@@ -9,6 +9,7 @@
 #define LT_TEST_H
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,14 @@ static int lt_test_current_failed;
         long long lt_a_ = (long long)(a), lt_b_ = (long long)(b);                                  \
         if (!(lt_a_ op lt_b_))                                                                     \
             LT_FAIL_AT("expected %s %s %s, got %lld vs %lld", #a, #op, #b, lt_a_, lt_b_);          \
+    } while (0)
+
+/* |a - b| <= tol, as doubles (a NaN on either side fails). */
+#define LT_CHECK_NEAR(a, b, tol)                                                                   \
+    do {                                                                                           \
+        double lt_a_ = (a), lt_b_ = (b);                                                           \
+        if (!(fabs(lt_a_ - lt_b_) <= (tol)))                                                       \
+            LT_FAIL_AT("expected %s ~ %s: %.17g vs %.17g", #a, #b, lt_a_, lt_b_);                  \
     } while (0)
 
 #define LT_CHECK_STR(a, b)                                                                         \

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const known[] = {"rmse",
+const char *const lt_xgb__metric_names[] = {"rmse",
                                     "mae",
                                     "logloss",
                                     "error",
@@ -52,7 +52,7 @@ bool lt_xgb__metric_known(const char *name)
     if (has && !(isfinite(param) && (is(name, len, "error") || is(name, len, "tweedie-nloglik"))))
         return false;
     if (has && is(name, len, "tweedie-nloglik") && !(param > 1 && param < 2)) return false;
-    for (const char *const *k = known; *k; k++)
+    for (const char *const *k = lt_xgb__metric_names; *k; k++)
         if (is(name, len, *k)) return true;
     return false;
 }

@@ -27,18 +27,6 @@ static const char *const grow_choices[] = {"depthwise", "lossguide", NULL};
 static const char *const tree_method_choices[] = {"auto", "exact",    "approx",
                                                   "hist", "gpu_hist", NULL};
 static const char *const booster_choices[] = {"gbtree", NULL};
-static const char *const metric_choices[] = {"rmse",
-                                             "mae",
-                                             "logloss",
-                                             "error",
-                                             "auc",
-                                             "aucpr",
-                                             "merror",
-                                             "mlogloss",
-                                             "poisson-nloglik",
-                                             "gamma-nloglik",
-                                             "tweedie-nloglik",
-                                             NULL};
 
 const lt_hp_spec lt_xgb__hp_specs[] = {
     {"num_round", LT_HP_INT, NULL, 1, 1e7, NULL, true},
@@ -65,7 +53,7 @@ const lt_hp_spec lt_xgb__hp_specs[] = {
     {"num_class", LT_HP_INT, "0", 0, 1e6, NULL, false},
     {"base_score", LT_HP_FLOAT, "0.5", -1e30, 1e30, NULL, false},
     {"early_stopping_rounds", LT_HP_INT, "0", 0, INT_MAX, NULL, false},
-    {"eval_metric", LT_HP_CATEGORICAL, "", 0, 0, metric_choices, false},
+    {"eval_metric", LT_HP_CATEGORICAL, "", 0, 0, lt_xgb__metric_names, false},
     {"tweedie_variance_power", LT_HP_FLOAT, "1.5", 1.0 + 1e-9, 2.0 - 1e-9, NULL, true},
     {"csv_weights", LT_HP_INT, "0", 0, 1, NULL, false},
     {"verbosity", LT_HP_INT, "1", 0, 3, NULL, false},

@@ -121,6 +121,8 @@ const char *lt_xgb__default_metric(lt_xgb_objective obj);
 
 /* ---- metric.c ------------------------------------------------------------------------- */
 
+/* The eval metrics, as eval_metric names them (without the "@t" parameter), NULL-ended. */
+extern const char *const lt_xgb__metric_names[];
 /* Is `name` (optionally "@param") a metric we compute? */
 bool lt_xgb__metric_known(const char *name);
 /* Larger is better (auc, aucpr). */

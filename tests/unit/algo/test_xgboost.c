@@ -11,13 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_NEAR(a, b, tol)                                                                      \
-    do {                                                                                           \
-        double lt_x_ = (a), lt_y_ = (b);                                                           \
-        if (!(fabs(lt_x_ - lt_y_) <= (tol)))                                                       \
-            LT_FAIL_AT("expected %s ~ %s, got %.9g vs %.9g", #a, #b, lt_x_, lt_y_);                \
-    } while (0)
-
 /* The tiny dataset: 4 rows, 3 features, squared error from margin 0 so g = -y, h = 1.
  *
  *   row  f0   f1   f2   y    g
@@ -75,7 +68,7 @@ static void split_find_matches_hand_computed_gains(void)
     LT_CHECK_INT(h.ptr[1] - h.ptr[0], ==, 4);
     LT_CHECK_INT(h.ptr[2] - h.ptr[1], ==, 1);
     LT_CHECK_INT(h.ptr[3] - h.ptr[2], ==, 2);
-    CHECK_NEAR(h.cuts[3], 8.00001, 1e-5);   /* max + |max| + 1e-5 */
+    LT_CHECK_NEAR(h.cuts[3], 8.00001, 1e-5);   /* max + |max| + 1e-5 */
     LT_CHECK_INT(h.bins[0 * 3 + 1], ==, 1); /* missing: the slot after f1's one bin */
     double *hist = tiny_hist(&h);
     lt_xgb_grow_params p = tiny_params();
@@ -84,26 +77,26 @@ static void split_find_matches_hand_computed_gains(void)
 
     lt_xgb__split_find(&h, &p, hist, 0, 4, &f0, 1, &s);
     LT_CHECK_INT(s.feature, ==, 0);
-    CHECK_NEAR(s.loss_chg, 6, 1e-6);
-    CHECK_NEAR(s.cond, 3, 0);
+    LT_CHECK_NEAR(s.loss_chg, 6, 1e-6);
+    LT_CHECK_NEAR(s.cond, 3, 0);
     LT_CHECK_INT(s.bin, ==, 1);
     LT_CHECK(!s.default_left);
-    CHECK_NEAR(s.gl, -3, 0);
-    CHECK_NEAR(s.hl, 2, 0);
+    LT_CHECK_NEAR(s.gl, -3, 0);
+    LT_CHECK_NEAR(s.hl, 2, 0);
 
     lt_xgb__split_find(&h, &p, hist, 0, 4, &f1, 1, &s);
     LT_CHECK_INT(s.feature, ==, 1);
-    CHECK_NEAR(s.loss_chg, 6, 1e-6);
+    LT_CHECK_NEAR(s.loss_chg, 6, 1e-6);
     LT_CHECK(!s.default_left); /* the backward tie does not replace the forward split */
-    CHECK_NEAR(s.cond, 14.00001, 1e-5);
+    LT_CHECK_NEAR(s.cond, 14.00001, 1e-5);
 
     lt_xgb__split_find(&h, &p, hist, 0, 4, &f2, 1, &s);
     LT_CHECK_INT(s.feature, ==, 2);
-    CHECK_NEAR(s.loss_chg, 6, 1e-6);
+    LT_CHECK_NEAR(s.loss_chg, 6, 1e-6);
     LT_CHECK(s.default_left);
-    CHECK_NEAR(s.cond, 2, 0);
+    LT_CHECK_NEAR(s.cond, 2, 0);
     LT_CHECK_INT(s.bin, ==, 0);
-    CHECK_NEAR(s.gl, -3, 0);
+    LT_CHECK_NEAR(s.gl, -3, 0);
 
     lt_xgb__split_find(&h, &p, hist, 0, 4, all, 3, &s);
     LT_CHECK_INT(s.feature, ==, 0);
@@ -116,8 +109,8 @@ static void split_find_matches_hand_computed_gains(void)
     p = tiny_params();
     p.alpha = 1;
     lt_xgb__split_find(&h, &p, hist, 0, 4, &f0, 1, &s);
-    CHECK_NEAR(s.loss_chg, 8.0 / 3.0, 1e-5);
-    CHECK_NEAR(lt_xgb__calc_weight(&p, -3, 2), 2.0 / 3.0, 1e-12);
+    LT_CHECK_NEAR(s.loss_chg, 8.0 / 3.0, 1e-5);
+    LT_CHECK_NEAR(lt_xgb__calc_weight(&p, -3, 2), 2.0 / 3.0, 1e-12);
     free(hist);
     lt_xgb__hist_free(&h);
 }
@@ -162,26 +155,26 @@ static void one_split_tree_end_to_end(void)
     const lt_xgb_tree *t = &m->trees[0];
     LT_CHECK_INT(t->n_nodes, ==, 3);
     LT_CHECK_INT(t->split_index[0], ==, 0);
-    CHECK_NEAR(t->split_cond[0], 3, 0);
-    CHECK_NEAR(t->loss_chg[0], 6, 1e-6);
-    CHECK_NEAR(t->split_cond[1], 1, 1e-6);
-    CHECK_NEAR(t->split_cond[2], -1, 1e-6);
-    CHECK_NEAR(t->sum_hess[0], 4, 0);
+    LT_CHECK_NEAR(t->split_cond[0], 3, 0);
+    LT_CHECK_NEAR(t->loss_chg[0], 6, 1e-6);
+    LT_CHECK_NEAR(t->split_cond[1], 1, 1e-6);
+    LT_CHECK_NEAR(t->split_cond[2], -1, 1e-6);
+    LT_CHECK_NEAR(t->sum_hess[0], 4, 0);
     double out[4];
     LT_CHECK_INT(lt_algo__xgboost.predict(m, &ds->x, 1, out, &err), ==, 0);
-    CHECK_NEAR(out[0], 1, 1e-6);
-    CHECK_NEAR(out[1], 1, 1e-6);
-    CHECK_NEAR(out[2], -1, 1e-6);
-    CHECK_NEAR(out[3], -1, 1e-6);
+    LT_CHECK_NEAR(out[0], 1, 1e-6);
+    LT_CHECK_NEAR(out[1], 1, 1e-6);
+    LT_CHECK_NEAR(out[2], -1, 1e-6);
+    LT_CHECK_NEAR(out[3], -1, 1e-6);
     /* A missing f0 follows default_left (right here: no missing f0 in training). */
     float row[3] = {NAN, 0, 0};
     LT_CHECK_INT(lt_xgb__tree_leaf(t, row), ==, 2);
     double w[3], g[3], c[3];
     lt_xgb__importance(m, w, g, c);
-    CHECK_NEAR(w[0], 1, 0);
-    CHECK_NEAR(g[0], 6, 1e-6);
-    CHECK_NEAR(c[0], 4, 0);
-    CHECK_NEAR(w[1] + w[2], 0, 0);
+    LT_CHECK_NEAR(w[0], 1, 0);
+    LT_CHECK_NEAR(g[0], 6, 1e-6);
+    LT_CHECK_NEAR(c[0], 4, 0);
+    LT_CHECK_NEAR(w[1] + w[2], 0, 0);
     lt_algo__xgboost.free(m);
     lt_dataset_free(ds);
 }
@@ -240,7 +233,7 @@ static void training_cache_matches_predict_and_threads_agree(void)
     double se = 0;
     for (int i = 0; i < N; i++)
         se += (out[i] - ds->labels[i]) * (out[i] - ds->labels[i]);
-    CHECK_NEAR(sqrt(se / N), last_train_metric, 1e-5);
+    LT_CHECK_NEAR(sqrt(se / N), last_train_metric, 1e-5);
     free(out);
     char *j1 = lt_xgb__model_to_json(m1), *j3 = lt_xgb__model_to_json(m3);
     LT_CHECK_STR(j1, j3);
@@ -314,20 +307,20 @@ static void auc_matches_hand_computed_cases(void)
     /* pos {0.35, 0.8}, neg {0.1, 0.4}: 3 of 4 pairs ordered = 0.75 */
     const double s1[] = {0.1, 0.4, 0.35, 0.8};
     const float y1[] = {0, 0, 1, 1};
-    CHECK_NEAR(lt_xgb__auc(s1, y1, NULL, 4, false, scratch), 0.75, 1e-12);
+    LT_CHECK_NEAR(lt_xgb__auc(s1, y1, NULL, 4, false, scratch), 0.75, 1e-12);
     /* weights 1,3,1,1: ordered pair weight 1*1 + 1*1 + 1*3 = 5 of 2*4 = 8 */
     const float w1[] = {1, 3, 1, 1};
-    CHECK_NEAR(lt_xgb__auc(s1, y1, w1, 4, false, scratch), 0.625, 1e-12);
+    LT_CHECK_NEAR(lt_xgb__auc(s1, y1, w1, 4, false, scratch), 0.625, 1e-12);
     /* a tie between a positive and a negative at 0.5 counts half: (0.5 + 1 + 2) / 4 */
     const double s2[] = {0.5, 0.5, 0.2, 0.9};
     const float y2[] = {1, 0, 0, 1};
-    CHECK_NEAR(lt_xgb__auc(s2, y2, NULL, 4, false, scratch), 0.875, 1e-12);
+    LT_CHECK_NEAR(lt_xgb__auc(s2, y2, NULL, 4, false, scratch), 0.875, 1e-12);
     /* one class only: undefined */
     const float y3[] = {1, 1, 1, 1};
     LT_CHECK(isnan(lt_xgb__auc(s1, y3, NULL, 4, false, scratch)));
     /* aucpr of a perfect ranking is 1 */
     const double s4[] = {0.1, 0.2, 0.8, 0.9};
-    CHECK_NEAR(lt_xgb__auc(s4, y1, NULL, 4, true, scratch), 1.0, 1e-12);
+    LT_CHECK_NEAR(lt_xgb__auc(s4, y1, NULL, 4, true, scratch), 1.0, 1e-12);
 }
 
 static void elementwise_metrics_match_hand_computed_cases(void)
@@ -335,26 +328,26 @@ static void elementwise_metrics_match_hand_computed_cases(void)
     lt_xgb_model m = {.objective = LT_XGB_OBJ_SQUAREDERROR};
     const float margins[] = {1, 2};
     const float labels[] = {0, 0};
-    CHECK_NEAR(lt_xgb__metric_eval("rmse", &m, margins, 2, labels, NULL, 1), sqrt(2.5), 1e-9);
-    CHECK_NEAR(lt_xgb__metric_eval("mae", &m, margins, 2, labels, NULL, 1), 1.5, 1e-9);
+    LT_CHECK_NEAR(lt_xgb__metric_eval("rmse", &m, margins, 2, labels, NULL, 1), sqrt(2.5), 1e-9);
+    LT_CHECK_NEAR(lt_xgb__metric_eval("mae", &m, margins, 2, labels, NULL, 1), 1.5, 1e-9);
     const float w[] = {3, 1};
-    CHECK_NEAR(lt_xgb__metric_eval("mae", &m, margins, 2, labels, w, 1), 5.0 / 4, 1e-9);
+    LT_CHECK_NEAR(lt_xgb__metric_eval("mae", &m, margins, 2, labels, w, 1), 5.0 / 4, 1e-9);
     m.objective = LT_XGB_OBJ_BINARY_LOGISTIC;
     const float lm[] = {0, 2};
     const float ly[] = {1, 0};
     /* p = 0.5 and sigmoid(2) = 0.8808: logloss = (log 2 - log(1 - 0.8808)) / 2 */
     double p2 = 1 / (1 + exp(-2.0));
-    CHECK_NEAR(lt_xgb__metric_eval("logloss", &m, lm, 2, ly, NULL, 1), (log(2.0) - log(1 - p2)) / 2,
+    LT_CHECK_NEAR(lt_xgb__metric_eval("logloss", &m, lm, 2, ly, NULL, 1), (log(2.0) - log(1 - p2)) / 2,
                1e-6);
-    CHECK_NEAR(lt_xgb__metric_eval("error", &m, lm, 2, ly, NULL, 1), 1.0, 0); /* 0.5 is not > 0.5 */
-    CHECK_NEAR(lt_xgb__metric_eval("error@0.9", &m, lm, 2, ly, NULL, 1), 0.5, 0);
+    LT_CHECK_NEAR(lt_xgb__metric_eval("error", &m, lm, 2, ly, NULL, 1), 1.0, 0); /* 0.5 is not > 0.5 */
+    LT_CHECK_NEAR(lt_xgb__metric_eval("error@0.9", &m, lm, 2, ly, NULL, 1), 0.5, 0);
     m.objective = LT_XGB_OBJ_MULTI_SOFTPROB;
     m.num_class = 3;
     const float mm[] = {0, 0, 0, 5, 0, 0};
     const float my[] = {2, 0};
-    CHECK_NEAR(lt_xgb__metric_eval("merror", &m, mm, 2, my, NULL, 1), 0.5, 0); /* row 0 argmax 0 */
+    LT_CHECK_NEAR(lt_xgb__metric_eval("merror", &m, mm, 2, my, NULL, 1), 0.5, 0); /* row 0 argmax 0 */
     double pr = exp(5.0) / (exp(5.0) + 2);
-    CHECK_NEAR(lt_xgb__metric_eval("mlogloss", &m, mm, 2, my, NULL, 1), (log(3.0) - log(pr)) / 2,
+    LT_CHECK_NEAR(lt_xgb__metric_eval("mlogloss", &m, mm, 2, my, NULL, 1), (log(3.0) - log(pr)) / 2,
                1e-6);
     LT_CHECK(lt_xgb__metric_known("tweedie-nloglik@1.2"));
     LT_CHECK(!lt_xgb__metric_known("ndcg"));

@@ -5,13 +5,6 @@
 
 #include <math.h>
 
-#define CHECK_NEAR(a, b, tol)                                                                      \
-    do {                                                                                           \
-        double lt_a_ = (a), lt_b_ = (b);                                                           \
-        if (!(fabs(lt_a_ - lt_b_) <= (tol)))                                                       \
-            LT_FAIL_AT("expected %s ~ %s: %.17g vs %.17g", #a, #b, lt_a_, lt_b_);                  \
-    } while (0)
-
 static lt_tune_space *parse(const char *text)
 {
     lt_tune_space *space = NULL;
@@ -98,17 +91,17 @@ static void log_scale_round_trips_and_is_uniform_in_log_space(void)
     if (!s) return;
     double u = 0.5, v, back;
     lt_tune_space_from_unit(s, &u, &v);
-    CHECK_NEAR(v, 1e-2, 1e-15); /* the geometric middle of [1e-4, 1] */
+    LT_CHECK_NEAR(v, 1e-2, 1e-15); /* the geometric middle of [1e-4, 1] */
     for (int k = 0; k <= 100; k++) {
         u = k / 100.0;
         lt_tune_space_from_unit(s, &u, &v);
         lt_tune_space_to_unit(s, &v, &back);
-        CHECK_NEAR(back, u, 1e-12);
+        LT_CHECK_NEAR(back, u, 1e-12);
         LT_CHECK(v >= 1e-4 && v <= 1);
     }
     v = 1e-3;
     lt_tune_space_to_unit(s, &v, &back);
-    CHECK_NEAR(back, 0.25, 1e-12);
+    LT_CHECK_NEAR(back, 0.25, 1e-12);
     lt_tune_space_free(s);
 }
 
@@ -120,12 +113,12 @@ static void reverse_log_scale_concentrates_near_one(void)
     /* u = 1/2 is 1 - sqrt(1 - 0.999): half the cube lies within 0.0316 of 1. */
     double u = 0.5, v, back;
     lt_tune_space_from_unit(s, &u, &v);
-    CHECK_NEAR(v, 1 - sqrt(0.001), 1e-12);
+    LT_CHECK_NEAR(v, 1 - sqrt(0.001), 1e-12);
     for (int k = 0; k <= 100; k++) {
         u = k / 100.0;
         lt_tune_space_from_unit(s, &u, &v);
         lt_tune_space_to_unit(s, &v, &back);
-        CHECK_NEAR(back, u, 1e-9);
+        LT_CHECK_NEAR(back, u, 1e-9);
         LT_CHECK(v >= 0 && v <= 0.999);
     }
     lt_tune_space_free(s);
@@ -150,8 +143,8 @@ static void integer_rounding_is_consistent(void)
             lt_tune_space_to_unit(s, &v, &u);
             lt_tune_space_from_unit(s, &u, &w);
             lt_tune_space_encode(s, &v, &f);
-            CHECK_NEAR(w, v, 0);
-            CHECK_NEAR(f, u, 1e-15);
+            LT_CHECK_NEAR(w, v, 0);
+            LT_CHECK_NEAR(f, u, 1e-15);
         }
         for (int k = 0; k <= 1000; k++) {
             double u = k / 1000.0, v, u2, v2, f;
@@ -160,8 +153,8 @@ static void integer_rounding_is_consistent(void)
             lt_tune_space_to_unit(s, &v, &u2);
             lt_tune_space_from_unit(s, &u2, &v2);
             lt_tune_space_encode(s, &v, &f);
-            CHECK_NEAR(v2, v, 0);
-            CHECK_NEAR(f, u2, 1e-15);
+            LT_CHECK_NEAR(v2, v, 0);
+            LT_CHECK_NEAR(f, u2, 1e-15);
         }
         lt_tune_space_free(s);
     }
@@ -186,14 +179,14 @@ static void categoricals_are_one_hot(void)
     if (!s) return;
     double u[2] = {0.25, 0.5}, v[2], f[4];
     lt_tune_space_from_unit(s, u, v);
-    CHECK_NEAR(v[0], 0.5, 1e-15);
-    CHECK_NEAR(v[1], 1, 0); /* floor(0.5 * 3) */
+    LT_CHECK_NEAR(v[0], 0.5, 1e-15);
+    LT_CHECK_NEAR(v[1], 1, 0); /* floor(0.5 * 3) */
     lt_tune_space_encode(s, v, f);
-    CHECK_NEAR(f[0], 0.25, 1e-15);
+    LT_CHECK_NEAR(f[0], 0.25, 1e-15);
     LT_CHECK(f[1] == 0 && f[2] == 1 && f[3] == 0);
     u[1] = 1.0; /* the top edge belongs to the last value */
     lt_tune_space_from_unit(s, u, v);
-    CHECK_NEAR(v[1], 2, 0);
+    LT_CHECK_NEAR(v[1], 2, 0);
     char buf[32];
     lt_tune_space_format(s, 1, v[1], buf, sizeof buf);
     LT_CHECK_STR(buf, "linear");

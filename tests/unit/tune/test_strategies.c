@@ -7,13 +7,6 @@
 
 #include <math.h>
 
-#define CHECK_NEAR(a, b, tol)                                                                      \
-    do {                                                                                           \
-        double lt_a_ = (a), lt_b_ = (b);                                                           \
-        if (!(fabs(lt_a_ - lt_b_) <= (tol)))                                                       \
-            LT_FAIL_AT("expected %s ~ %s: %.17g vs %.17g", #a, #b, lt_a_, lt_b_);                  \
-    } while (0)
-
 static lt_tune_space *parse(const char *text)
 {
     lt_tune_space *space = NULL;
@@ -59,7 +52,7 @@ static void grid_enumerates_every_combination_in_order(void)
     LT_CHECK(v0[0] == 1 && v0[1] == 0 && v0[2] == 1 && v0[3] == 0);
     LT_CHECK(v1[0] == 1 && v1[1] == 0 && v1[2] == 1 && v1[3] == 1);
     LT_CHECK(v2[0] == 1 && v2[1] == 0 && v2[3] == 0);
-    CHECK_NEAR(v2[2], 10, 1e-12); /* the log range's middle */
+    LT_CHECK_NEAR(v2[2], 10, 1e-12); /* the log range's middle */
     LT_CHECK(vl[0] == 3 && vl[1] == 1 && vl[2] == 100 && vl[3] == 1);
     /* Every combination once. */
     for (size_t i = 0; i < got; i++)
@@ -139,14 +132,14 @@ static void median_rule_stops_a_trial_worse_than_the_median(void)
     LT_CHECK(!lt_tune_should_stop(t, ids[4]));
     /* A stopped trial counts with its last reported value. */
     LT_CHECK_INT(lt_tune_tell(t, ids[3], LT_TUNE_STOPPED, NAN, &err), ==, 0);
-    CHECK_NEAR(t->trials[ids[3]].y, 2.5, 0);
+    LT_CHECK_NEAR(t->trials[ids[3]].y, 2.5, 0);
     LT_CHECK_INT(lt_tune_tell(t, ids[3], LT_TUNE_COMPLETED, 1, &err), ==, LT_ECONFLICT);
     LT_CHECK_INT(lt_tune_tell(t, 99, LT_TUNE_COMPLETED, 1, &err), ==, LT_ENOTFOUND);
     int best;
     double value;
     LT_CHECK_INT(lt_tune_best(t, &best, &value), ==, 0);
     LT_CHECK_INT(best, ==, ids[0]);
-    CHECK_NEAR(value, 1, 0);
+    LT_CHECK_NEAR(value, 1, 0);
     lt_tune_free(t);
 
     /* Hyperband refuses early stopping, as the API does. */
@@ -163,7 +156,7 @@ static void hyperband_brackets_have_the_classic_sizes(void)
     static const double r[] = {81, 27, 9, 3, 1};
     for (int s = 0; s <= 4; s++) {
         LT_CHECK_INT(lt_tune__hb_bracket_n(s, 4, 3), ==, n[s]);
-        CHECK_NEAR(lt_tune__hb_bracket_r(s, 81, 3), r[s], 1e-12);
+        LT_CHECK_NEAR(lt_tune__hb_bracket_r(s, 81, 3), r[s], 1e-12);
     }
     LT_CHECK_INT(lt_tune__hb_s_max(1, 27, 3), ==, 3);
     LT_CHECK_INT(lt_tune__hb_s_max(2, 100, 3), ==, 3);
