@@ -182,6 +182,24 @@ int lt_json_time(const json_t *obj, const char *key, double *out_epoch_s);
 /* A JSON number holding epoch seconds with millisecond precision. */
 json_t *lt_json_epoch_ms(int64_t epoch_ms);
 
+/* ---- a JSONPath subset (json_path.c; the grammar is at its top) -------------------- */
+
+/* `$`, `.name`, `['a']`, `['a','b']`, `[i]` (negative from the end), `[i,j,k]`, `[i:j]`
+ * with open ends: batch transform's DataProcessing filters. Immutable once parsed, so one
+ * path may be used by several threads at once. */
+typedef struct lt_json_path lt_json_path;
+
+/* Parses expr into *out (free with lt_json_path_free). LT_EINVAL "'<expr>' at position
+ * <n>: <why>" (n counts characters from 1) on what the subset cannot parse. */
+int lt_json_path_parse(const char *expr, lt_json_path **out, lt_err *err);
+void lt_json_path_free(lt_json_path *path);
+/* True for "$": the path selects the whole document. */
+bool lt_json_path_is_root(const lt_json_path *path);
+/* What path selects in doc: a new reference (the caller decrefs), or NULL when a single
+ * step (`.name`, `['a']`, `[i]`) finds nothing. Unions and slices give a new array (of an
+ * array's elements) or object (of an object's members). */
+json_t *lt_json_path_select(const lt_json_path *path, json_t *doc);
+
 /* ---- files ------------------------------------------------------------------------- */
 
 int lt_mkdir_p(const char *path, mode_t mode, lt_err *err);
