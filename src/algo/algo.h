@@ -83,6 +83,20 @@ int lt_read_buffer(const char *data, size_t len, const lt_read_options *opt, lt_
  * FIFO (Pipe mode) as a stream. */
 int lt_read_path(const char *path, const lt_read_options *opt, lt_dataset **out, lt_err *err);
 
+/* One RecordIO frame (the framing read_recordio.c's top describes): magic 0xced7230a, a
+ * length word whose top 3 bits are the continuation flag, the payload, padding to 4 bytes. */
+typedef struct lt_recordio_frame {
+    const unsigned char *payload; /* borrowed from the data */
+    uint32_t length;              /* payload bytes */
+    uint32_t flag;                /* 0 a whole record; 1, 2, 3 first, middle, last part */
+    size_t next;                  /* offset of the next frame (len at the end) */
+} lt_recordio_frame;
+
+/* Reads the frame that starts at data[at] (at < len). LT_EINVAL "<why> at byte <at>..." for a
+ * truncated header, a bad magic, a length past the end or a flag above 3. */
+int lt_recordio_frame_read(const void *data, size_t len, size_t at, lt_recordio_frame *frame,
+                           lt_err *err);
+
 /* Appends x's rows to out as RecordIO-protobuf, as SageMaker's Python SDK writes them: one
  * record per row; features["values"] a Float32Tensor, dense (values) for a dense matrix, and
  * for CSR sparse (values, keys = column indices, shape = [n_cols]); label["values"] a

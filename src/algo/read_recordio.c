@@ -47,6 +47,34 @@ static uint32_t le32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* ---- framing ------------------------------------------------------------------------- */
+
+int lt_recordio_frame_read(const void *data, size_t len, size_t at, lt_recordio_frame *frame,
+                           lt_err *err)
+{
+    const unsigned char *p = (const unsigned char *)data + at;
+    size_t left = len - at;
+    if (left < 8)
+        return lt_err_set(err, LT_EINVAL, "truncated header at byte %zu (%zu bytes left)", at, left);
+    uint32_t magic = le32(p), lrec = le32(p + 4);
+    if (magic != RIO_MAGIC)
+        return lt_err_set(err, LT_EINVAL, "bad magic 0x%08x at byte %zu (expected 0x%08x)", magic,
+                          at, RIO_MAGIC);
+    uint32_t length = lrec & RIO_LEN_MASK, flag = lrec >> 29;
+    if (length > left - 8)
+        return lt_err_set(err, LT_EINVAL,
+                          "length %u at byte %zu runs past the end of the input (%zu bytes left)",
+                          length, at, left - 8);
+    if (flag > 3)
+        return lt_err_set(err, LT_EINVAL, "bad continuation flag %u at byte %zu", flag, at);
+    size_t step = 8 + (size_t)length + ((4 - length % 4) % 4);
+    frame->payload = p + 8;
+    frame->length = length;
+    frame->flag = flag;
+    frame->next = step <= left ? at + step : len; /* the last padding may be absent */
+    return 0;
+}
+
 /* ---- protobuf-c allocations, counted against the read's budget ---------------------- */
 
 typedef struct counted_alloc {
@@ -437,29 +465,16 @@ int lt_read__recordio(const char *data, size_t len, lt_read__ctx *ctx, lt_datase
     static const unsigned char magic_bytes[4] = {0x0a, 0x23, 0xd7, 0xce};
     int rc = 0;
     while (p < end) {
-        size_t at = (size_t)(p - (const unsigned char *)data), left = (size_t)(end - p);
-        if (left < 8) {
-            rc = FAIL(&r, "truncated header at byte %zu (%zu bytes left)", at, left);
+        size_t at = (size_t)(p - (const unsigned char *)data);
+        lt_recordio_frame frame;
+        lt_err ferr = {0};
+        if (lt_recordio_frame_read(data, len, at, &frame, &ferr) != 0) {
+            rc = FAIL(&r, "%s", ferr.msg);
             goto done;
         }
-        uint32_t magic = le32(p), lrec = le32(p + 4);
-        if (magic != RIO_MAGIC) {
-            rc = FAIL(&r, "bad magic 0x%08x at byte %zu (expected 0x%08x)", magic, at, RIO_MAGIC);
-            goto done;
-        }
-        uint32_t length = lrec & RIO_LEN_MASK, flag = lrec >> 29;
-        if (length > left - 8) {
-            rc = FAIL(&r, "length %u at byte %zu runs past the end of the input (%zu bytes left)",
-                      length, at, left - 8);
-            goto done;
-        }
-        const unsigned char *payload = p + 8;
-        size_t step = 8 + (size_t)length + ((4 - length % 4) % 4);
-        p = step <= left ? p + step : end;
-        if (flag > 3) {
-            rc = FAIL(&r, "bad continuation flag %u at byte %zu", flag, at);
-            goto done;
-        }
+        const unsigned char *payload = frame.payload;
+        uint32_t length = frame.length, flag = frame.flag;
+        p = (const unsigned char *)data + frame.next;
         if (flag == 0 || flag == 1) {
             if (in_parts) {
                 rc = FAIL(&r,

@@ -43,18 +43,39 @@ static int check_model(lt_api_ctx *ctx, const char *model, lt_err *err)
     return rc;
 }
 
-static int check_processing(const json_t *dp, lt_err *err)
+/* DataProcessing: each filter must parse as the JSONPath subset the runner applies; the
+ * filters and JoinSource apply to CSV and JSON records only (as SageMaker's do). */
+static int check_processing(const json_t *dp, const json_t *in, lt_err *err)
 {
     static const char *const filters[] = {"InputFilter", "OutputFilter", NULL};
+    bool active = false;
     for (size_t i = 0; filters[i]; i++) {
         const char *f = lt_json_str(dp, filters[i]);
-        if (f && strcmp(f, "$") != 0)
-            return lt_err_set(err, LT_EINVAL,
-                              "DataProcessing.%s '%s': only \"$\" is supported yet.", filters[i], f);
+        if (!f) continue;
+        lt_json_path *path = NULL;
+        lt_err inner = {0};
+        if (lt_json_path_parse(f, &path, &inner) != 0)
+            return lt_err_set(err, LT_EINVAL, "DataProcessing.%s: %s", filters[i], inner.msg);
+        active = active || !lt_json_path_is_root(path);
+        lt_json_path_free(path);
     }
     const char *join = lt_json_str(dp, "JoinSource");
-    if (join && strcmp(join, "None") != 0)
-        return lt_err_set(err, LT_EINVAL, "DataProcessing.JoinSource %s is not supported yet.", join);
+    if (join && strcmp(join, "None") != 0 && strcmp(join, "Input") != 0)
+        return lt_err_set(err, LT_EINVAL,
+                          "DataProcessing.JoinSource '%s': expected None or Input.", join);
+    active = active || (join && strcmp(join, "Input") == 0);
+    const char *split = lt_json_str(in, "SplitType");
+    const char *type = lt_json_str(in, "ContentType");
+    if (active && type && strncmp(type, "text/csv", 8) != 0 &&
+        strncmp(type, "application/json", 16) != 0)
+        return lt_err_set(err, LT_EINVAL,
+                          "DataProcessing filters and JoinSource apply to CSV and JSON records; "
+                          "TransformInput.ContentType is %s.",
+                          type);
+    if (active && split && strcmp(split, "RecordIO") == 0)
+        return lt_err_set(err, LT_EINVAL,
+                          "DataProcessing filters and JoinSource apply to CSV and JSON records; "
+                          "TransformInput.SplitType is RecordIO.");
     return 0;
 }
 
@@ -69,15 +90,20 @@ static int create_transform_job(lt_api_ctx *ctx, const json_t *input, json_t **o
     int rc = check_model(ctx, lt_json_str(input, "ModelName"), err);
     if (!rc && type && strcmp(type, "AugmentedManifestFile") == 0)
         rc = lt_err_set(err, LT_EINVAL, "TransformInput: AugmentedManifestFile is not supported.");
-    if (!rc && split && strcmp(split, "None") != 0 && strcmp(split, "Line") != 0)
+    if (!rc && split && strcmp(split, "TFRecord") == 0)
         rc = lt_err_set(err, LT_EINVAL,
-                        "TransformInput.SplitType %s is not supported yet; use Line or None.", split);
+                        "TransformInput.SplitType TFRecord is not supported; use Line, RecordIO "
+                        "or None.");
+    else if (!rc && split && strcmp(split, "None") != 0 && strcmp(split, "Line") != 0 &&
+             strcmp(split, "RecordIO") != 0)
+        rc = lt_err_set(err, LT_EINVAL,
+                        "TransformInput.SplitType '%s': expected None, Line or RecordIO.", split);
     if (!rc) rc = lt_api__check_s3_uri(lt_json_str(s3, "S3Uri"), "TransformInput.DataSource.S3DataSource.S3Uri", err);
     if (!rc) rc = lt_api__check_s3_data(ctx, lt_json_str(s3, "S3Uri"), type, "TransformInput", err);
     if (!rc)
         rc = lt_api__check_s3_uri(lt_json_str(json_object_get(input, "TransformOutput"), "S3OutputPath"),
                                   "TransformOutput.S3OutputPath", err);
-    if (!rc) rc = check_processing(json_object_get(input, "DataProcessing"), err);
+    if (!rc) rc = check_processing(json_object_get(input, "DataProcessing"), in, err);
     if (rc) return rc;
     json_t *doc = json_object();
     static const char *const members[] = {

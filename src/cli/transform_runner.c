@@ -1,11 +1,12 @@
 /* The transform runner: the body of `lathe job run transform NAME`. A built-in algorithm's
- * model is loaded once, in this process, and every input object is split (Line or None),
- * batched (SingleRecord, or MultiRecord up to MaxPayloadInMB), predicted and written whole as
+ * model is loaded once, in this process; every input object is transformed whole
+ * (transform_batch.c: split, batched, predicted, DataProcessing applied) and written as
  * <S3OutputPath>/<key relative to the input prefix>.out in the Accept's format, records in
  * input order. A record the model refuses fails the job with the object and the record named;
- * outputs already written stay. */
+ * outputs already written stay. Stop is seen between objects. */
 #include "algo/algo.h"
 #include "cli/cli_internal.h"
+#include "cli/transform_internal.h"
 #include "exec/exec.h"
 
 #include <stdio.h>
@@ -20,6 +21,7 @@ typedef struct transform {
     const lt_algo *algo;
     lt_algo_model *model;
     char *dir;
+    lt_cli__transform tx;
 } transform;
 
 typedef struct end_state {
@@ -91,36 +93,6 @@ static int load_model(transform *t, lt_err *err)
     return rc;
 }
 
-/* One batch of records (text, whole lines) through the model, appended to out. */
-static int run_batch(transform *t, const char *data, size_t len, const char *source,
-                     size_t first_record, lt_buf *out, lt_err *err)
-{
-    json_t *in = json_object_get(t->doc, "TransformInput");
-    const char *type = lt_json_str(in, "ContentType");
-    if (!type || strncmp(type, "text/csv", 8) == 0) type = "text/csv;label_size=0";
-    char *where = lt_xasprintf("%s record %zu", source, first_record + 1);
-    lt_read_options opt = {.content_type = type, .source_name = where, .threads = 1};
-    lt_dataset *ds = NULL;
-    int rc = lt_read_buffer(data, len, &opt, &ds, err);
-    if (!rc && ds->x.kind == LT_MATRIX_CSR) rc = lt_dataset_densify(ds, 0.0f, (size_t)1 << 31, err);
-    double *pred = NULL;
-    if (!rc) {
-        size_t width = t->algo->output_width(t->model);
-        pred = lt_xcalloc(ds->x.n_rows * width + 1, sizeof *pred);
-        lt_err perr = {0};
-        if (t->algo->predict(t->model, &ds->x, 0, pred, &perr) != 0)
-            rc = lt_err_set(err, LT_EINVAL, "%s: %s", where, perr.msg);
-    }
-    const char *accept = lt_json_str(json_object_get(t->doc, "TransformOutput"), "Accept");
-    if (!rc) rc = lt_algo_format_predictions(t->algo, t->model, pred, ds->x.n_rows, accept, out, err);
-    /* A JSON answer is one document per batch: AssembleWith Line puts each on its own line. */
-    if (!rc && out->len && out->data[out->len - 1] != '\n') rc = lt_buf_append(out, "\n", 1, err);
-    free(pred);
-    lt_dataset_free(ds);
-    free(where);
-    return rc;
-}
-
 static int transform_object(transform *t, const char *bucket, const char *key, const char *rel,
                             lt_err *err)
 {
@@ -129,50 +101,51 @@ static int transform_object(transform *t, const char *bucket, const char *key, c
     lt_buf_init(&out, (size_t)8 << 30);
     char *uri = lt_xasprintf("s3://%s/%s", bucket, key);
     int rc = lt_blob_uri_get_bytes(t->data->blob, uri, &body, err);
-    json_t *in = json_object_get(t->doc, "TransformInput");
-    const char *split = lt_json_str(in, "SplitType");
-    bool lines = split && strcmp(split, "Line") == 0;
-    const char *strategy = lt_json_str(t->doc, "BatchStrategy");
-    bool single = strategy && strcmp(strategy, "SingleRecord") == 0;
-    size_t max_payload = (size_t)lt_json_int(t->doc, "MaxPayloadInMB", 6) << 20;
-    if (max_payload == 0) max_payload = SIZE_MAX;
-    if (!rc && !lines) {
-        if (body.len > max_payload)
-            rc = lt_err_set(err, LT_EINVAL, "%s is %zu bytes, over MaxPayloadInMB", uri, body.len);
-        else if (body.len)
-            rc = run_batch(t, body.data, body.len, uri, 0, &out, err);
-    }
-    /* Line: records end at '\n'; a batch is one record, or as many whole ones as fit. */
-    size_t pos = 0, record = 0;
-    while (!rc && lines && pos < body.len) {
-        size_t start = pos, n = 0;
-        while (pos < body.len) {
-            const char *nl = memchr(body.data + pos, '\n', body.len - pos);
-            size_t next = nl ? (size_t)(nl - body.data) + 1 : body.len;
-            if (n > 0 && next - start > max_payload) break;
-            if (next - pos > max_payload)
-                rc = lt_err_set(err, LT_EINVAL, "%s record %zu is larger than MaxPayloadInMB", uri,
-                                record + n + 1);
-            pos = next;
-            n++;
-            if (single || rc) break;
-        }
-        if (!rc) rc = run_batch(t, body.data + start, pos - start, uri, record, &out, err);
-        record += n;
-    }
-    char *prefix = lt_xasprintf("%s", lt_json_str(json_object_get(t->doc, "TransformOutput"), "S3OutputPath"));
+    if (!rc) rc = lt_cli__transform_object(&t->tx, body.data ? body.data : "", body.len, uri, &out, err);
+    const json_t *output = json_object_get(t->doc, "TransformOutput");
+    const char *prefix = lt_json_str(output, "S3OutputPath");
     size_t pl = strlen(prefix);
     char *out_uri = lt_xasprintf("%s%s%s.out", prefix, pl && prefix[pl - 1] == '/' ? "" : "/", rel);
+    const char *type = lt_algo_response_type(t->tx.accept);
+    if (t->tx.split == LT_CLI__SPLIT_RECORDIO && !t->tx.dp && t->tx.accept &&
+        strncmp(t->tx.accept, "application/x-recordio", 22) == 0)
+        type = t->tx.accept;
     if (!rc)
-        rc = lt_blob_uri_put_bytes(t->data->blob, out_uri, out.data ? out.data : "", out.len,
-                                   lt_algo_response_type(lt_json_str(json_object_get(t->doc, "TransformOutput"), "Accept")),
-                                   err);
+        rc = lt_blob_uri_put_bytes(t->data->blob, out_uri, out.data ? out.data : "", out.len, type, err);
     free(out_uri);
-    free(prefix);
     free(uri);
     lt_buf_free(&out);
     lt_buf_free(&body);
     return rc;
+}
+
+/* The job's settings, read once: every batch thread then only reads them. */
+static int setup(transform *t, lt_err *err)
+{
+    lt_cli__transform *tx = &t->tx;
+    const json_t *in = json_object_get(t->doc, "TransformInput");
+    const json_t *output = json_object_get(t->doc, "TransformOutput");
+    tx->content_type = lt_json_str(in, "ContentType");
+    tx->accept = lt_json_str(output, "Accept");
+    const char *split = lt_json_str(in, "SplitType");
+    tx->split = !split || strcmp(split, "None") == 0 ? LT_CLI__SPLIT_NONE
+                : strcmp(split, "Line") == 0        ? LT_CLI__SPLIT_LINE
+                                                    : LT_CLI__SPLIT_RECORDIO;
+    if (split && strcmp(split, "None") && strcmp(split, "Line") && strcmp(split, "RecordIO"))
+        return lt_err_set(err, LT_EINVAL, "TransformInput.SplitType %s is not supported", split);
+    const char *strategy = lt_json_str(t->doc, "BatchStrategy");
+    tx->single_record = strategy && strcmp(strategy, "SingleRecord") == 0;
+    const char *assemble = lt_json_str(output, "AssembleWith");
+    tx->assemble_lines = assemble && strcmp(assemble, "Line") == 0;
+    int64_t mb = lt_json_int(t->doc, "MaxPayloadInMB", 6);
+    tx->max_payload_bytes = mb > 0 ? (size_t)mb << 20 : SIZE_MAX;
+    int64_t concurrency = lt_json_int(t->doc, "MaxConcurrentTransforms", 1);
+    tx->concurrency = concurrency < 1 ? 1 : concurrency > 64 ? 64 : (int)concurrency;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    tx->threads = cpus > tx->concurrency ? (int)(cpus / tx->concurrency) : 1;
+    tx->algo = t->algo;
+    tx->model = t->model;
+    return lt_cli__transform_dp_new(t->doc, &tx->dp, err);
 }
 
 typedef struct object_list {
@@ -237,6 +210,7 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
         end_state started = {.started = true};
         rc = set_state(&t, &started, err);
         if (!rc) rc = load_model(&t, err);
+        if (!rc) rc = setup(&t, err);
         if (!rc) rc = run(&t, err);
         if (rc) {
             char *reason = lt_xasprintf("ClientError: %s", err->msg);
@@ -246,6 +220,7 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
             rc = 0; /* the job failed; the runner did its work */
         }
     }
+    lt_cli__transform_dp_free(t.tx.dp);
     if (t.model) t.algo->free(t.model);
     json_decref(t.doc);
     char *model_dir = lt_xasprintf("%s/model", t.dir);
