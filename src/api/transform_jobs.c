@@ -66,16 +66,16 @@ static int check_processing(const json_t *dp, const json_t *in, lt_err *err)
     active = active || (join && strcmp(join, "Input") == 0);
     const char *split = lt_json_str(in, "SplitType");
     const char *type = lt_json_str(in, "ContentType");
+    if (active && split && strcmp(split, "RecordIO") == 0)
+        return lt_err_set(err, LT_EINVAL,
+                          "DataProcessing filters and JoinSource apply to CSV and JSON records; "
+                          "TransformInput.SplitType is RecordIO.");
     if (active && type && strncmp(type, "text/csv", 8) != 0 &&
         strncmp(type, "application/json", 16) != 0)
         return lt_err_set(err, LT_EINVAL,
                           "DataProcessing filters and JoinSource apply to CSV and JSON records; "
                           "TransformInput.ContentType is %s.",
                           type);
-    if (active && split && strcmp(split, "RecordIO") == 0)
-        return lt_err_set(err, LT_EINVAL,
-                          "DataProcessing filters and JoinSource apply to CSV and JSON records; "
-                          "TransformInput.SplitType is RecordIO.");
     return 0;
 }
 

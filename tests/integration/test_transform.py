@@ -2,6 +2,8 @@
 every SplitType / BatchStrategy pair Lathe supports, and a bad record named in the failure."""
 import json
 
+import numpy as np
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -100,3 +102,240 @@ def test_lathe_transform_cli(env):
     assert "bt-cli: Completed" in out.stdout
     body = s3.get_object(Bucket=BUCKET, Key="out/cli/a.csv.out")["Body"].read().decode()
     assert len(body.split()) == 3
+
+
+# ---- XGBoost models: DataProcessing, RecordIO, MaxConcurrentTransforms --------------------
+
+XGB_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+@pytest.fixture
+def xgb_env(server, tmp_path):
+    """A python3-xgboost model (its own JSON format in model.tar.gz) as model "bt-xgb", and
+    the booster itself to predict independently."""
+    import io
+    import tarfile
+    import xgboost as xgb
+    from sklearn.datasets import load_breast_cancer
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    sm = server.client("sagemaker")
+    data = load_breast_cancer()
+    x, y = data.data, data.target
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.3,
+                         "tree_method": "hist", "nthread": 1}, xgb.DMatrix(x, label=y),
+                        num_boost_round=20)
+    path = tmp_path / "xgboost-model.json"
+    booster.save_model(str(path))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(path, arcname="xgboost-model")
+    s3.put_object(Bucket=BUCKET, Key="xgb/model.tar.gz", Body=buf.getvalue())
+    sm.create_model(ModelName="bt-xgb", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": XGB_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/xgb/model.tar.gz"})
+    return sm, s3, booster, x.astype(np.float32)
+
+
+def run_xgb(sm, name, prefix, content_type="text/csv", split="Line", strategy="MultiRecord",
+            accept="text/csv", assemble="Line", processing=None, concurrency=None, payload_mb=1):
+    kw = {"DataProcessing": processing} if processing else {}
+    if concurrency:
+        kw["MaxConcurrentTransforms"] = concurrency
+    sm.create_transform_job(
+        TransformJobName=name, ModelName="bt-xgb", BatchStrategy=strategy,
+        MaxPayloadInMB=payload_mb,
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                        "S3Uri": f"s3://{BUCKET}/{prefix}"}},
+                        "ContentType": content_type, "SplitType": split},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/out/{name}", "Accept": accept,
+                         "AssembleWith": assemble},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1}, **kw)
+
+    def ended():
+        d = sm.describe_transform_job(TransformJobName=name)
+        return d if d["TransformJobStatus"] not in ("InProgress", "Stopping") else None
+    d = wait_for(ended, timeout=120, what=f"transform {name}")
+    assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+    return d
+
+
+def get_text(s3, key):
+    return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+
+
+def reference(booster, rows):
+    import xgboost as xgb
+    return booster.predict(xgb.DMatrix(np.asarray(rows, dtype=np.float32)))
+
+
+def csv_row(values):
+    return ",".join(repr(float(v)) for v in values)
+
+
+def test_csv_input_filter_join_and_output_filter_keep_id_and_prediction(xgb_env):
+    sm, s3, booster, x = xgb_env
+    rows = x[:120]
+    ids = [f"id{i:04d}" for i in range(len(rows))]
+    body = "".join(f"{ids[i]},{csv_row(r)}\n" for i, r in enumerate(rows))
+    s3.put_object(Bucket=BUCKET, Key="dp/csv/part.csv", Body=body.encode())
+    run_xgb(sm, "bt-dp-csv", "dp/csv/",
+            processing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"})
+    lines = get_text(s3, "out/bt-dp-csv/part.csv.out").splitlines()
+    assert [l.split(",")[0] for l in lines] == ids
+    assert all(len(l.split(",")) == 2 for l in lines), lines[:3]
+    got = np.array([float(l.split(",")[1]) for l in lines])
+    assert np.max(np.abs(got - reference(booster, rows))) < 1e-5
+    # Joined without an OutputFilter: every input field, then the prediction.
+    run_xgb(sm, "bt-dp-join", "dp/csv/", strategy="SingleRecord",
+            processing={"InputFilter": "$[1:]", "JoinSource": "Input"})
+    joined = get_text(s3, "out/bt-dp-join/part.csv.out").splitlines()
+    assert [l.rsplit(",", 1)[0] for l in joined] == body.splitlines()
+    assert np.max(np.abs(np.array([float(l.rsplit(",", 1)[1]) for l in joined])
+                         - reference(booster, rows))) < 1e-5
+
+
+def test_json_lines_input_with_filters(xgb_env):
+    sm, s3, booster, x = xgb_env
+    rows = x[200:260]
+    body = "".join(json.dumps({"id": i, "note": "n%d" % i, "features": [float(v) for v in r]}) + "\n"
+                   for i, r in enumerate(rows))
+    s3.put_object(Bucket=BUCKET, Key="dp/json/part.jsonl", Body=body.encode())
+    run_xgb(sm, "bt-dp-json", "dp/json/", content_type="application/jsonlines",
+            accept="application/jsonlines",
+            processing={"InputFilter": "$.features", "JoinSource": "Input",
+                        "OutputFilter": "$['id','SageMakerOutput']"})
+    out = [json.loads(l) for l in get_text(s3, "out/bt-dp-json/part.jsonl.out").splitlines()]
+    assert [set(o) for o in out] == [{"id", "SageMakerOutput"}] * len(rows)
+    assert [o["id"] for o in out] == list(range(len(rows)))
+    got = np.array([o["SageMakerOutput"]["score"] for o in out])
+    assert np.max(np.abs(got - reference(booster, rows))) < 1e-5
+    # A CSV answer joined to a JSON record lands under SageMakerOutput as a number.
+    run_xgb(sm, "bt-dp-json-csv", "dp/json/", content_type="application/jsonlines",
+            processing={"InputFilter": "$.features", "JoinSource": "Input",
+                        "OutputFilter": "$.SageMakerOutput"})
+    got = np.array([float(l) for l in get_text(s3, "out/bt-dp-json-csv/part.jsonl.out").split()])
+    assert np.max(np.abs(got - reference(booster, rows))) < 1e-5
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(num, payload):
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def record_protobuf(values):
+    """aialgs.data.Record with features["values"] a dense Float32Tensor, encoded by hand."""
+    import struct
+    tensor = _field(1, struct.pack(f"<{len(values)}f", *values))
+    value = _field(2, tensor)
+    entry = _field(1, b"values") + _field(2, value)
+    return _field(1, entry)
+
+
+def frame(payload, flag=0):
+    import struct
+    pad = b"\0" * ((4 - len(payload) % 4) % 4)
+    return struct.pack("<II", 0xced7230a, len(payload) | flag << 29) + payload + pad
+
+
+def test_recordio_split_input(xgb_env):
+    import struct
+    sm, s3, booster, x = xgb_env
+    rows = x[300:340].copy()
+    # A value whose bytes are the RecordIO magic: its record is written split in two frames
+    # at that point (flag 1 then 3, the magic dropped), as dmlc's writer does.
+    magic_float = struct.unpack("<f", struct.pack("<I", 0xced7230a))[0]
+    rows[7, 3] = magic_float
+    data = bytearray()
+    for i, r in enumerate(rows):
+        payload = record_protobuf([float(v) for v in r])
+        if i == 7:
+            at = payload.index(struct.pack("<I", 0xced7230a))
+            data += frame(payload[:at], 1) + frame(payload[at + 4:], 3)
+        else:
+            data += frame(payload)
+    s3.put_object(Bucket=BUCKET, Key="rio/in/part.rec", Body=bytes(data))
+    want = reference(booster, rows)
+    for strategy in ("SingleRecord", "MultiRecord"):
+        name = f"bt-rio-{strategy.lower()}"
+        run_xgb(sm, name, "rio/in/", content_type="application/x-recordio-protobuf",
+                split="RecordIO", strategy=strategy, assemble="None")
+        got = np.array([float(v) for v in get_text(s3, f"out/{name}/part.rec.out").split()])
+        assert len(got) == len(rows)
+        assert np.max(np.abs(got - want)) < 1e-5, strategy
+    # A torn frame fails the job naming the object and the record.
+    s3.put_object(Bucket=BUCKET, Key="rio/bad/part.rec", Body=bytes(data[:-9]))
+    sm.create_transform_job(
+        TransformJobName="bt-rio-bad", ModelName="bt-xgb", BatchStrategy="SingleRecord",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                        "S3Uri": f"s3://{BUCKET}/rio/bad/"}},
+                        "ContentType": "application/x-recordio-protobuf", "SplitType": "RecordIO"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/out/bt-rio-bad"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    d = wait_for(lambda: (lambda j: j if j["TransformJobStatus"] == "Failed" else None)(
+        sm.describe_transform_job(TransformJobName="bt-rio-bad")), timeout=60, what="bt-rio-bad")
+    assert f"s3://{BUCKET}/rio/bad/part.rec record {len(rows)}" in d["FailureReason"], d["FailureReason"]
+    assert "runs past the end" in d["FailureReason"]
+
+
+def test_max_concurrent_transforms_gives_the_same_output(xgb_env):
+    sm, s3, booster, x = xgb_env
+    rng = np.random.default_rng(3)
+    rows = np.vstack([x] * 8) * rng.uniform(0.9, 1.1, size=(len(x) * 8, x.shape[1]))
+    rows = rows.astype(np.float32)
+    body = "".join(csv_row(r) + "\n" for r in rows)  # about 2 MB: several 1 MB batches
+    assert len(body) > 2 << 20
+    s3.put_object(Bucket=BUCKET, Key="mct/big.csv", Body=body.encode())
+    s3.put_object(Bucket=BUCKET, Key="mct/small.csv", Body="".join(
+        csv_row(r) + "\n" for r in rows[:400]).encode())
+    outputs = {}
+    for strategy in ("MultiRecord", "SingleRecord"):
+        for n in (1, 2, 4):
+            name = f"bt-mct-{strategy.lower()}-{n}"
+            run_xgb(sm, name, "mct/", strategy=strategy, concurrency=n)
+            outputs[name] = (get_text(s3, f"out/{name}/big.csv.out"),
+                             get_text(s3, f"out/{name}/small.csv.out"))
+    first = outputs["bt-mct-multirecord-1"]
+    assert all(o == first for o in outputs.values())
+    got = np.array([float(v) for v in first[0].split()])
+    assert np.max(np.abs(got - reference(booster, rows))) < 1e-5
+
+
+def test_bad_processing_and_split_refused_at_create(xgb_env):
+    sm, s3, booster, x = xgb_env
+    s3.put_object(Bucket=BUCKET, Key="bad-dp/a.csv", Body=b"1,2\n")
+
+    def create(split="Line", content_type="text/csv", **kw):
+        with pytest.raises(ClientError) as e:
+            sm.create_transform_job(
+                TransformJobName="bt-refused", ModelName="bt-xgb",
+                TransformInput={"DataSource": {"S3DataSource": {
+                    "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/bad-dp/"}},
+                    "ContentType": content_type, "SplitType": split},
+                TransformOutput={"S3OutputPath": f"s3://{BUCKET}/out/refused"},
+                TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1}, **kw)
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+        return e.value.response["Error"]["Message"]
+
+    msg = create(DataProcessing={"InputFilter": "$[1:"})
+    assert "DataProcessing.InputFilter" in msg and "position 5" in msg, msg
+    msg = create(DataProcessing={"OutputFilter": "$..id"})
+    assert "DataProcessing.OutputFilter" in msg and "position 3" in msg, msg
+    msg = create(DataProcessing={"InputFilter": "features"})
+    assert "DataProcessing.InputFilter" in msg and "position 1" in msg, msg
+    msg = create(split="TFRecord")
+    assert "TFRecord" in msg and "not supported" in msg, msg
+    msg = create(split="RecordIO", content_type="application/x-recordio-protobuf",
+                 DataProcessing={"JoinSource": "Input"})
+    assert "RecordIO" in msg, msg
+    msg = create(content_type="text/libsvm", DataProcessing={"InputFilter": "$[1:]"})
+    assert "text/libsvm" in msg, msg
+    assert sm.list_transform_jobs()["TransformJobSummaries"] == []
