@@ -59,8 +59,12 @@ int lt_algo_format_predictions(const lt_algo *algo, const lt_algo_model *model, 
         if (!rc && format) {
             rc = format(model, row, body, err);
         } else {
-            for (size_t c = 0; c < width && !rc; c++)
-                rc = lt_buf_printf(body, err, "%s%.9g", c ? "," : "", row[c]);
+            char num[LT_FORMAT_G9_MAX + 1];
+            for (size_t c = 0; c < width && !rc; c++) {
+                num[0] = ',';
+                size_t n = lt_format_g9(row[c], num + 1);
+                rc = lt_buf_append(body, c ? num : num + 1, c ? n + 1 : n, err);
+            }
         }
         if (!rc && !json) rc = lt_buf_append(body, "\n", 1, err);
     }

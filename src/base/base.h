@@ -167,6 +167,12 @@ bool lt_str_ends_with(const char *s, const char *suffix);
 int lt_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out, const char *what,
                  lt_err *err);
 
+/* Writes v as printf's "%.9g" does (9 significant digits, enough for any float to read
+ * back as itself) into out, which holds LT_FORMAT_G9_MAX bytes; NUL-terminated; returns the
+ * length. Several times faster than snprintf (fmt_double.c says how it stays exact). */
+#define LT_FORMAT_G9_MAX 32
+size_t lt_format_g9(double v, char *out);
+
 /* ---- JSON -------------------------------------------------------------------------- */
 
 /* Parses exactly one JSON value from data; LT_EINVAL with line and column on error. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 typedef struct transform {
@@ -139,9 +140,15 @@ static int setup(transform *t, lt_err *err)
     tx->assemble_lines = assemble && strcmp(assemble, "Line") == 0;
     int64_t mb = lt_json_int(t->doc, "MaxPayloadInMB", 6);
     tx->max_payload_bytes = mb > 0 ? (size_t)mb << 20 : SIZE_MAX;
-    int64_t concurrency = lt_json_int(t->doc, "MaxConcurrentTransforms", 1);
-    tx->concurrency = concurrency < 1 ? 1 : concurrency > 64 ? 64 : (int)concurrency;
+    /* Unset or 0: SageMaker asks a built-in algorithm's container (execution-parameters);
+     * an in-process model answers one batch per CPU, each batch on one thread, which keeps
+     * every CPU busy parsing, predicting and formatting without threads waiting on each
+     * other. */
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1) cpus = 1;
+    int64_t concurrency = lt_json_int(t->doc, "MaxConcurrentTransforms", 0);
+    if (concurrency <= 0) concurrency = cpus;
+    tx->concurrency = concurrency > 64 ? 64 : (int)concurrency;
     tx->threads = cpus > tx->concurrency ? (int)(cpus / tx->concurrency) : 1;
     tx->algo = t->algo;
     tx->model = t->model;
@@ -209,9 +216,16 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
     if (!rc && status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
         end_state started = {.started = true};
         rc = set_state(&t, &started, err);
+        int64_t t0 = lt_now_ms();
         if (!rc) rc = load_model(&t, err);
         if (!rc) rc = setup(&t, err);
         if (!rc) rc = run(&t, err);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        lt_log_info("transform %s: %.2f s, CPU %.2f s user %.2f s system, %d batches at once", name,
+                    (double)(lt_now_ms() - t0) / 1000.0,
+                    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+                    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, t.tx.concurrency);
         if (rc) {
             char *reason = lt_xasprintf("ClientError: %s", err->msg);
             end_state failed = {.status = "Failed", .failure = reason};
