@@ -29,20 +29,14 @@ static bool is_nan_word(const char *s, size_t n)
     return n == 3 && (s[0] | 32) == 'n' && (s[1] | 32) == 'a' && (s[2] | 32) == 'n';
 }
 
-bool lt_read__number(const char *s, const char *e, float *out)
+/* Clinger's fast path from s: [sign] digits [. digits] [(e|E) [sign] digits] with at most 19
+ * significant digits and a power of ten within 1e22, exact in double. true with *stop just
+ * after the number; false when the text at s is not such a number (callers fall back). */
+static inline bool fast_number(const char *s, const char *e, const char **stop, float *out)
 {
-    while (s < e && (*s == ' ' || *s == '\t')) s++;
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
-    size_t n = (size_t)(e - s);
-    if (n == 0 || is_nan_word(s, n)) {
-        *out = NAN;
-        return true;
-    }
-    /* Clinger's fast path: up to 19 digits and a power of ten within 1e22 are exact in
-     * double; everything else goes to strtof. */
     const char *p = s;
     bool neg = false;
-    if (*p == '-' || *p == '+') neg = *p++ == '-';
+    if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
     uint64_t mant = 0;
     int digits = 0, frac = 0;
     bool any = false;
@@ -60,30 +54,42 @@ bool lt_read__number(const char *s, const char *e, float *out)
             any = true;
         }
     }
+    if (!any || digits > 19) return false;
     int exp10 = 0;
-    bool exp_ok = true;
-    if (any && p < e && (*p == 'e' || *p == 'E')) {
+    if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
         bool eneg = false;
         if (p < e && (*p == '-' || *p == '+')) eneg = *p++ == '-';
-        if (p == e || *p < '0' || *p > '9') exp_ok = false;
+        if (p == e || *p < '0' || *p > '9') return false;
         while (p < e && *p >= '0' && *p <= '9') {
             if (exp10 < 100000) exp10 = exp10 * 10 + (*p - '0');
             p++;
         }
         if (eneg) exp10 = -exp10;
     }
-    if (any && exp_ok && p == e && digits <= 19) {
-        int ex = exp10 - frac;
-        if (ex >= -22 && ex <= 22) {
-            double v = (double)mant;
-            v = ex < 0 ? v / pow10_tab[-ex] : v * pow10_tab[ex];
-            float f = (float)(neg ? -v : v);
-            if (isinf(f)) return false;
-            *out = f;
-            return true;
-        }
+    int ex = exp10 - frac;
+    if (ex < -22 || ex > 22) return false;
+    double v = (double)mant;
+    v = ex < 0 ? v / pow10_tab[-ex] : v * pow10_tab[ex];
+    float f = (float)(neg ? -v : v);
+    if (isinf(f)) return false;
+    *stop = p;
+    *out = f;
+    return true;
+}
+
+bool lt_read__number(const char *s, const char *e, float *out)
+{
+    while (s < e && (*s == ' ' || *s == '\t')) s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    size_t n = (size_t)(e - s);
+    if (n == 0 || is_nan_word(s, n)) {
+        *out = NAN;
+        return true;
     }
+    const char *stop;
+    if (fast_number(s, e, &stop, out) && stop == e) return true;
+    /* Everything else goes to strtof. */
     char tmp[128];
     if (n >= sizeof tmp) return false;
     memcpy(tmp, s, n);
@@ -171,6 +177,11 @@ static void chunk_parse(chunk *c, size_t width, int label_size, float *x, float 
         const char *f = p;
         for (;;) {
             const char *fe = f;
+            float v;
+            /* Most fields are plain numbers: parsed in the same pass that finds their end. */
+            if (col < width && fast_number(f, le, &fe, &v) && (fe == le || *fe == ','))
+                goto have_value;
+            fe = f;
             while (fe < le && *fe != ',' && *fe != '"') fe++;
             if (fe < le && *fe == '"') {
                 snprintf(msg, sizeof msg,
@@ -186,7 +197,6 @@ static void chunk_parse(chunk *c, size_t width, int label_size, float *x, float 
                 chunk_fail(c, line, msg);
                 return;
             }
-            float v;
             if (!lt_read__number(f, fe, &v)) {
                 int shown = (int)((fe - f) > 40 ? 40 : (fe - f));
                 snprintf(msg, sizeof msg, "column %zu: not a number: \"%.*s%s\"", col + 1,
@@ -194,6 +204,7 @@ static void chunk_parse(chunk *c, size_t width, int label_size, float *x, float 
                 chunk_fail(c, line, msg);
                 return;
             }
+        have_value:
             if ((int)col < label_size) {
                 labels[row] = v;
             } else if (col < prefix) {
