@@ -36,6 +36,14 @@ static void add_batch(batch_list *l, size_t start, size_t len, size_t first_reco
     l->items[l->n++] = (batch){start, len, first_record};
 }
 
+/* Only blank lines: no record to predict (a CSV or JSON lines reader skips them too). */
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\n' && s[i] != '\r' && s[i] != ' ' && s[i] != '\t') return false;
+    return true;
+}
+
 /* The end of the record starting at pos: after its '\n', or a RecordIO record's last frame. */
 static int record_end(const lt_cli__transform *tx, const char *data, size_t len, size_t pos,
                       const char *uri, size_t record, size_t *end, lt_err *err)
@@ -93,7 +101,8 @@ static int split_batches(const lt_cli__transform *tx, const char *data, size_t l
             record++;
             if (tx->single_record) break;
         }
-        add_batch(out, start, pos - start, first);
+        if (tx->split != LT_CLI__SPLIT_LINE || !blank(data + start, pos - start))
+            add_batch(out, start, pos - start, first);
     }
     return 0;
 }

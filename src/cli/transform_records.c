@@ -98,8 +98,11 @@ const char *lt_cli__transform_dp_model_accept(const lt_cli__transform_dp *dp)
     return dp->csv_out ? "text/csv" : "application/jsonlines";
 }
 
-/* The next non-blank line at or after *pos (without its "\r\n"); false at the end. */
-static bool next_line(const char *data, size_t len, size_t *pos, const char **line, size_t *n)
+/* The next non-blank line at or after *pos (without its "\r\n"); false at the end. Blank
+ * lines passed over are counted in *blanks (when not NULL), so record numbers stay those of
+ * the object's lines, as the splitter counts them. */
+static bool next_line(const char *data, size_t len, size_t *pos, const char **line, size_t *n,
+                      size_t *blanks)
 {
     while (*pos < len) {
         const char *s = data + *pos;
@@ -112,6 +115,7 @@ static bool next_line(const char *data, size_t len, size_t *pos, const char **li
             *n = l;
             return true;
         }
+        if (blanks) (*blanks)++;
     }
     return false;
 }
@@ -233,7 +237,7 @@ int lt_cli__transform_dp_input(const lt_cli__transform_dp *dp, const char *data,
     size_t pos = 0, n, record = first_record;
     const char *line;
     int rc = 0;
-    while (!rc && next_line(data, len, &pos, &line, &n)) {
+    while (!rc && next_line(data, len, &pos, &line, &n, &record)) {
         if (!dp->input_filter && dp->csv_in) {
             rc = lt_buf_append(model_in, line, n, err);
             if (!rc) rc = lt_buf_append(model_in, "\n", 1, err);
@@ -328,10 +332,11 @@ int lt_cli__transform_dp_output(const lt_cli__transform_dp *dp, const char *data
     size_t in_pos = 0, out_pos = 0, in_n, ans_n, record = first_record;
     const char *in_line, *ans_line;
     int rc = 0;
-    while (!rc && next_line(data, len, &in_pos, &in_line, &in_n)) {
-        if (!next_line(model_out, out_len, &out_pos, &ans_line, &ans_n)) {
-            rc = lt_err_set(err, LT_EINVAL, "%s record %zu: the model answered %zu records for more",
-                            uri, record + 1, record - first_record);
+    while (!rc && next_line(data, len, &in_pos, &in_line, &in_n, &record)) {
+        if (!next_line(model_out, out_len, &out_pos, &ans_line, &ans_n, NULL)) {
+            rc = lt_err_set(err, LT_EINVAL,
+                            "%s record %zu: the model answered fewer records than it was given",
+                            uri, record + 1);
             break;
         }
         json_t *input = NULL, *answer = NULL, *joined = NULL, *sel = NULL;
@@ -352,8 +357,9 @@ int lt_cli__transform_dp_output(const lt_cli__transform_dp *dp, const char *data
         json_decref(input);
         record++;
     }
-    if (!rc && next_line(model_out, out_len, &out_pos, &ans_line, &ans_n))
-        rc = lt_err_set(err, LT_EINVAL, "%s record %zu: the model answered more records than the "
-                        "batch's %zu", uri, first_record + 1, record - first_record);
+    if (!rc && next_line(model_out, out_len, &out_pos, &ans_line, &ans_n, NULL))
+        rc = lt_err_set(err, LT_EINVAL,
+                        "%s record %zu: the model answered more records than it was given", uri,
+                        first_record + 1);
     return rc;
 }

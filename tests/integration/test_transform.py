@@ -217,6 +217,27 @@ def test_json_lines_input_with_filters(xgb_env):
     assert np.max(np.abs(got - reference(booster, rows))) < 1e-5
 
 
+def test_a_filter_that_selects_nothing_fails_naming_the_record(xgb_env):
+    sm, s3, booster, x = xgb_env
+    good = json.dumps({"id": 1, "features": [float(v) for v in x[0]]})
+    # Line 2 is blank: records keep the object's line numbers.
+    s3.put_object(Bucket=BUCKET, Key="dp/nothing/part.jsonl",
+                  Body=(good + "\n\n" + json.dumps({"id": 3, "values": [1.0]}) + "\n").encode())
+    sm.create_transform_job(
+        TransformJobName="bt-dp-nothing", ModelName="bt-xgb", BatchStrategy="SingleRecord",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                        "S3Uri": f"s3://{BUCKET}/dp/nothing/"}},
+                        "ContentType": "application/jsonlines", "SplitType": "Line"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/out/bt-dp-nothing"},
+        DataProcessing={"InputFilter": "$.features", "JoinSource": "Input"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    d = wait_for(lambda: (lambda j: j if j["TransformJobStatus"] in ("Failed", "Completed") else None)(
+        sm.describe_transform_job(TransformJobName="bt-dp-nothing")), timeout=60, what="bt-dp-nothing")
+    assert d["TransformJobStatus"] == "Failed"
+    assert (f"s3://{BUCKET}/dp/nothing/part.jsonl record 3: InputFilter '$.features' selects nothing"
+            in d["FailureReason"]), d["FailureReason"]
+
+
 def _varint(n):
     out = bytearray()
     while True:
