@@ -108,9 +108,6 @@ static int transform_object(transform *t, const char *bucket, const char *key, c
     size_t pl = strlen(prefix);
     char *out_uri = lt_xasprintf("%s%s%s.out", prefix, pl && prefix[pl - 1] == '/' ? "" : "/", rel);
     const char *type = lt_algo_response_type(t->tx.accept);
-    if (t->tx.split == LT_CLI__SPLIT_RECORDIO && !t->tx.dp && t->tx.accept &&
-        strncmp(t->tx.accept, "application/x-recordio", 22) == 0)
-        type = t->tx.accept;
     if (!rc)
         rc = lt_blob_uri_put_bytes(t->data->blob, out_uri, out.data ? out.data : "", out.len, type, err);
     free(out_uri);
