@@ -119,9 +119,11 @@ int lt_cli__cmd_api(int argc, char **argv);
 int lt_cli__cmd_algo(int argc, char **argv);
 int lt_cli__cmd_job(int argc, char **argv);
 int lt_cli__cmd_algo_container(int argc, char **argv);
-/* Trains a built-in algorithm from files into model_dir (what `lathe algo train` does). */
+/* Trains a built-in algorithm from files into model_dir (what `lathe algo train` does);
+ * validation and test may be NULL. */
 int lt_cli__algo_train(const char *name, const char *train, const char *validation,
-                       const char *content_type, const char *model_dir, json_t *hp, lt_err *err);
+                       const char *test, const char *content_type, const char *model_dir,
+                       json_t *hp, lt_err *err);
 int lt_cli__cmd_admin(int argc, char **argv);
 int lt_cli__cmd_image(int argc, char **argv);
 int lt_cli__cmd_logs(int argc, char **argv);

@@ -358,8 +358,8 @@ static int knn_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     }
     lt_knn__norms(m);
     /* SageMaker's k-NN reports test:accuracy (classifier) or test:mse (regressor) on the
-     * labelled test channel. */
-    const lt_dataset *v = args->validation;
+     * labelled test channel (a validation channel is scored the same way). */
+    const lt_dataset *v = args->test ? args->test : args->validation;
     if (v && v->labels && v->x.n_rows > 0 && args->on_metric) {
         size_t nv = v->x.n_rows, w = 1 + 2 * (size_t)k;
         double *pred = malloc(nv * w * sizeof(double));
