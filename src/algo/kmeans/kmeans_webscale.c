@@ -12,9 +12,12 @@
  *      local_lloyd_num_trials times from local_lloyd_init_method, keeping the lowest
  *      weighted sum of squared distances.
  *
- * Each batch's assignment and sums run on the threads over fixed static chunks with
- * per-thread sums added in thread order, so the result depends on the thread count only
- * through float rounding. */
+ * The threads stay in one parallel region for the whole run: each takes a fixed contiguous
+ * share of every batch's rows (assignment through the sgemm kernel, sums into its own
+ * slab), then after one barrier every thread applies the same update, slabs added in
+ * thread order, to its own copy of the centers. One barrier per batch, not a fork and two
+ * joins: on a shared machine a barrier can cost a scheduler slice. The result depends on
+ * the thread count only through float rounding. */
 #include "algo/algo_internal.h"
 #include "algo/kmeans/kmeans.h"
 
@@ -34,6 +37,55 @@ static void norms(const float *c, int k, int dim, float *cnorm)
     }
 }
 
+/* One thread's share of a batch: rows [i0, i1) of xb assigned to the centers c (its own
+ * copy), their sums and counts written to slab (kd sums, then kp counts), the squared
+ * distances added to *ssd. */
+static void accumulate(const float *xb, size_t i0, size_t i1, int dim, const float *c,
+                       const float *cnorm, int kp, float *dots, int *label, float *d2,
+                       double *slab, double *ssd)
+{
+    size_t kd = (size_t)kp * dim;
+    double *cn = slab + kd, local = 0;
+    memset(slab, 0, (kd + kp) * sizeof(double));
+    for (size_t r = i0; r < i1; r += LT_KMEANS_BLOCK) {
+        size_t m = i1 - r < LT_KMEANS_BLOCK ? i1 - r : LT_KMEANS_BLOCK;
+        lt_kmeans__assign_block(xb + r * dim, m, dim, c, cnorm, kp, dots, label, d2);
+        for (size_t i = 0; i < m; i++) {
+            int l = label[i];
+            cn[l] += 1;
+            double *sl = slab + (size_t)l * dim;
+            const float *xi = xb + (r + i) * dim;
+            for (int q = 0; q < dim; q++) sl[q] += xi[q];
+            local += d2[i];
+        }
+    }
+    *ssd += local;
+}
+
+/* The mini-batch step on one copy of the centers and weights from every thread's slab,
+ * added in thread order. */
+static void update(float *c, double *w, float *cnorm, int kp, int dim, const double *slabs,
+                   int nth, double decay)
+{
+    size_t kd = (size_t)kp * dim, stride = kd + kp;
+    for (int j = 0; j < kp; j++) {
+        double cnt = 0;
+        for (int t = 0; t < nth; t++) cnt += slabs[(size_t)t * stride + kd + j];
+        double wj = w[j] * decay;
+        if (cnt > 0) {
+            float *cj = c + (size_t)j * dim;
+            double inv = 1.0 / (wj + cnt);
+            for (int q = 0; q < dim; q++) {
+                double sum = 0;
+                for (int t = 0; t < nth; t++) sum += slabs[(size_t)t * stride + (size_t)j * dim + q];
+                cj[q] = (float)((wj * cj[q] + sum) * inv);
+            }
+        }
+        w[j] = wj + cnt;
+    }
+    norms(c, kp, dim, cnorm);
+}
+
 int lt_kmeans__minibatch_run(const lt_kmeans__minibatch *mb, float *centers, double *weights,
                              lt_err *err)
 {
@@ -41,83 +93,77 @@ int lt_kmeans__minibatch_run(const lt_kmeans__minibatch *mb, float *centers, dou
     size_t n = mb->n, batch = mb->batch ? mb->batch : 1;
     int dim = mb->dim, kp = mb->kp;
     int nth = mb->threads > 0 ? mb->threads : omp_get_max_threads();
-    size_t kd = (size_t)kp * dim;
-    size_t bmax = batch < n ? batch : n;
-    /* Carved from one block: per-thread sums and counts, norms, per-thread gemm scratch,
-     * labels and distances of one batch, and the init's scratch (its first rows). */
-    size_t init_rows = bmax > (size_t)kp ? bmax : (size_t)kp;
-    size_t dbl = (size_t)nth * (kd + kp + 1);
-    size_t flt = kp + (size_t)nth * LT_KMEANS_BLOCK * kp + bmax + init_rows;
-    char *mem = malloc(dbl * sizeof(double) + flt * sizeof(float) + bmax * sizeof(int));
-    if (!mem)
+    size_t kd = (size_t)kp * dim, stride = kd + kp;
+    size_t init_rows = batch < n ? batch : n;
+    if (init_rows < (size_t)kp) init_rows = (size_t)kp;
+    float *scratch = malloc(init_rows * sizeof(float));
+    /* Per thread: its own copy of the centers, weights and norms (every thread applies the
+     * same update, so the copies stay equal and a batch needs one barrier, not two), gemm
+     * scratch, labels and distances of one block; and two generations of slabs (sums and
+     * counts), so a thread may start the next batch while another still reads this one's. */
+    size_t per_thread = kd + kp + (size_t)LT_KMEANS_BLOCK * (kp + 2);
+    float *fmem = malloc((size_t)nth * per_thread * sizeof(float));
+    double *dmem = malloc(((size_t)nth * (2 * stride + kp + 1)) * sizeof(double));
+    int *labels = malloc((size_t)nth * LT_KMEANS_BLOCK * sizeof(int));
+    if (!scratch || !fmem || !dmem || !labels) {
+        free(scratch), free(fmem), free(dmem), free(labels);
         return lt_err_set(err, LT_ENOMEM, "kmeans: out of memory for %d centers of %d features",
                           kp, dim);
-    double *psum = (double *)mem;                /* (nth, kp, dim) */
-    double *pcnt = psum + (size_t)nth * kd;      /* (nth, kp) */
-    double *pssd = pcnt + (size_t)nth * kp;      /* (nth) */
-    float *cnorm = (float *)(pssd + nth);        /* (kp) */
-    float *dots = cnorm + kp;                    /* (nth, BLOCK, kp) */
-    float *d2 = dots + (size_t)nth * LT_KMEANS_BLOCK * kp; /* (bmax) */
-    float *scratch = d2 + bmax;                  /* (init_rows) */
-    int *label = (int *)(scratch + init_rows);   /* (bmax) */
-
+    }
     /* Step 1: the initial centers come from the first mini-batch (at least kp rows). */
     lt_kmeans__init(x, init_rows, dim, kp, mb->plusplus, mb->seed, nth, centers, scratch);
-    for (int j = 0; j < kp; j++) weights[j] = 0;
+    free(scratch);
+    double *slabs = dmem;                              /* (2, nth, kd + kp) */
+    double *wts = dmem + 2 * (size_t)nth * stride;     /* (nth, kp) */
+    double *ssd = wts + (size_t)nth * kp;              /* (nth) */
     /* 2^(-1/h) per point observed. */
     double decay_per_row = mb->half_life > 0 ? exp2(-1.0 / mb->half_life) : 1.0;
+    size_t nbatch = (n + batch - 1) / batch;
 
-    for (int e = 0; e < mb->epochs; e++) {
-        double ssd = 0;
-        for (size_t r0 = 0; r0 < n; r0 += batch) {
-            size_t m = n - r0 < batch ? n - r0 : batch;
-            const float *xb = x + r0 * dim; /* (m, dim) */
-            norms(centers, kp, dim, cnorm);
-            size_t nblk = (m + LT_KMEANS_BLOCK - 1) / LT_KMEANS_BLOCK;
 #pragma omp parallel num_threads(nth)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *c = fmem + (size_t)t * per_thread;      /* (kp, dim) */
+        float *cnorm = c + kd;                         /* (kp) */
+        float *dots = cnorm + kp;                      /* (BLOCK, kp) */
+        float *d2 = dots + (size_t)LT_KMEANS_BLOCK * kp; /* (BLOCK) */
+        int *label = labels + (size_t)t * LT_KMEANS_BLOCK;
+        double *w = wts + (size_t)t * kp;
+        memcpy(c, centers, kd * sizeof(float));
+        for (int j = 0; j < kp; j++) w[j] = 0;
+        norms(c, kp, dim, cnorm);
+        for (int e = 0; e < mb->epochs; e++) {
+            ssd[t] = 0;
+            for (size_t b = 0; b < nbatch; b++) {
+                size_t r0 = b * batch, m = n - r0 < batch ? n - r0 : batch;
+                /* Whole blocks per thread, contiguous, so the split depends only on nt. */
+                size_t nblk = (m + LT_KMEANS_BLOCK - 1) / LT_KMEANS_BLOCK;
+                size_t i0 = (nblk * t / nt) * LT_KMEANS_BLOCK;
+                size_t i1 = (nblk * (t + 1) / nt) * LT_KMEANS_BLOCK;
+                if (i1 > m) i1 = m;
+                if (i0 > m) i0 = m;
+                double *gen = slabs + (b & 1) * (size_t)nt * stride;
+                accumulate(x + r0 * dim, i0, i1, dim, c, cnorm, kp, dots, label, d2,
+                           gen + (size_t)t * stride, &ssd[t]);
+#pragma omp barrier
+                double decay = decay_per_row < 1.0 ? pow(decay_per_row, (double)m) : 1.0;
+                update(c, w, cnorm, kp, dim, gen, nt, decay);
+            }
+#pragma omp barrier
+#pragma omp master
             {
-                int t = omp_get_thread_num();
-                double *s = psum + (size_t)t * kd, *cn = pcnt + (size_t)t * kp, local = 0;
-                memset(s, 0, kd * sizeof(double));
-                memset(cn, 0, (size_t)kp * sizeof(double));
-                float *dt = dots + (size_t)t * LT_KMEANS_BLOCK * kp;
-#pragma omp for schedule(static)
-                for (size_t b = 0; b < nblk; b++) {
-                    size_t i0 = b * LT_KMEANS_BLOCK;
-                    size_t mm = m - i0 < LT_KMEANS_BLOCK ? m - i0 : LT_KMEANS_BLOCK;
-                    lt_kmeans__assign_block(xb + i0 * dim, mm, dim, centers, cnorm, kp, dt,
-                                            label + i0, d2 + i0);
-                    for (size_t i = i0; i < i0 + mm; i++) {
-                        int l = label[i];
-                        cn[l] += 1;
-                        double *sl = s + (size_t)l * dim;
-                        const float *xi = xb + i * dim;
-                        for (int q = 0; q < dim; q++) sl[q] += xi[q];
-                        local += d2[i];
-                    }
-                }
-                pssd[t] = local;
+                double total = 0;
+                for (int q = 0; q < nt; q++) total += ssd[q];
+                if (mb->on_epoch) mb->on_epoch(mb->ctx, e, total / (double)n);
             }
-            for (int t = 1; t < nth; t++) {
-                for (size_t q = 0; q < kd; q++) psum[q] += psum[(size_t)t * kd + q];
-                for (int j = 0; j < kp; j++) pcnt[j] += pcnt[(size_t)t * kp + j];
-            }
-            for (int t = 0; t < nth; t++) ssd += pssd[t];
-            double decay = decay_per_row < 1.0 ? pow(decay_per_row, (double)m) : 1.0;
-            for (int j = 0; j < kp; j++) {
-                double w = weights[j] * decay, cnt = pcnt[j];
-                if (cnt > 0) {
-                    float *cj = centers + (size_t)j * dim;
-                    const double *sj = psum + (size_t)j * dim;
-                    double inv = 1.0 / (w + cnt);
-                    for (int q = 0; q < dim; q++) cj[q] = (float)((w * cj[q] + sj[q]) * inv);
-                }
-                weights[j] = w + cnt;
-            }
+#pragma omp barrier
         }
-        if (mb->on_epoch) mb->on_epoch(mb->ctx, e, ssd / (double)n);
+        if (t == 0) {
+            memcpy(centers, c, kd * sizeof(float));
+            memcpy(weights, w, (size_t)kp * sizeof(double));
+        }
     }
-    free(mem);
+    free(fmem), free(dmem), free(labels);
     return 0;
 }
 
