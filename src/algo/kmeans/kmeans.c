@@ -417,9 +417,14 @@ static int kmeans_train(const lt_algo_train_args *args, lt_algo_model **out, lt_
         log_line(args, "'extra_center_factor' was set to 'auto', evaluated to %d.", factor);
     double kp_want = (double)k * factor;
     int kp = kp_want > (double)n ? (int)n : (int)kp_want;
-    if (kp_want > 1e8)
-        return lt_err_set(err, LT_ELIMIT, "kmeans: k * extra_center_factor = %.0f centers is too many",
-                          kp_want);
+    /* Each thread keeps a copy of the k' centers and two generations of double sums. */
+    int nth = args->threads > 0 ? args->threads : omp_get_max_threads();
+    double state_bytes = (double)kp * dim * (4.0 + 16.0) * nth;
+    if (kp_want > 1e8 || state_bytes > (double)((size_t)16 << 30))
+        return lt_err_set(err, LT_ELIMIT,
+                          "kmeans: k * extra_center_factor = %.0f centers of %d features need "
+                          "%.1f GiB of training state (limit 16 GiB); lower extra_center_factor",
+                          kp_want, dim, state_bytes / (double)(1u << 30));
     uint64_t seed = (uint64_t)lt_algo_hp_number(kmeans_hps, hp, "seed");
     size_t kd = (size_t)k * dim, kpd = (size_t)kp * dim;
     float *cp = malloc(kpd * sizeof(float) + 1);
