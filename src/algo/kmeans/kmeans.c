@@ -415,16 +415,17 @@ static int kmeans_train(const lt_algo_train_args *args, lt_algo_model **out, lt_
     int factor = int_or_auto(hp, "extra_center_factor", AUTO_EXTRA_CENTER_FACTOR);
     if (isnan(lt_algo_hp_number(kmeans_hps, hp, "extra_center_factor")))
         log_line(args, "'extra_center_factor' was set to 'auto', evaluated to %d.", factor);
-    double kp_want = (double)k * factor;
-    int kp = kp_want > (double)n ? (int)n : (int)kp_want;
+    /* k' is capped at the row count: a center per row is already exact. */
+    double kp_want = fmin((double)k * factor, (double)n);
     /* Each thread keeps a copy of the k' centers and two generations of double sums. */
     int nth = args->threads > 0 ? args->threads : omp_get_max_threads();
-    double state_bytes = (double)kp * dim * (4.0 + 16.0) * nth;
+    double state_bytes = kp_want * dim * (4.0 + 16.0) * nth;
     if (kp_want > 1e8 || state_bytes > (double)((size_t)16 << 30))
         return lt_err_set(err, LT_ELIMIT,
                           "kmeans: k * extra_center_factor = %.0f centers of %d features need "
                           "%.1f GiB of training state (limit 16 GiB); lower extra_center_factor",
                           kp_want, dim, state_bytes / (double)(1u << 30));
+    int kp = (int)kp_want;
     uint64_t seed = (uint64_t)lt_algo_hp_number(kmeans_hps, hp, "seed");
     size_t kd = (size_t)k * dim, kpd = (size_t)kp * dim;
     float *cp = malloc(kpd * sizeof(float) + 1);
@@ -464,6 +465,7 @@ static int kmeans_train(const lt_algo_train_args *args, lt_algo_model **out, lt_
             .max_iter = (int)lt_algo_hp_number(kmeans_hps, hp, "local_lloyd_max_iter"),
             .tol = lt_algo_hp_number(kmeans_hps, hp, "local_lloyd_tol"),
             .seed = seed,
+            .threads = args->threads,
             .on_trial = report_trial,
             .ctx = &pc,
         };

@@ -86,8 +86,9 @@ typedef struct lt_kmeans__reduce {
     int trials, max_iter;
     double tol;
     uint64_t seed;
+    int threads;      /* trials run in parallel; 0: all */
     /* Each trial's final weighted mean squared distance, as SageMaker logs "local kmeans
-     * attempt #t". May be NULL. */
+     * attempt #t", called in trial order after all have run. May be NULL. */
     void (*on_trial)(void *ctx, int trial, double wmsd);
     void *ctx;
 } lt_kmeans__reduce;

@@ -241,74 +241,119 @@ static void reduce_init(const lt_kmeans__reduce *r, uint64_t *rng, float *c, dou
     }
 }
 
+/* One local Lloyd run into c (k, dim) from its own generator; returns the weighted SSD.
+ * Scratch: sum (k, dim) and wsum (k) doubles, p (n) doubles, cnorm (k), dots (BLOCK, k),
+ * d2 (n), mind (n) floats, label (n). */
+typedef struct trial_scratch {
+    double *sum, *wsum, *p;
+    float *cnorm, *dots, *d2, *mind;
+    int *label;
+} trial_scratch;
+
+static double run_trial(const lt_kmeans__reduce *r, uint64_t rng, float *c, trial_scratch *s)
+{
+    size_t n = r->n, kd = (size_t)r->k * r->dim;
+    int dim = r->dim, k = r->k;
+    reduce_init(r, &rng, c, s->p, s->mind);
+    double prev = INFINITY, ssd = 0;
+    for (int it = 0; it <= r->max_iter; it++) {
+        assign(r->x, n, dim, c, k, s->cnorm, s->dots, s->label, s->d2);
+        ssd = 0;
+        for (size_t i = 0; i < n; i++) ssd += r->w[i] * s->d2[i];
+        /* SageMaker's local_lloyd_tol: the tolerance for the change in ssd. */
+        if (it == r->max_iter || (isfinite(prev) && prev - ssd <= r->tol * prev)) break;
+        prev = ssd;
+        memset(s->sum, 0, kd * sizeof(double));
+        memset(s->wsum, 0, (size_t)k * sizeof(double));
+        for (size_t i = 0; i < n; i++) {
+            int l = s->label[i];
+            double wi = r->w[i];
+            s->wsum[l] += wi;
+            const float *xi = r->x + i * dim;
+            for (int q = 0; q < dim; q++) s->sum[(size_t)l * dim + q] += wi * xi[q];
+        }
+        for (int j = 0; j < k; j++) {
+            float *cj = c + (size_t)j * dim;
+            if (s->wsum[j] > 0) {
+                for (int q = 0; q < dim; q++) cj[q] = (float)(s->sum[(size_t)j * dim + q] / s->wsum[j]);
+            } else {
+                /* An empty cluster moves to the point that costs most (w * d^2), whose cost
+                 * then drops to zero so a second empty one goes elsewhere. */
+                size_t far = 0;
+                double fc = -1;
+                for (size_t i = 0; i < n; i++) {
+                    double ci = r->w[i] * s->d2[i];
+                    if (ci > fc) fc = ci, far = i;
+                }
+                memcpy(cj, r->x + far * dim, sizeof(float) * dim);
+                s->d2[far] = 0;
+            }
+        }
+    }
+    return ssd;
+}
+
+/* The trials are independent (each from its own generator, seeded by the trial's index), so
+ * they run on the threads; the lowest SSD wins, ties to the earlier trial, and the log
+ * lines come out in trial order: the result does not depend on the thread count. */
 int lt_kmeans__reduce_run(const lt_kmeans__reduce *r, float *centers, double *wssd_out,
                           lt_err *err)
 {
     size_t n = r->n;
-    int dim = r->dim, k = r->k;
+    int dim = r->dim, k = r->k, trials = r->trials;
+    int nth = r->threads > 0 ? r->threads : omp_get_max_threads();
+    if (nth > trials) nth = trials;
     size_t kd = (size_t)k * dim;
-    size_t flt = 2 * kd + k + (size_t)LT_KMEANS_BLOCK * k + 2 * n;
-    char *mem = malloc(flt * sizeof(float) + (kd + k + n) * sizeof(double) + n * sizeof(int));
-    if (!mem)
+    size_t dbl = kd + k + n, flt = kd + k + (size_t)LT_KMEANS_BLOCK * k + 2 * n;
+    size_t per_thread = dbl * sizeof(double) + flt * sizeof(float) + n * sizeof(int);
+    per_thread = (per_thread + 63) & ~(size_t)63; /* each thread's doubles stay aligned */
+    char *mem = malloc((size_t)nth * per_thread);
+    float *best = malloc((size_t)nth * kd * sizeof(float)); /* (nth, k, dim) */
+    double *ssd = malloc((size_t)trials * sizeof(double));
+    if (!mem || !best || !ssd) {
+        free(mem), free(best), free(ssd);
         return lt_err_set(err, LT_ENOMEM, "kmeans: out of memory reducing %zu centers to %d", n, k);
-    double *sum = (double *)mem;      /* (k, dim) */
-    double *wsum = sum + kd;          /* (k) */
-    double *p = wsum + k;             /* (n) */
-    float *c = (float *)(p + n);      /* (k, dim): this trial */
-    float *best = c + kd;             /* (k, dim) */
-    float *cnorm = best + kd;         /* (k) */
-    float *dots = cnorm + k;          /* (BLOCK, k) */
-    float *d2 = dots + (size_t)LT_KMEANS_BLOCK * k; /* (n) */
-    float *mind = d2 + n;             /* (n) */
-    int *label = (int *)(mind + n);   /* (n) */
-    double total_w = 0;
-    for (size_t i = 0; i < n; i++) total_w += r->w[i];
-    uint64_t rng = r->seed * 0x9E3779B97F4A7C15ULL + 0x5851F42D4C957F2DULL;
-    double best_ssd = INFINITY;
-    for (int t = 0; t < r->trials; t++) {
-        reduce_init(r, &rng, c, p, mind);
-        double prev = INFINITY, ssd = 0;
-        for (int it = 0; it <= r->max_iter; it++) {
-            assign(r->x, n, dim, c, k, cnorm, dots, label, d2);
-            ssd = 0;
-            for (size_t i = 0; i < n; i++) ssd += r->w[i] * d2[i];
-            /* SageMaker's local_lloyd_tol: the tolerance for the change in ssd. */
-            if (it == r->max_iter || (isfinite(prev) && prev - ssd <= r->tol * prev)) break;
-            prev = ssd;
-            memset(sum, 0, (kd + k) * sizeof(double));
-            for (size_t i = 0; i < n; i++) {
-                int l = label[i];
-                double wi = r->w[i];
-                wsum[l] += wi;
-                const float *xi = r->x + i * dim;
-                for (int q = 0; q < dim; q++) sum[(size_t)l * dim + q] += wi * xi[q];
+    }
+    int *best_trial = lt_xcalloc((size_t)nth, sizeof(int));
+#pragma omp parallel num_threads(nth)
+    {
+        int t = omp_get_thread_num();
+        char *base = mem + (size_t)t * per_thread;
+        trial_scratch s = {.sum = (double *)base};
+        s.wsum = s.sum + kd;
+        s.p = s.wsum + k;
+        float *c = (float *)(s.p + n);
+        s.cnorm = c + kd;
+        s.dots = s.cnorm + k;
+        s.d2 = s.dots + (size_t)LT_KMEANS_BLOCK * k;
+        s.mind = s.d2 + n;
+        s.label = (int *)(s.mind + n);
+        float *mine = best + (size_t)t * kd;
+        best_trial[t] = -1;
+#pragma omp for schedule(static)
+        for (int trial = 0; trial < trials; trial++) {
+            uint64_t rng = (r->seed + 1) * 0x9E3779B97F4A7C15ULL + (uint64_t)trial * 0x5851F42D4C957F2DULL;
+            ssd[trial] = run_trial(r, rng, c, &s);
+            if (best_trial[t] < 0 || ssd[trial] < ssd[best_trial[t]]) {
+                best_trial[t] = trial;
+                memcpy(mine, c, kd * sizeof(float));
             }
-            for (int j = 0; j < k; j++) {
-                float *cj = c + (size_t)j * dim;
-                if (wsum[j] > 0) {
-                    for (int q = 0; q < dim; q++) cj[q] = (float)(sum[(size_t)j * dim + q] / wsum[j]);
-                } else {
-                    /* An empty cluster moves to the point that costs most (w * d^2), whose
-                     * cost then drops to zero so a second empty one goes elsewhere. */
-                    size_t far = 0;
-                    double fc = -1;
-                    for (size_t i = 0; i < n; i++) {
-                        double ci = r->w[i] * d2[i];
-                        if (ci > fc) fc = ci, far = i;
-                    }
-                    memcpy(cj, r->x + far * dim, sizeof(float) * dim);
-                    d2[far] = 0;
-                }
-            }
-        }
-        if (r->on_trial) r->on_trial(r->ctx, t, total_w > 0 ? ssd / total_w : 0);
-        if (ssd < best_ssd) {
-            best_ssd = ssd;
-            memcpy(best, c, kd * sizeof(float));
         }
     }
-    memcpy(centers, best, kd * sizeof(float));
-    if (wssd_out) *wssd_out = best_ssd;
-    free(mem);
+    double total_w = 0;
+    for (size_t i = 0; i < n; i++) total_w += r->w[i];
+    if (r->on_trial)
+        for (int trial = 0; trial < trials; trial++)
+            r->on_trial(r->ctx, trial, total_w > 0 ? ssd[trial] / total_w : 0);
+    int win = -1;
+    for (int t = 0; t < nth; t++) {
+        int bt = best_trial[t];
+        if (bt >= 0 && (win < 0 || ssd[bt] < ssd[best_trial[win]] ||
+                        (ssd[bt] == ssd[best_trial[win]] && bt < best_trial[win])))
+            win = t;
+    }
+    memcpy(centers, best + (size_t)win * kd, kd * sizeof(float));
+    if (wssd_out) *wssd_out = ssd[best_trial[win]];
+    free(best_trial), free(mem), free(best), free(ssd);
     return 0;
 }
