@@ -371,6 +371,13 @@ static int knn_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
                 double e = pred[i * w] - v->labels[i];
                 acc += m->classifier ? (e == 0) : e * e;
             }
+            /* SageMaker's k-NN log line ("SAMPLE OUTPUT", AWS developer guide), then ours. */
+            if (args->on_log) {
+                char line[96];
+                snprintf(line, sizeof line, "#test_score (algo-1) : ('%s', %.17g)",
+                         m->classifier ? "accuracy" : "mse", acc / (double)nv);
+                args->on_log(args->metric_ctx, line);
+            }
             args->on_metric(args->metric_ctx, m->classifier ? "test:accuracy" : "test:mse",
                             acc / (double)nv, -1);
         }
