@@ -24,11 +24,13 @@ p.add_argument("--layers", type=int)
 p.add_argument("--optimizer")
 p.add_argument("--sleep", type=float, default=0)
 p.add_argument("--sleep-per-loss", type=float, default=0)
+p.add_argument("--offset", type=float, default=0)
+p.add_argument("--epochs", type=int, default=3)
 a = p.parse_args()
-loss = (a.x - 0.3) ** 2 + 0.1 * (a.layers - 3) ** 2 + (0 if a.optimizer == "adam" else 0.5)
-for step in range(3):
+loss = (a.x - 0.3) ** 2 + 0.1 * (a.layers - 3) ** 2 + (0 if a.optimizer == "adam" else 0.5) + a.offset
+for step in range(a.epochs):
     time.sleep(a.sleep + a.sleep_per_loss * loss)
-    print("step %d loss=%.6f" % (step, loss + (2 - step) * 0.01), flush=True)
+    print("step %d loss=%.6f" % (step, loss + (a.epochs - 1 - step) * 0.01), flush=True)
 '''
 
 RANGES = {
@@ -295,3 +297,152 @@ def test_a_trial_whose_runner_dies_is_retried(env):
     assert len(retried) == 1 and retried[0]["TrainingJobStatus"] == "Completed"
     assert retried[0]["TunedHyperParameters"] == failed[0]["TunedHyperParameters"]
     assert d["ObjectiveStatusCounters"]["Succeeded"] == 2
+
+
+def test_several_training_job_definitions_share_one_tuning_job(env):
+    server, sm, s3, src = env
+    base = tuning_request("multi", src, strategy="Bayesian", max_jobs=8, parallel=2)
+    config = base["HyperParameterTuningJobConfig"]
+    del config["ParameterRanges"], config["HyperParameterTuningJobObjective"]
+    good = copy.deepcopy(base["TrainingJobDefinition"])
+    good.update(DefinitionName="good", HyperParameterRanges=copy.deepcopy(RANGES),
+                TuningObjective={"Type": "Minimize", "MetricName": "loss"})
+    # A second algorithm, three worse everywhere, with its own metric name and one range.
+    poor = copy.deepcopy(base["TrainingJobDefinition"])
+    poor["AlgorithmSpecification"]["MetricDefinitions"] = [{"Name": "val-loss", "Regex": r"loss=(\S+)"}]
+    poor["StaticHyperParameters"].update(layers="3", optimizer="adam", offset="3")
+    poor.update(DefinitionName="poor",
+                HyperParameterRanges={"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]},
+                TuningObjective={"Type": "Minimize", "MetricName": "val-loss"})
+    del base["TrainingJobDefinition"]
+    base["TrainingJobDefinitions"] = [good, poor]
+    sm.create_hyper_parameter_tuning_job(**base)
+    d = wait_tuning(sm, "multi", timeout=180)
+    assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
+    assert "TrainingJobDefinition" not in d
+    assert [x["DefinitionName"] for x in d["TrainingJobDefinitions"]] == ["good", "poor"]
+    assert d["TrainingJobDefinitions"][1]["StaticHyperParameters"]["_tuning_objective_metric"] == "val-loss"
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="multi", MaxResults=100)["TrainingJobSummaries"]
+    assert len(trials) == 8 and d["TrainingJobStatusCounters"]["Completed"] == 8
+    by_def = {}
+    for t in trials:
+        by_def.setdefault(t["TrainingJobDefinitionName"], []).append(t)
+    # Each definition gets two trials first; then the allocation rule sends the rest to the
+    # definition whose results are better (every "poor" value is above every "good" one).
+    assert len(by_def["poor"]) == 2 and len(by_def["good"]) == 6
+    for t in by_def["poor"]:
+        assert set(t["TunedHyperParameters"]) == {"x"}
+        assert t["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "val-loss"
+        hp = t["TunedHyperParameters"]
+        assert t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(
+            (float(hp["x"]) - 0.3) ** 2 + 3, abs=1e-5)
+        job = sm.describe_training_job(TrainingJobName=t["TrainingJobName"])
+        assert job["HyperParameters"]["offset"] == "3"
+    for t in by_def["good"]:
+        assert set(t["TunedHyperParameters"]) == {"x", "layers", "optimizer"}
+        assert t["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "loss"
+    best = d["BestTrainingJob"]
+    assert best["TrainingJobDefinitionName"] == "good"
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(
+        min(t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials))
+
+    def error(request):
+        with pytest.raises(ClientError) as e:
+            sm.create_hyper_parameter_tuning_job(**request)
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+        return e.value.response["Error"]["Message"]
+    both = copy.deepcopy(base)
+    both["HyperParameterTuningJobName"] = "both"
+    both["TrainingJobDefinition"] = copy.deepcopy(good)
+    assert "exactly one of TrainingJobDefinition and TrainingJobDefinitions" in error(both)
+    directions = copy.deepcopy(base)
+    directions["HyperParameterTuningJobName"] = "directions"
+    directions["TrainingJobDefinitions"][1]["TuningObjective"]["Type"] = "Maximize"
+    msg = error(directions)
+    assert "same Type" in msg and "poor" in msg
+    twice = copy.deepcopy(base)
+    twice["HyperParameterTuningJobName"] = "twice"
+    twice["TrainingJobDefinitions"][1]["DefinitionName"] = "good"
+    assert "'good' is used twice" in error(twice)
+    early = copy.deepcopy(base)
+    early["HyperParameterTuningJobName"] = "early-multi"
+    early["HyperParameterTuningJobConfig"]["TrainingJobEarlyStoppingType"] = "Auto"
+    assert "single training job definition" in error(early)
+    unnamed_metric = copy.deepcopy(base)
+    unnamed_metric["HyperParameterTuningJobName"] = "unnamed-metric"
+    unnamed_metric["TrainingJobDefinitions"][1]["TuningObjective"]["MetricName"] = "loss"
+    msg = error(unnamed_metric)
+    assert "'loss'" in msg and "TrainingJobDefinitions[1] (poor)" in msg
+
+
+def test_hyperband_tuning_job_stops_poor_trials_early(env):
+    server, sm, s3, src = env
+    # Nine epochs a trial; MinResource 1 and MaxResource 9 (eta 3): brackets with rungs at 1
+    # and 3 epochs, where a trial outside the top third of its bracket is stopped.
+    req = tuning_request("hb", src, strategy="Hyperband", max_jobs=9, parallel=3,
+                         StrategyConfig={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}})
+    statics = req["TrainingJobDefinition"]["StaticHyperParameters"]
+    statics.update(epochs="9", sleep="0.4")
+    sm.create_hyper_parameter_tuning_job(**req)
+    d = wait_tuning(sm, "hb", timeout=240)
+    assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
+    counters = d["TrainingJobStatusCounters"]
+    assert counters["Stopped"] >= 1 and counters["Completed"] >= 1, counters
+    assert counters["Stopped"] + counters["Completed"] == 9
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="hb", MaxResults=100)["TrainingJobSummaries"]
+    stopped = [t for t in trials if t["TrainingJobStatus"] == "Stopped"]
+    for t in stopped:
+        # Stopped before its ninth epoch: fewer than nine loss values were recorded.
+        job = sm.describe_training_job(TrainingJobName=t["TrainingJobName"])
+        assert job["SecondaryStatus"] == "Stopped"
+    best = d["BestTrainingJob"]
+    values = [t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials
+              if "FinalHyperParameterTuningJobObjectiveMetric" in t]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(min(values))
+
+    # Hyperband infers MaxResource from an epochs static hyperparameter, else refuses.
+    bad = tuning_request("hb-no-max", src, strategy="Hyperband")
+    with pytest.raises(ClientError) as e:
+        sm.create_hyper_parameter_tuning_job(**bad)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert "MaxResource" in e.value.response["Error"]["Message"]
+    bad = tuning_request("hb-bayes", src, strategy="Bayesian",
+                         StrategyConfig={"HyperbandStrategyConfig": {"MaxResource": 9}})
+    with pytest.raises(ClientError) as e:
+        sm.create_hyper_parameter_tuning_job(**bad)
+    assert "only for the Hyperband strategy" in e.value.response["Error"]["Message"]
+
+
+def test_bad_ranges_and_an_objective_no_job_emits(env):
+    server, sm, s3, src = env
+    # Without boto3's own checks, so that the server's refusal is what is tested.
+    raw = server.client("sagemaker", config_kwargs={"parameter_validation": False})
+
+    def error(request):
+        with pytest.raises(ClientError) as e:
+            raw.create_hyper_parameter_tuning_job(**request)
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+        return e.value.response["Error"]["Message"]
+    bad = tuning_request("empty-cat", src)
+    bad["HyperParameterTuningJobConfig"]["ParameterRanges"]["CategoricalParameterRanges"][0]["Values"] = []
+    msg = error(bad)  # AWS's constraint message, naming the member
+    assert "categoricalParameterRanges.1.member.values" in msg and "length greater than or equal to 1" in msg
+    bad = tuning_request("int-min-max", src)
+    bad["HyperParameterTuningJobConfig"]["ParameterRanges"]["IntegerParameterRanges"][0].update(
+        MinValue="5", MaxValue="2")
+    msg = error(bad)
+    assert "layers" in msg and "greater than" in msg
+
+    # A metric the definition declares but no job ever prints: every trial ends without the
+    # objective and the tuning job fails saying so.
+    req = tuning_request("silent", src, strategy="Random", max_jobs=2, parallel=2)
+    req["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"].append(
+        {"Name": "accuracy", "Regex": r"accuracy=(\S+)"})
+    req["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "accuracy"
+    sm.create_hyper_parameter_tuning_job(**req)
+    d = wait_tuning(sm, "silent")
+    assert d["HyperParameterTuningJobStatus"] == "Failed"
+    assert "reported the objective metric" in d["FailureReason"]
+    assert d["ObjectiveStatusCounters"]["Failed"] == 2 and d["ObjectiveStatusCounters"]["Succeeded"] == 0
