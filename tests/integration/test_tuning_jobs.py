@@ -446,3 +446,85 @@ def test_bad_ranges_and_an_objective_no_job_emits(env):
     assert d["HyperParameterTuningJobStatus"] == "Failed"
     assert "reported the objective metric" in d["FailureReason"]
     assert d["ObjectiveStatusCounters"]["Failed"] == 2 and d["ObjectiveStatusCounters"]["Succeeded"] == 0
+
+
+TUNING_YAML = """\
+# The same request as tuning_request("from-yaml", ...), written as YAML.
+HyperParameterTuningJobName: from-yaml
+HyperParameterTuningJobConfig:
+  Strategy: Random
+  HyperParameterTuningJobObjective: {Type: Minimize, MetricName: loss}
+  ResourceLimits:
+    MaxNumberOfTrainingJobs: 2
+    MaxParallelTrainingJobs: 2
+  ParameterRanges:
+    ContinuousParameterRanges:
+      - {Name: x, MinValue: 0, MaxValue: 1}
+    IntegerParameterRanges:
+      - Name: layers
+        MinValue: 1
+        MaxValue: 6
+        ScalingType: Linear
+    CategoricalParameterRanges:
+      - Name: optimizer
+        Values: [adam, sgd]
+TrainingJobDefinition:
+  AlgorithmSpecification:
+    TrainingImage: @IMAGE@
+    TrainingInputMode: File
+    MetricDefinitions:
+      - Name: loss
+        Regex: 'loss=(\\S+)'
+  StaticHyperParameters:
+    sagemaker_program: '"train.py"'
+    sagemaker_submit_directory: '"@SRC@"'
+    sleep: 0.1
+  RoleArn: @ROLE@
+  OutputDataConfig: {S3OutputPath: "s3://@BUCKET@/out"}
+  ResourceConfig: {InstanceType: ml.m5.large, InstanceCount: 1, VolumeSizeInGB: 1}
+  StoppingCondition: {MaxRuntimeInSeconds: 120}
+"""
+
+
+def test_lathe_tune_create_from_yaml(env, tmp_path):
+    import subprocess
+    from conftest import LATHE_BIN
+    server, sm, s3, src = env
+    request = tmp_path / "tuning.yaml"
+    request.write_text(TUNING_YAML.replace("@IMAGE@", SKLEARN_IMAGE).replace("@SRC@", src)
+                       .replace("@ROLE@", ROLE).replace("@BUCKET@", BUCKET))
+    cli_env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=server.credentials_file,
+                   LATHE_ENDPOINT=server.endpoint, AWS_DEFAULT_REGION="us-east-1")
+    cli_env.pop("AWS_ACCESS_KEY_ID", None)
+    cli_env.pop("AWS_SECRET_ACCESS_KEY", None)
+    out = subprocess.run([LATHE_BIN, "tune", "create", str(request)], env=cli_env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "from-yaml: Completed, 2 completed" in out.stderr
+    d = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="from-yaml")
+    config = d["HyperParameterTuningJobConfig"]
+    # Numbers where the API takes strings arrive as the text written; counts stay integers.
+    assert config["ParameterRanges"]["ContinuousParameterRanges"] == [
+        {"Name": "x", "MinValue": "0", "MaxValue": "1"}]
+    assert config["ParameterRanges"]["IntegerParameterRanges"][0]["MaxValue"] == "6"
+    assert config["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 2}
+    statics = d["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert statics["sleep"] == "0.1" and statics["sagemaker_program"] == '"train.py"'
+    assert d["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"] == [
+        {"Name": "loss", "Regex": r"loss=(\S+)"}]
+    best = json.loads(out.stdout)
+    assert best["TrainingJobName"].startswith("from-yaml-")
+
+    # A YAML mistake is reported with its line and column, before anything is sent.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("HyperParameterTuningJobName: broken\nHyperParameterTuningJobConfig:\n"
+                      "  Strategy: Random\n  Strategy: Bayesian\n")
+    out = subprocess.run([LATHE_BIN, "tune", "create", str(broken)], env=cli_env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1
+    assert f"{broken}:4:3: the key 'Strategy' appears twice" in out.stderr
+    broken.write_text("A: [1, 2\nB: 3\n")
+    out = subprocess.run([LATHE_BIN, "tune", "create", "--file", str(broken)], env=cli_env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and f"{broken}:2:" in out.stderr, out.stderr
+    assert sm.list_hyper_parameter_tuning_jobs(NameContains="broken")["HyperParameterTuningJobSummaries"] == []
