@@ -528,3 +528,42 @@ def test_lathe_tune_create_from_yaml(env, tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 1 and f"{broken}:2:" in out.stderr, out.stderr
     assert sm.list_hyper_parameter_tuning_jobs(NameContains="broken")["HyperParameterTuningJobSummaries"] == []
+
+
+def test_tuning_carries_on_after_a_server_restart(tmp_path):
+    srv = Server(tmp_path / "data").start()
+    again = None
+    try:
+        s3, sm = srv.client("s3"), srv.client("sagemaker")
+        s3.create_bucket(Bucket=BUCKET)
+        src = put_script(s3, BUCKET, "tune", SCRIPT)
+        req = tuning_request("survivor", src, strategy="Bayesian", max_jobs=5, parallel=1)
+        req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "0.3"
+        sm.create_hyper_parameter_tuning_job(**req)
+        wait_for(lambda: sm.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="survivor")["TrainingJobStatusCounters"]["Completed"] >= 2,
+            timeout=60, what="two finished trials")
+        # The whole platform goes down: the server (kill -9) and the tuning runner with it.
+        srv.kill()
+        pid = json.load(open(os.path.join(srv.data_dir, "jobs", "tuning", "survivor", "runner.json")))["pid"]
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        again = Server(tmp_path / "data", port=srv.port).start()
+        sm = again.client("sagemaker")
+        d = wait_tuning(sm, "survivor", timeout=120)
+        assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
+        trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="survivor", MaxResults=100)["TrainingJobSummaries"]
+        # Five trial numbers in all: the new runner carried on from the trials it found.
+        numbers = sorted({t["TrainingJobName"].rsplit("-", 2)[1] for t in trials})
+        assert numbers == ["001", "002", "003", "004", "005"], [t["TrainingJobName"] for t in trials]
+        assert d["ObjectiveStatusCounters"]["Succeeded"] >= 4
+        assert d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(
+            min(t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials
+                if "FinalHyperParameterTuningJobObjectiveMetric" in t))
+    finally:
+        if again:
+            assert again.stop() == 0
+            assert_clean_log(again)
