@@ -62,18 +62,15 @@ typedef struct lt_store__conn {
 
 /* The stamp a key cache is filled under (sqlite_key_cache.c). */
 typedef struct lt_store__key_stamp {
-    bool valid;  /* false: the stamp could not be read; matches nothing */
-    bool exists; /* the stamp file exists */
-    dev_t dev;
-    ino_t ino;
-    off_t size;
+    bool valid;          /* false: the stamp cannot be read; matches nothing */
+    uint64_t counter;    /* the shared counter: changes made by any process */
     uint64_t generation; /* changes made by this process */
 } lt_store__key_stamp;
 
 typedef struct lt_store__key_cache {
     pthread_rwlock_t lock; /* guards what follows except generation */
     char *stamp_path;      /* NULL for an in-memory database */
-    _Atomic int stamp_fd;  /* the stamp file open for fstat; -1 until it exists */
+    _Atomic uint64_t *counter; /* the stamp's counter, mapped shared; NULL if it cannot be */
     _Atomic uint64_t generation;
     lt_store__key_stamp filled_under;
     struct {
