@@ -1,7 +1,9 @@
 /* Loading what an endpoint's stored state asks for: its endpoint config's variants, each
  * variant's model (its resolved image and model.tar.gz), unpacked under
- * DATA/serving/<endpoint>/<generation>/<variant> and loaded with the built-in algorithm's
- * loader. The outcome goes into the endpoint's document in one transaction. */
+ * DATA/serving/<endpoint>/<generation>/<variant>/<container> and either loaded with the
+ * built-in algorithm's loader or, for a pushed image, served by its `serve` program's workers
+ * (program.c), which must all pass GET /ping first. The outcome goes into the endpoint's
+ * document in one transaction. */
 #include "serve/serve_internal.h"
 
 #include <stdio.h>
@@ -29,57 +31,112 @@ static const json_t *desired(const json_t *endpoint, const char *variant)
     return NULL;
 }
 
-static int load_variant(lt_serve *s, const char *endpoint, const char *dir, const json_t *pv,
-                        const json_t *want, lt_serve_variant *out, json_t *deployed, lt_err *err)
+/* One container: its model.tar.gz unpacked under cdir, loaded in-process (a built-in
+ * algorithm's) or with its serve program's workers started on it. */
+static int load_container(lt_serve *s, const char *endpoint, const char *variant, const char *gen,
+                          const json_t *container, const json_t *image, const char *cdir,
+                          int instances, int timeout_s, lt_serve_container *out, lt_err *err)
+{
+    const char *type = lt_json_str(image, "Type");
+    bool builtin = type && strcmp(type, "algorithm") == 0;
+    const lt_algo *algo = builtin ? lt_algo_find(lt_json_str(image, "Algorithm")) : NULL;
+    if (builtin && !algo)
+        return lt_err_set(err, LT_EINVAL, "the algorithm %s is not in this build",
+                          lt_json_str(image, "Algorithm"));
+    if (!builtin && (!type || strcmp(type, "directory") != 0 || !lt_json_str(image, "Path")))
+        return lt_err_set(err, LT_EINVAL,
+                          "image %s of variant %s has no serve program (type %s): push a directory "
+                          "with an executable `serve` at its top with `lathe image push`",
+                          lt_json_str(container, "Image"), variant, type ? type : "unknown");
+    /* A serve program sees the model at /opt/ml/model: the tarball goes into its own dir. */
+    char *mdir = builtin ? lt_xstrdup(cdir) : lt_xasprintf("%s/model", cdir);
+    char *tarball = lt_xasprintf("%s.tar.gz", cdir);
+    const char *url = lt_json_str(container, "ModelDataUrl");
+    int rc = lt_mkdir_p(mdir, 0755, err);
+    if (!rc && url) rc = lt_blob_uri_get_file(s->blob, url, tarball, err);
+    if (!rc && url) rc = lt_blob_unpack(tarball, mdir, err);
+    remove(tarball);
+    if (!rc && builtin) {
+        rc = algo->load(mdir, &out->model, err);
+        if (!rc) out->algo = algo;
+    } else if (!rc) {
+        char *group = lt_xasprintf("/aws/sagemaker/Endpoints/%s", endpoint);
+        char *prefix = lt_xasprintf("%s/%s-%s", variant, gen, out->name);
+        char *logs_root = lt_xasprintf("%s/logs", s->data_dir);
+        char *label = lt_xasprintf("the %s container of variant %s", out->name, variant);
+        lt_serve_program_params params = {
+            .label = label,
+            .program_dir = lt_json_str(image, "Path"),
+            .model_dir = mdir,
+            .data_dir = s->data_dir,
+            .environment = json_object_get(container, "Environment"),
+            .workers = instances,
+            .startup_timeout_s = timeout_s,
+            .logs_root = logs_root,
+            .log_group = group,
+            .log_stream_prefix = prefix,
+        };
+        lt_err perr = {0};
+        rc = lt_serve_program_open(&out->program, &params, &perr);
+        if (rc)
+            lt_err_set(err, rc, "The %s container for production variant %s did not pass the ping "
+                       "health check: %s. Its output is in the log group %s.", out->name, variant,
+                       perr.msg, group);
+        free(label);
+        free(logs_root);
+        free(prefix);
+        free(group);
+    }
+    free(tarball);
+    free(mdir);
+    return rc;
+}
+
+static int load_variant(lt_serve *s, const char *endpoint, const char *dir, const char *gen,
+                        const json_t *pv, const json_t *want, lt_serve_variant *out,
+                        json_t *deployed, lt_err *err)
 {
     const char *model_name = lt_json_str(pv, "ModelName");
+    const char *variant = lt_json_str(pv, "VariantName");
     json_t *model = NULL, *spec = NULL;
     char *spec_name = lt_xasprintf("model/%s", model_name);
     int rc = get_doc(s->store, "model", model_name, &model, err);
     if (rc == LT_ENOTFOUND)
         rc = lt_err_set(err, LT_EINVAL, "the model \"%s\" of variant %s does not exist",
-                        model_name, lt_json_str(pv, "VariantName"));
+                        model_name, variant);
     if (!rc) rc = get_doc(s->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
     free(spec_name);
     json_t *images = json_object_get(spec, "Image");
     json_t *primary = json_object_get(model, "PrimaryContainer");
-    if (!rc && (!primary || json_array_size(images) != 1))
-        rc = lt_err_set(err, LT_EINVAL,
-                        "model \"%s\" is a serial inference pipeline, which this Lathe does not "
-                        "serve yet",
-                        model_name);
-    json_t *image = json_array_get(images, 0);
-    const char *type = image ? lt_json_str(image, "Type") : NULL;
-    if (!rc && strcmp(type, "algorithm") != 0)
-        rc = lt_err_set(err, LT_EINVAL,
-                        "model \"%s\" runs image %s, a bring-your-own serve program, which this "
-                        "Lathe does not serve yet (built-in algorithm models are served)",
-                        model_name, lt_json_str(primary, "Image"));
-    const lt_algo *algo = rc ? NULL : lt_algo_find(lt_json_str(image, "Algorithm"));
-    if (!rc && !algo)
-        rc = lt_err_set(err, LT_EINVAL, "the algorithm %s is not in this build",
-                        lt_json_str(image, "Algorithm"));
-    char *vdir = lt_xasprintf("%s/%s", dir, lt_json_str(pv, "VariantName"));
-    char *tarball = lt_xasprintf("%s.tar.gz", vdir);
-    if (!rc) rc = lt_mkdir_p(vdir, 0755, err);
-    if (!rc) rc = lt_blob_uri_get_file(s->blob, lt_json_str(primary, "ModelDataUrl"), tarball, err);
-    if (!rc) rc = lt_blob_unpack(tarball, vdir, err);
-    remove(tarball);
-    if (!rc) rc = algo->load(vdir, &out->model, err);
-    if (!rc) {
-        out->algo = algo;
-        out->name = lt_xstrdup(lt_json_str(pv, "VariantName"));
-        json_t *w = json_object_get(want, "DesiredWeight");
-        out->weight = w ? json_number_value(w) : 1.0;
-        out->instances = (int)lt_json_int(want, "DesiredInstanceCount", 1);
-        json_array_append_new(deployed, json_pack("{s:s, s:s, s:o}", "SpecifiedImage",
-                                                  lt_json_str(primary, "Image"), "ResolvedImage",
-                                                  lt_json_str(primary, "Image"), "ResolutionTime",
-                                                  lt_json_epoch_ms(lt_now_ms())));
+    json_t *list = primary ? NULL : json_object_get(model, "Containers");
+    size_t n = primary ? 1 : json_array_size(list);
+    if (!rc && (n == 0 || n > 15 || json_array_size(images) != n))
+        rc = lt_err_set(err, LT_EINVAL, "model \"%s\" has %zu containers (1 to 15 are served)",
+                        model_name, n);
+    out->name = lt_xstrdup(variant);
+    json_t *w = json_object_get(want, "DesiredWeight");
+    out->weight = w ? json_number_value(w) : 1.0;
+    out->instances = (int)lt_json_int(want, "DesiredInstanceCount", 1);
+    json_t *timeout = json_object_get(pv, "ContainerStartupHealthCheckTimeoutInSeconds");
+    int timeout_s = json_is_integer(timeout) ? (int)json_integer_value(timeout) : s->startup_timeout_s;
+    out->containers = rc ? NULL : lt_xcalloc(n, sizeof *out->containers);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const json_t *c = primary ? primary : json_array_get(list, i);
+        lt_serve_container *ct = &out->containers[i];
+        const char *host = lt_json_str(c, "ContainerHostname");
+        ct->name = primary ? lt_xstrdup("primary")
+                           : host ? lt_xstrdup(host) : lt_xasprintf("container-%zu", i + 1);
+        out->n_containers++;
+        char *cdir = lt_xasprintf("%s/%s/%zu", dir, variant, i + 1);
+        rc = load_container(s, endpoint, variant, gen, c, json_array_get(images, i), cdir,
+                            out->instances, timeout_s, ct, err);
+        free(cdir);
+        if (!rc)
+            json_array_append_new(deployed, json_pack("{s:s, s:s, s:o}", "SpecifiedImage",
+                                                      lt_json_str(c, "Image"), "ResolvedImage",
+                                                      lt_json_str(c, "Image"), "ResolutionTime",
+                                                      lt_json_epoch_ms(lt_now_ms())));
     }
-    (void)endpoint;
-    free(tarball);
-    free(vdir);
     json_decref(spec);
     json_decref(model);
     return rc;
@@ -165,8 +222,10 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
     if (lrc == LT_ENOTFOUND)
         lt_err_set(&lerr, LT_EINVAL, "the endpoint config \"%s\" does not exist", config_name);
     static atomic_uint generation;
-    char *dir = lt_xasprintf("%s/serving/%s/%llu-%u", s->data_dir, endpoint,
-                             (unsigned long long)lt_now_ms(), atomic_fetch_add(&generation, 1));
+    char gen[48];
+    snprintf(gen, sizeof gen, "%llu-%u", (unsigned long long)lt_now_ms(),
+             atomic_fetch_add(&generation, 1));
+    char *dir = lt_xasprintf("%s/serving/%s/%s", s->data_dir, endpoint, gen);
     lt_serve_set *set = lt_xcalloc(1, sizeof *set);
     atomic_init(&set->refs, 1);
     set->config = lt_xstrdup(config_name);
@@ -181,12 +240,13 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
         if (lrc) break;
         const json_t *want = desired(ep, lt_json_str(pv, "VariantName"));
         json_t *images = json_array();
-        lrc = load_variant(s, endpoint, dir, pv, want, &set->variants[set->n], images, &lerr);
+        lrc = load_variant(s, endpoint, dir, gen, pv, want, &set->variants[set->n], images, &lerr);
         if (!lrc) {
             set->total_weight += set->variants[set->n].weight;
             set->n++;
             json_array_append_new(deployed, images);
         } else {
+            lt_serve__variant_clear(&set->variants[set->n]);
             json_decref(images);
         }
     }

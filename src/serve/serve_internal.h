@@ -6,16 +6,25 @@
 #include "serve/serve.h"
 
 #include "algo/algo.h"
+#include "exec/exec.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+
+/* One container of a variant: a built-in algorithm's model, in-process, or a serve program. */
+typedef struct lt_serve_container {
+    char *name; /* "primary", or the pipeline container's hostname */
+    const lt_algo *algo;
+    lt_algo_model *model;
+    lt_serve_program *program;
+} lt_serve_container;
 
 typedef struct lt_serve_variant {
     char *name;
     double weight;
     int instances;
-    const lt_algo *algo;
-    lt_algo_model *model;
+    lt_serve_container *containers; /* a serial inference pipeline when n_containers > 1 */
+    size_t n_containers;
 } lt_serve_variant;
 
 /* Everything one endpoint serves between two updates. Readers hold a reference. */
@@ -42,11 +51,48 @@ typedef struct lt_serve_task {
     struct lt_serve_task *next;
 } lt_serve_task;
 
+enum { LT_SERVE__DOWN, LT_SERVE__STARTING, LT_SERVE__READY };
+enum { LT_SERVE__TAIL_LINES = 8 };
+
+/* program.c: one worker process of a serve program; state and port are read by request
+ * threads, everything else belongs to the monitor thread. */
+typedef struct lt_serve__worker {
+    int index; /* 1-based */
+    atomic_int state;
+    atomic_int port;
+    pid_t pid; /* 0 when none runs */
+    int out_fd;
+    int64_t started_ms, next_ms;
+    int ping_failures;
+    lt_exec_log *log;
+    char *tail[LT_SERVE__TAIL_LINES];
+    size_t tail_next;
+} lt_serve__worker;
+
+struct lt_serve_program {
+    char *label, *program_dir, *model_dir, *data_dir;
+    json_t *environment;
+    int startup_timeout_s;
+    lt_serve__worker *workers;
+    int n;
+    atomic_uint next; /* round-robin */
+    atomic_int restarts;
+    atomic_bool closing;
+    pthread_t monitor;
+    bool monitor_running;
+    void *ping; /* the monitor's libcurl handle */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool started;      /* the startup outcome is known (under lock) */
+    char failure[2048]; /* why startup failed; empty when it did not */
+};
+
 struct lt_serve {
     lt_store *store;
     lt_blob *blob;
     char *data_dir;
     char account_id[16];
+    int startup_timeout_s; /* LATHE_SERVE_STARTUP_TIMEOUT_S, read at open; 0: 240 s */
 
     pthread_rwlock_t lock; /* guards slots and each slot's set pointer */
     lt_serve_slot *slots;
@@ -59,6 +105,9 @@ struct lt_serve {
     bool closing;
     lt_serve_capture *capture;
 };
+
+/* Stops a variant's serve programs and frees its models. */
+void lt_serve__variant_clear(lt_serve_variant *v);
 
 /* The set an endpoint serves, with a reference for the caller (NULL when none). */
 lt_serve_set *lt_serve__acquire(lt_serve *serve, const char *endpoint);
