@@ -180,12 +180,13 @@ static void invoke_builtin(const lt_serve_container *c, const char *who, const c
  * with the program's status and body; no worker reachable is ServiceUnavailable (503,
  * which clients retry) and a late answer a ModelError without an original status, as
  * SageMaker answers a container that times out. */
-static void invoke_program(const lt_serve_container *c, const char *who, const char *type,
-                           const char *accept, const char *attributes, const char *body,
-                           size_t len, lt_serve_reply *reply)
+static void invoke_program(const lt_serve_variant *v, const lt_serve_container *c, const char *who,
+                           const char *type, const char *accept, const char *attributes,
+                           const char *body, size_t len, lt_serve_reply *reply)
 {
     lt_serve_call call = {.content_type = type, .accept = accept, .custom_attributes = attributes,
-                          .body = body, .len = len, .max_answer_bytes = (size_t)6 << 20};
+                          .body = body, .len = len, .timeout_ms = v->answer_timeout_ms,
+                          .max_answer_bytes = v->max_answer_bytes};
     lt_serve_answer ans;
     lt_err err = {0};
     int rc = lt_serve_program_invoke(c->program, &call, &ans, &err);
@@ -221,6 +222,39 @@ static void invoke_program(const lt_serve_container *c, const char *who, const c
              ans.content_type[0] ? ans.content_type : "application/octet-stream");
 }
 
+void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request *req,
+                              lt_serve_reply *reply)
+{
+    /* A serial inference pipeline: each container's answer (body and content type) is the
+     * next one's request; the client's Accept applies to the last container. */
+    const char *body = req->body;
+    size_t len = req->len;
+    char type[128];
+    snprintf(type, sizeof type, "%s",
+             req->content_type && *req->content_type ? req->content_type : "text/csv");
+    char *held = NULL;
+    for (size_t i = 0; i < v->n_containers; i++) {
+        const lt_serve_container *c = &v->containers[i];
+        bool last = i + 1 == v->n_containers;
+        const char *who = v->n_containers == 1 ? v->name : c->name;
+        memset(reply, 0, sizeof *reply);
+        if (c->program)
+            invoke_program(v, c, who, type, last ? req->accept : NULL, req->custom_attributes, body,
+                           len, reply);
+        else
+            invoke_builtin(c, who, type, last ? req->accept : NULL, body, len, reply);
+        free(held);
+        held = NULL;
+        if (reply->status != 200 || last) break;
+        held = reply->body;
+        body = held;
+        len = reply->len;
+        snprintf(type, sizeof type, "%s", reply->content_type);
+        reply->body = NULL;
+    }
+    free(held);
+}
+
 void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *reply)
 {
     memset(reply, 0, sizeof *reply);
@@ -241,34 +275,7 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
         lt_serve__set_release(set);
         return;
     }
-    /* A serial inference pipeline: each container's answer (body and content type) is the
-     * next one's request; the client's Accept applies to the last container. */
-    const char *body = req->body;
-    size_t len = req->len;
-    char type[128];
-    snprintf(type, sizeof type, "%s",
-             req->content_type && *req->content_type ? req->content_type : "text/csv");
-    char *held = NULL;
-    for (size_t i = 0; i < v->n_containers; i++) {
-        const lt_serve_container *c = &v->containers[i];
-        bool last = i + 1 == v->n_containers;
-        const char *who = v->n_containers == 1 ? v->name : c->name;
-        memset(reply, 0, sizeof *reply);
-        if (c->program)
-            invoke_program(c, who, type, last ? req->accept : NULL, req->custom_attributes, body,
-                           len, reply);
-        else
-            invoke_builtin(c, who, type, last ? req->accept : NULL, body, len, reply);
-        free(held);
-        held = NULL;
-        if (reply->status != 200 || last) break;
-        held = reply->body;
-        body = held;
-        len = reply->len;
-        snprintf(type, sizeof type, "%s", reply->content_type);
-        reply->body = NULL;
-    }
-    free(held);
+    lt_serve__variant_invoke(v, req, reply);
     snprintf(reply->variant, sizeof reply->variant, "%s", v->name);
     if (reply->status == 200 && lt_serve__capture_sampled(set->capture))
         lt_serve__capture(s, set->capture, req->endpoint, v->name, req, reply->content_type,

@@ -120,4 +120,37 @@ int lt_serve_program_invoke(lt_serve_program *p, const lt_serve_call *call, lt_s
 int lt_serve_program_get(lt_serve_program *p, const char *path, lt_serve_answer *ans, lt_err *err);
 void lt_serve_answer_free(lt_serve_answer *ans);
 
+/* ---- batch transform through a model ------------------------------------------------- */
+
+/* A model loaded for batch transform: its containers made ready (serve programs' workers
+ * started and pinged; their output in /aws/sagemaker/TransformJobs, streams
+ * "<job>/transform-<container>-worker-<k>"). Shared by threads like an endpoint's variant. */
+typedef struct lt_serve_batch lt_serve_batch;
+
+typedef struct lt_serve_batch_params {
+    lt_store *store;
+    lt_blob *blob;
+    const char *data_dir;
+    const char *model_name;
+    const char *job_name;
+    const char *work_dir;      /* where the model is unpacked; the caller removes it */
+    int workers;               /* per serve program (0: 1) */
+    int startup_timeout_s;     /* 0: 240 s */
+    int64_t answer_timeout_ms; /* per batch (0: 600 s) */
+} lt_serve_batch_params;
+
+/* Whether model_name is one built-in algorithm's model (which the transform runner serves
+ * in-process itself). */
+bool lt_serve_model_is_builtin(lt_store *store, const char *model_name);
+/* Loads the model; LT_EINVAL with the reason when a container cannot serve. */
+int lt_serve_batch_open(lt_serve_batch **out, const lt_serve_batch_params *params, lt_err *err);
+/* What a single serve program answered on GET /execution-parameters, checked (members
+ * MaxConcurrentTransforms, BatchStrategy, MaxPayloadInMB), or NULL. Borrowed. */
+const json_t *lt_serve_batch_execution_parameters(const lt_serve_batch *b);
+/* One batch through the model's containers; the last one's answer is appended to out.
+ * LT_EINVAL with the model's message when a container refuses it. */
+int lt_serve_batch_predict(lt_serve_batch *b, const char *content_type, const char *accept,
+                           const char *data, size_t len, lt_buf *out, lt_err *err);
+void lt_serve_batch_close(lt_serve_batch *b);
+
 #endif

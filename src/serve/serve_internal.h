@@ -25,7 +25,35 @@ typedef struct lt_serve_variant {
     int instances;
     lt_serve_container *containers; /* a serial inference pipeline when n_containers > 1 */
     size_t n_containers;
+    int64_t answer_timeout_ms; /* for a serve program's answer */
+    size_t max_answer_bytes;
 } lt_serve_variant;
+
+/* model.c: what loading a model's containers needs. */
+typedef struct lt_serve__model_ctx {
+    lt_store *store;
+    lt_blob *blob;
+    const char *data_dir;
+    const char *log_group;  /* serve programs' output: "/aws/sagemaker/Endpoints/<endpoint>" */
+    const char *log_prefix; /* a worker's stream: "<prefix>-<container>-worker-<k>" */
+    int startup_timeout_s;
+    int64_t answer_timeout_ms;
+    size_t max_answer_bytes;
+} lt_serve__model_ctx;
+
+/* A stored document, parsed (new reference). */
+int lt_serve__doc_get(lt_store *store, const char *kind, const char *name, json_t **doc,
+                      lt_err *err);
+/* Loads model_name's containers under dir into out (named variant, instances workers per
+ * serve program) and appends each one's DeployedImages entry to deployed (may be NULL).
+ * On failure out holds what was loaded so far: clear it with lt_serve__variant_clear. */
+int lt_serve__model_load(const lt_serve__model_ctx *ctx, const char *model_name,
+                         const char *variant, int instances, const char *dir,
+                         lt_serve_variant *out, json_t *deployed, lt_err *err);
+/* invoke.c: runs one request through a variant's containers into reply (its status 200,
+ * or the runtime error the failing container caused). */
+void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request *req,
+                              lt_serve_reply *reply);
 
 /* Everything one endpoint serves between two updates. Readers hold a reference. */
 typedef struct lt_serve_set {

@@ -78,6 +78,8 @@ class Handler(BaseHTTPRequestHandler):
             if len(x) != len(WEIGHTS["w"]):
                 return self.answer(400, f"expected {len(WEIGHTS['w'])} columns, got {len(x)}")
             out.append(SCALE * (sum(a * b for a, b in zip(WEIGHTS["w"], x)) + WEIGHTS["b"]))
+        if os.environ.get("LOG_BATCHES"):
+            print(f"batch of {len(out)} rows", flush=True)
         extra = []
         attrs = self.headers.get("X-Amzn-SageMaker-Custom-Attributes")
         if attrs:
@@ -417,3 +419,64 @@ def test_pipeline_of_byo_preprocessor_and_builtin_xgboost(byo, tmp_path):
                            Accept="image/png", Body=csv_body(rows[:1]))
     assert e.value.response["OriginalStatusCode"] == 406
     assert "container-2" in e.value.response["Error"]["Message"]
+
+
+def test_transform_job_over_a_byo_model(byo, tmp_path):
+    server, sm, rt, s3 = byo
+    # The program asks for one record per request on /execution-parameters; the job does not
+    # say, so that default applies.
+    linear_model(server, tmp_path, s3, sm, "bt", env={
+        "LOG_BATCHES": "1", "EXEC_PARAMS": json.dumps({"BatchStrategy": "SingleRecord",
+                                                        "MaxPayloadInMB": 1})})
+    a_rows = [[1, 2, 3], [0, 0, 0], [-1, 0.5, 2]]
+    b_rows = [[4, 4, 4], [2, 0, 1]]
+    s3.put_object(Bucket=BUCKET, Key="in/a.csv", Body=csv_body(a_rows).encode())
+    s3.put_object(Bucket=BUCKET, Key="in/sub/b.csv", Body=csv_body(b_rows).encode())
+
+    def run(name, **extra):
+        sm.create_transform_job(
+            TransformJobName=name, ModelName="bt", MaxConcurrentTransforms=2,
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                            "S3Uri": f"s3://{BUCKET}/in/"}},
+                            "ContentType": "text/csv", "SplitType": "Line"},
+            TransformOutput={"S3OutputPath": f"s3://{BUCKET}/out/{name}", "Accept": "text/csv",
+                             "AssembleWith": "Line"},
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1}, **extra)
+
+        def ended():
+            d = sm.describe_transform_job(TransformJobName=name)
+            return d if d["TransformJobStatus"] not in ("InProgress", "Stopping") else None
+        return wait_for(ended, timeout=90, what=f"transform {name}")
+
+    d = run("bt-byo")
+    assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+    for key, rows in (("a.csv", a_rows), ("sub/b.csv", b_rows)):
+        out = s3.get_object(Bucket=BUCKET, Key=f"out/bt-byo/{key}.out")["Body"].read().decode()
+        assert np.allclose([float(v) for v in out.split()], expected(rows)), out
+    logs = log_text(server, "/aws/sagemaker/TransformJobs")
+    batches = [l for l in logs.splitlines() if l.startswith("batch of")]
+    assert batches == ["batch of 1 rows"] * 5, batches
+    assert logs.count("passed the ping health check") == 2  # two workers
+    # The job's own BatchStrategy wins over the program's default.
+    d = run("bt-multi", BatchStrategy="MultiRecord")
+    assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+    logs = log_text(server, "/aws/sagemaker/TransformJobs")
+    batches = sorted(l for l in logs.splitlines() if l.startswith("batch of"))
+    assert batches == ["batch of 1 rows"] * 5 + ["batch of 2 rows", "batch of 3 rows"], batches
+
+    # A record the program refuses fails the job, naming the object and the record.
+    s3.put_object(Bucket=BUCKET, Key="bad/x.csv", Body=b"1,2,3\n1,2\n")
+    sm.create_transform_job(
+        TransformJobName="bt-bad", ModelName="bt",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                        "S3Uri": f"s3://{BUCKET}/bad/"}},
+                        "ContentType": "text/csv", "SplitType": "Line"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/out/bt-bad"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    d = wait_for(lambda: (x := sm.describe_transform_job(TransformJobName="bt-bad"))
+                 ["TransformJobStatus"] not in ("InProgress", "Stopping") and x, timeout=90,
+                 what="the bad transform")
+    assert d["TransformJobStatus"] == "Failed"
+    assert "s3://byo-models/bad/x.csv record 2" in d["FailureReason"], d["FailureReason"]
+    assert "expected 3 columns, got 2" in d["FailureReason"]
+    assert serve_pids(server) == []
