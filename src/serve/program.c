@@ -258,9 +258,7 @@ static void check(lt_serve_program *p, lt_serve__worker *w, int64_t now)
             w->next_ms = now + (st == LT_SERVE__READY ? 0 : RESTART_BACKOFF_MS);
             atomic_fetch_add(&p->restarts, 1);
             if (!p->started) {
-                char *why = lt_xasprintf("the serve program %s before it passed the ping health "
-                                         "check",
-                                         how);
+                char *why = lt_xasprintf("its serve program %s before it answered GET /ping", how);
                 startup_failed(p, w, why);
                 free(why);
             }
@@ -282,8 +280,8 @@ static void check(lt_serve_program *p, lt_serve__worker *w, int64_t now)
             w->next_ms = now + HEALTH_INTERVAL_MS;
         } else if (now - w->started_ms > (int64_t)p->startup_timeout_s * 1000) {
             if (!p->started) {
-                char *why = lt_xasprintf("the serve program did not pass the ping health check "
-                                         "(GET /ping answering 200) within %d s",
+                char *why = lt_xasprintf("its serve program did not answer GET /ping with 200 "
+                                         "within %d s",
                                          p->startup_timeout_s);
                 startup_failed(p, w, why);
                 free(why);

@@ -480,3 +480,43 @@ def test_transform_job_over_a_byo_model(byo, tmp_path):
     assert "s3://byo-models/bad/x.csv record 2" in d["FailureReason"], d["FailureReason"]
     assert "expected 3 columns, got 2" in d["FailureReason"]
     assert serve_pids(server) == []
+
+
+def test_update_endpoint_is_blue_green_under_traffic(byo, tmp_path):
+    server, sm, rt, s3 = byo
+    linear_model(server, tmp_path, s3, sm, "blue")
+    linear_model(server, tmp_path, s3, sm, "green", env={"SCALE": "5", "START_DELAY": "1"})
+    create_endpoint(sm, "bg", "blue")
+    assert wait_endpoint(sm, "bg")["EndpointStatus"] == "InService"
+    old = serve_pids(server)
+    assert len(old) == 1
+    sm.create_endpoint_config(EndpointConfigName="bg-green", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "green", "InitialInstanceCount": 2,
+         "InstanceType": "ml.m5.large"}])
+    base = (sum(a * b for a, b in zip(WEIGHTS["w"], [1, 1, 1])) + WEIGHTS["b"])
+    seen, failures, stop = [], [], threading.Event()
+
+    def traffic():
+        client = server.client("sagemaker-runtime")
+        while not stop.is_set():
+            try:
+                seen.append(float(client.invoke_endpoint(EndpointName="bg", ContentType="text/csv",
+                                                         Body=b"1,1,1\n")["Body"].read()))
+            except Exception as exc:  # noqa: BLE001 - every failure is counted
+                failures.append(repr(exc))
+
+    t = threading.Thread(target=traffic)
+    t.start()
+    sm.update_endpoint(EndpointName="bg", EndpointConfigName="bg-green")
+    d = wait_endpoint(sm, "bg")
+    time.sleep(0.5)
+    stop.set()
+    t.join()
+    assert d["EndpointStatus"] == "InService" and d["EndpointConfigName"] == "bg-green"
+    assert d["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    assert failures == [], failures[:5]
+    # Every answer came from the old program or the new one; the new one answered last.
+    assert set(seen) <= {3 * base, 5 * base} and seen[-1] == pytest.approx(5 * base)
+    assert seen[0] == pytest.approx(3 * base)
+    wait_for(lambda: not any(alive(p) for p in old), timeout=15, what="the old worker to stop")
+    assert len(serve_pids(server)) == 2
