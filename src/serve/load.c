@@ -39,6 +39,7 @@ static int load_variant(lt_serve *s, const char *endpoint, const char *dir, cons
         .startup_timeout_s = json_is_integer(timeout) ? (int)json_integer_value(timeout)
                                                       : s->startup_timeout_s,
         .answer_timeout_ms = 60000, .max_answer_bytes = (size_t)6 << 20,
+        .cancel = &s->stopping,
     };
     int rc = lt_serve__model_load(&ctx, lt_json_str(pv, "ModelName"), variant, instances, vdir,
                                   out, deployed, err);
@@ -160,7 +161,11 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
         lrc = lt_err_set(&lerr, LT_EINVAL, "every variant has weight 0: no request could be served");
     outcome o = {.set = lrc ? NULL : set, .failure = lerr.msg,
                  .serving_config = serving ? serving->config : NULL, .deployed = deployed};
-    rc = record(s, endpoint, &o, err);
+    /* A load cut short by the server closing leaves the stored state as it was, so the next
+     * start loads the endpoint again. */
+    bool cut_short = atomic_load(&s->stopping);
+    rc = cut_short ? 0 : record(s, endpoint, &o, err);
+    if (cut_short && !lrc) lrc = lt_err_set(&lerr, LT_ECONFLICT, "the server is shutting down");
     json_decref(deployed);
     if (lrc || rc) {
         lt_serve__set_release(set);

@@ -60,6 +60,7 @@ static int load_container(const lt_serve__model_ctx *ctx, const char *label,
             .logs_root = logs_root,
             .log_group = ctx->log_group,
             .log_stream_prefix = prefix,
+            .cancel = ctx->cancel,
         };
         lt_err perr = {0};
         rc = lt_serve_program_open(&out->program, &params, &perr);

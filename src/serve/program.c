@@ -366,6 +366,8 @@ static void *monitor_main(void *arg)
             ready += atomic_load(&w->state) == LT_SERVE__READY;
         }
         if (!p->started && ready == p->n) startup_done(p, NULL);
+        if (!p->started && p->cancel && atomic_load(p->cancel))
+            startup_done(p, "the server is shutting down");
     }
     free(fds);
     stop_all(p);
@@ -387,6 +389,7 @@ int lt_serve_program_open(lt_serve_program **out, const lt_serve_program_params 
     p->data_dir = params->data_dir ? lt_xstrdup(params->data_dir) : NULL;
     p->environment = params->environment ? json_deep_copy(params->environment) : json_object();
     p->startup_timeout_s = params->startup_timeout_s > 0 ? params->startup_timeout_s : 240;
+    p->cancel = params->cancel;
     p->n = params->workers;
     p->workers = lt_xcalloc((size_t)p->n, sizeof *p->workers);
     pthread_mutex_init(&p->lock, NULL);

@@ -194,6 +194,7 @@ int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *da
 void lt_serve_close(lt_serve *s)
 {
     if (!s) return;
+    atomic_store(&s->stopping, true);
     pthread_mutex_lock(&s->queue_lock);
     s->closing = true;
     pthread_cond_broadcast(&s->queue_cond);

@@ -25,6 +25,8 @@
 #include "blob/blob.h"
 #include "store/store.h"
 
+#include <stdatomic.h>
+
 typedef struct lt_serve lt_serve;
 
 /* Opens the runtime and starts loading every endpoint the store has Creating, Updating or
@@ -83,6 +85,7 @@ typedef struct lt_serve_program_params {
     const char *logs_root;     /* where workers' output goes; NULL: dropped */
     const char *log_group;     /* "/aws/sagemaker/Endpoints/<endpoint>" */
     const char *log_stream_prefix; /* a worker's stream is "<prefix>-worker-<k>" */
+    const atomic_bool *cancel; /* when it turns true, a startup still waiting gives up; may be NULL */
 } lt_serve_program_params;
 
 /* Starts the workers and waits until every one answers GET /ping with 200. LT_EINVAL when

@@ -39,6 +39,7 @@ typedef struct lt_serve__model_ctx {
     int startup_timeout_s;
     int64_t answer_timeout_ms;
     size_t max_answer_bytes;
+    const atomic_bool *cancel; /* see lt_serve_program_params */
 } lt_serve__model_ctx;
 
 /* A stored document, parsed (new reference). */
@@ -101,6 +102,7 @@ struct lt_serve_program {
     char *label, *program_dir, *model_dir, *data_dir;
     json_t *environment;
     int startup_timeout_s;
+    const atomic_bool *cancel;
     lt_serve__worker *workers;
     int n;
     atomic_uint next; /* round-robin */
@@ -131,6 +133,7 @@ struct lt_serve {
     pthread_cond_t queue_cond;
     lt_serve_task *head, *tail;
     bool closing;
+    atomic_bool stopping; /* set first thing at close: loads still starting programs give up */
     lt_serve_capture *capture;
 };
 

@@ -280,6 +280,11 @@ def test_byo_serve_program_answers_and_passes_errors_back(byo, tmp_path):
     port = int(line.split("port ")[1].split(",")[0])
     lo, hi = map(int, line.split("safe range ")[1].split("-"))
     assert port not in range(lo, hi + 1) and hi > lo
+    env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=server.credentials_file, AWS_DEFAULT_REGION="us-east-1")
+    cli = subprocess.run([LATHE_BIN, "logs", "lin", "--kind", "endpoint", "--endpoint", server.endpoint],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert cli.returncode == 0, cli.stderr
+    assert "linear serve: 3 weights" in cli.stdout and "passed the ping health check" in cli.stdout
 
 
 def test_program_that_never_passes_ping_fails_the_endpoint(byo, tmp_path):
@@ -356,25 +361,36 @@ def test_delete_restart_and_shutdown_leave_no_worker(tmp_path, monkeypatch):
     assert_clean_log(srv)
     assert not any(alive(p) for p in first), "a worker outlived the server"
 
-    srv2 = Server(tmp_path / "data", port=srv.port).start()
-    try:
-        rt = srv2.client("sagemaker-runtime")
+    def answer(rt):
+        try:
+            return rt.invoke_endpoint(EndpointName="dur", ContentType="text/csv",
+                                      Body=b"1,2,3\n")["Body"].read()
+        except ClientError:
+            return None
 
-        def answer():
-            try:
-                return rt.invoke_endpoint(EndpointName="dur", ContentType="text/csv",
-                                          Body=b"1,2,3\n")["Body"].read()
-            except ClientError:
-                return None
-        assert float(wait_for(answer, what="the endpoint after a restart")) == pytest.approx(expected([[1, 2, 3]])[0])
-        second = serve_pids(srv2)
-        assert len(second) == 2
-        srv2.client("sagemaker").delete_endpoint(EndpointName="dur")
-        wait_for(lambda: not any(alive(p) for p in second), timeout=15, what="the workers to stop")
-        assert serve_pids(srv2) == []
+    # A restarted server serves again; killed with -9, it takes its workers with it.
+    srv2 = Server(tmp_path / "data", port=srv.port).start()
+    rt = srv2.client("sagemaker-runtime")
+    assert float(wait_for(lambda: answer(rt), what="the endpoint after a restart")) == \
+        pytest.approx(expected([[1, 2, 3]])[0])
+    second = serve_pids(srv2)
+    assert len(second) == 2 and not set(second) & set(first)
+    srv2.kill()
+    wait_for(lambda: not any(alive(p) for p in second), timeout=15,
+             what="the workers of a killed server to die")
+
+    srv3 = Server(tmp_path / "data", port=srv.port).start()
+    try:
+        rt = srv3.client("sagemaker-runtime")
+        assert wait_for(lambda: answer(rt), what="the endpoint after kill -9")
+        third = serve_pids(srv3)
+        assert len(third) == 2
+        srv3.client("sagemaker").delete_endpoint(EndpointName="dur")
+        wait_for(lambda: not any(alive(p) for p in third), timeout=15, what="the workers to stop")
+        assert serve_pids(srv3) == []
     finally:
-        assert srv2.stop() == 0
-        assert_clean_log(srv2)
+        assert srv3.stop() == 0
+        assert_clean_log(srv3)
 
 
 def test_pipeline_of_byo_preprocessor_and_builtin_xgboost(byo, tmp_path):
