@@ -54,8 +54,11 @@ int lt_serve_batch_open(lt_serve_batch **out, const lt_serve_batch_params *p, lt
     lt_serve_batch *b = lt_xcalloc(1, sizeof *b);
     char *prefix = lt_xasprintf("%s/transform", p->job_name);
     lt_serve__model_ctx ctx = {
-        .store = p->store, .blob = p->blob, .data_dir = p->data_dir,
-        .log_group = "/aws/sagemaker/TransformJobs", .log_prefix = prefix,
+        .store = p->store,
+        .blob = p->blob,
+        .data_dir = p->data_dir,
+        .log_group = "/aws/sagemaker/TransformJobs",
+        .log_prefix = prefix,
         .startup_timeout_s = p->startup_timeout_s,
         .answer_timeout_ms = p->answer_timeout_ms > 0 ? p->answer_timeout_ms : 600000,
         .max_answer_bytes = (size_t)1 << 30,
@@ -88,7 +91,8 @@ const json_t *lt_serve_batch_execution_parameters(const lt_serve_batch *b)
 int lt_serve_batch_predict(lt_serve_batch *b, const char *content_type, const char *accept,
                            const char *data, size_t len, lt_buf *out, lt_err *err)
 {
-    lt_serve_request req = {.content_type = content_type, .accept = accept, .body = data, .len = len};
+    lt_serve_request req = {
+        .content_type = content_type, .accept = accept, .body = data, .len = len};
     lt_serve_reply reply;
     lt_serve__variant_invoke(&b->variant, &req, &reply);
     int rc = 0;

@@ -65,9 +65,10 @@ static int load_container(const lt_serve__model_ctx *ctx, const char *label,
         lt_err perr = {0};
         rc = lt_serve_program_open(&out->program, &params, &perr);
         if (rc)
-            lt_err_set(err, rc, "The %s container for %s did not pass the ping health check: %s. "
-                       "Its output is in the log group %s.", out->name, label, perr.msg,
-                       ctx->log_group);
+            lt_err_set(err, rc,
+                       "The %s container for %s did not pass the ping health check: %s. "
+                       "Its output is in the log group %s.",
+                       out->name, label, perr.msg, ctx->log_group);
         free(what);
         free(logs_root);
         free(prefix);
@@ -78,15 +79,15 @@ static int load_container(const lt_serve__model_ctx *ctx, const char *label,
 }
 
 int lt_serve__model_load(const lt_serve__model_ctx *ctx, const char *model_name,
-                         const char *variant, int instances, const char *dir,
-                         lt_serve_variant *out, json_t *deployed, lt_err *err)
+                         const char *variant, int instances, const char *dir, lt_serve_variant *out,
+                         json_t *deployed, lt_err *err)
 {
     json_t *model = NULL, *spec = NULL;
     char *spec_name = lt_xasprintf("model/%s", model_name);
     int rc = lt_serve__doc_get(ctx->store, "model", model_name, &model, err);
     if (rc == LT_ENOTFOUND)
-        rc = lt_err_set(err, LT_EINVAL, "the model \"%s\" of variant %s does not exist",
-                        model_name, variant);
+        rc = lt_err_set(err, LT_EINVAL, "the model \"%s\" of variant %s does not exist", model_name,
+                        variant);
     if (!rc) rc = lt_serve__doc_get(ctx->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
     free(spec_name);
     json_t *images = json_object_get(spec, "Image");
@@ -107,7 +108,8 @@ int lt_serve__model_load(const lt_serve__model_ctx *ctx, const char *model_name,
         lt_serve_container *ct = &out->containers[i];
         const char *host = lt_json_str(c, "ContainerHostname");
         ct->name = primary ? lt_xstrdup("primary")
-                           : host ? lt_xstrdup(host) : lt_xasprintf("container-%zu", i + 1);
+                   : host  ? lt_xstrdup(host)
+                           : lt_xasprintf("container-%zu", i + 1);
         out->n_containers++;
         char *cdir = lt_xasprintf("%s/%zu", dir, i + 1);
         rc = load_container(ctx, label, c, json_array_get(images, i), cdir, instances, ct, err);

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 enum {
-    PING_INTERVAL_MS = 100,   /* while a worker starts */
+    PING_INTERVAL_MS = 100,    /* while a worker starts */
     HEALTH_INTERVAL_MS = 2000, /* once it is ready */
     PING_TIMEOUT_MS = 2000,
     PING_FAILURES = 3,
@@ -65,7 +65,8 @@ static bool port_free(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
@@ -81,7 +82,8 @@ static int choose_port(void)
         lt_random_bytes(&r, sizeof r);
         int base = 20000 + (int)(r % 1200) * PORT_BLOCK;
         bool ok = true;
-        for (int p = base; ok && p < base + PORT_BLOCK; p++) ok = port_free(p);
+        for (int p = base; ok && p < base + PORT_BLOCK; p++)
+            ok = port_free(p);
         if (ok) return base;
     }
     return -1;
@@ -93,7 +95,8 @@ static char **worker_env(const lt_serve_program *p, int port)
     char **env = lt_xcalloc(cap + 1, sizeof *env);
     size_t n = 0;
     const char *region = getenv("LATHE_REGION");
-    env[n++] = lt_xstrdup("PATH=/opt/program:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    env[n++] = lt_xstrdup(
+        "PATH=/opt/program:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     env[n++] = lt_xstrdup("HOME=/tmp");
     env[n++] = lt_xstrdup("LANG=C.UTF-8");
     env[n++] = lt_xstrdup("PYTHONUNBUFFERED=1");
@@ -104,7 +107,8 @@ static char **worker_env(const lt_serve_program *p, int port)
     env[n++] = lt_xasprintf("SAGEMAKER_SAFE_PORT_RANGE=%d-%d", port + 1, port + PORT_BLOCK - 1);
     const char *key;
     json_t *value;
-    json_object_foreach(p->environment, key, value) {
+    json_object_foreach(p->environment, key, value)
+    {
         if (!json_is_string(value) || n >= cap) continue;
         env[n++] = lt_xasprintf("%s=%s", key, json_string_value(value));
     }
@@ -113,7 +117,8 @@ static char **worker_env(const lt_serve_program *p, int port)
 
 static void strv_free(char **v)
 {
-    for (char **s = v; s && *s; s++) free(*s);
+    for (char **s = v; s && *s; s++)
+        free(*s);
     free(v);
 }
 
@@ -129,8 +134,12 @@ static void worker_start(lt_serve_program *p, lt_serve__worker *w)
     char *argv[] = {"serve", NULL};
     char host[32];
     snprintf(host, sizeof host, "worker-%d", w->index);
-    lt_exec_service svc = {.program_dir = p->program_dir, .model_dir = p->model_dir,
-                           .data_dir = p->data_dir, .hostname = host, .env = env, .argv = argv};
+    lt_exec_service svc = {.program_dir = p->program_dir,
+                           .model_dir = p->model_dir,
+                           .data_dir = p->data_dir,
+                           .hostname = host,
+                           .env = env,
+                           .argv = argv};
     lt_err err = {0};
     pid_t pid = 0;
     int fd = -1;
@@ -156,7 +165,8 @@ static void drain(lt_serve__worker *w)
     for (;;) {
         ssize_t n = read(w->out_fd, buf, sizeof buf);
         if (n > 0) {
-            if (w->log) lt_exec_log_write(w->log, buf, (size_t)n, lt_now_ms(), tail_line, w, &(lt_err){0});
+            if (w->log)
+                lt_exec_log_write(w->log, buf, (size_t)n, lt_now_ms(), tail_line, w, &(lt_err){0});
             continue;
         }
         if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
@@ -192,8 +202,10 @@ static bool ping(lt_serve_program *p, int port)
 
 static void describe_exit(int status, char *out, size_t cap)
 {
-    if (WIFSIGNALED(status)) snprintf(out, cap, "was killed by signal %d", WTERMSIG(status));
-    else snprintf(out, cap, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (WIFSIGNALED(status))
+        snprintf(out, cap, "was killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(out, cap, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 /* The startup outcome, once: the opener waits for it. */
@@ -250,8 +262,9 @@ static void check(lt_serve_program *p, lt_serve__worker *w, int64_t now)
             atomic_store(&w->state, LT_SERVE__DOWN);
             note(w, "worker %d (pid %d) %s; %s", w->index, (int)w->pid, how,
                  p->started ? "starting a new one" : "the program did not start");
-            if (p->started) lt_log_warn("%s: worker %d (pid %d) %s; replacing it", p->label,
-                                        w->index, (int)w->pid, how);
+            if (p->started)
+                lt_log_warn("%s: worker %d (pid %d) %s; replacing it", p->label, w->index,
+                            (int)w->pid, how);
             w->pid = 0;
             if (w->out_fd >= 0) close(w->out_fd);
             w->out_fd = -1;
@@ -299,7 +312,8 @@ static void check(lt_serve_program *p, lt_serve__worker *w, int64_t now)
     w->ping_failures = ok ? 0 : w->ping_failures + 1;
     w->next_ms = now + HEALTH_INTERVAL_MS;
     if (w->ping_failures >= PING_FAILURES) {
-        note(w, "worker %d failed %d health pings in a row; restarting it", w->index, PING_FAILURES);
+        note(w, "worker %d failed %d health pings in a row; restarting it", w->index,
+             PING_FAILURES);
         atomic_store(&w->state, LT_SERVE__STARTING); /* out of rotation until it is reaped */
         stop_worker(w, SIGKILL);
     }
@@ -330,7 +344,8 @@ static void stop_all(lt_serve_program *p)
         }
         if (!alive) break;
         if (lt_now_ms() >= deadline) {
-            for (int i = 0; i < p->n; i++) stop_worker(&p->workers[i], SIGKILL);
+            for (int i = 0; i < p->n; i++)
+                stop_worker(&p->workers[i], SIGKILL);
             for (int i = 0; i < p->n; i++) {
                 lt_serve__worker *w = &p->workers[i];
                 if (w->pid > 0) {
@@ -350,14 +365,18 @@ static void *monitor_main(void *arg)
 {
     lt_serve_program *p = arg;
     p->ping = curl_easy_init();
-    for (int i = 0; i < p->n; i++) worker_start(p, &p->workers[i]);
+    for (int i = 0; i < p->n; i++)
+        worker_start(p, &p->workers[i]);
     struct pollfd *fds = lt_xcalloc((size_t)p->n, sizeof *fds);
     while (!atomic_load(&p->closing)) {
         int n = 0;
         for (int i = 0; i < p->n; i++)
-            if (p->workers[i].out_fd >= 0) fds[n++] = (struct pollfd){p->workers[i].out_fd, POLLIN, 0};
-        if (n) poll(fds, (nfds_t)n, 50);
-        else usleep(50 * 1000);
+            if (p->workers[i].out_fd >= 0)
+                fds[n++] = (struct pollfd){p->workers[i].out_fd, POLLIN, 0};
+        if (n)
+            poll(fds, (nfds_t)n, 50);
+        else
+            usleep(50 * 1000);
         int ready = 0;
         for (int i = 0; i < p->n; i++) {
             lt_serve__worker *w = &p->workers[i];
@@ -412,7 +431,8 @@ int lt_serve_program_open(lt_serve_program **out, const lt_serve_program_params 
         p->monitor_running = true;
     if (!rc) {
         pthread_mutex_lock(&p->lock);
-        while (!p->started) pthread_cond_wait(&p->cond, &p->lock);
+        while (!p->started)
+            pthread_cond_wait(&p->cond, &p->lock);
         pthread_mutex_unlock(&p->lock);
         if (p->failure[0]) rc = lt_err_set(err, LT_EINVAL, "%s", p->failure);
     }
@@ -435,7 +455,8 @@ void lt_serve_program_close(lt_serve_program *p)
             lt_exec_log_flush(w->log, lt_now_ms(), NULL, NULL, &(lt_err){0});
             lt_exec_log_close(w->log);
         }
-        for (size_t k = 0; k < LT_SERVE__TAIL_LINES; k++) free(w->tail[k]);
+        for (size_t k = 0; k < LT_SERVE__TAIL_LINES; k++)
+            free(w->tail[k]);
     }
     free(p->workers);
     pthread_mutex_destroy(&p->lock);

@@ -59,8 +59,10 @@ static size_t header_line(char *line, size_t size, size_t n, void *ctx)
     if (len > sizeof name - 1 && strncasecmp(line, name, sizeof name - 1) == 0) {
         const char *v = line + sizeof name - 1;
         size_t vlen = len - (sizeof name - 1);
-        while (vlen && (*v == ' ' || *v == '\t')) v++, vlen--;
-        while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' ')) vlen--;
+        while (vlen && (*v == ' ' || *v == '\t'))
+            v++, vlen--;
+        while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+            vlen--;
         snprintf(s->ans->custom_attributes, sizeof s->ans->custom_attributes, "%.*s", (int)vlen, v);
     }
     return len;
@@ -155,19 +157,21 @@ static int request(lt_serve_program *p, const char *path, const lt_serve_call *c
             goto done;
         }
         if (sk.too_large) {
-            rc = lt_err_set(err, LT_ELIMIT, "%s answered more than %zu bytes", p->label,
-                            body.max);
+            rc = lt_err_set(err, LT_ELIMIT, "%s answered more than %zu bytes", p->label, body.max);
             goto done;
         }
         if (last == CURLE_OPERATION_TIMEDOUT) {
-            rc = lt_err_set(err, LT_ELIMIT, "%s did not answer within %ld s", p->label,
-                            (long)((call && call->timeout_ms > 0 ? call->timeout_ms : 60000) / 1000));
+            rc = lt_err_set(
+                err, LT_ELIMIT, "%s did not answer within %ld s", p->label,
+                (long)((call && call->timeout_ms > 0 ? call->timeout_ms : 60000) / 1000));
             goto done;
         }
         if (!transport_failure(last)) break;
     }
-    rc = tried == 0 ? lt_err_set(err, LT_EIO, "%s has no worker ready (all %d are starting or "
-                                              "restarting)", p->label, p->n)
+    rc = tried == 0 ? lt_err_set(err, LT_EIO,
+                                 "%s has no worker ready (all %d are starting or "
+                                 "restarting)",
+                                 p->label, p->n)
                     : lt_err_set(err, LT_EIO, "%s: no worker could be reached (%s)", p->label,
                                  curl_easy_strerror(last));
 done:
