@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* The desired weight and count of a variant: the pending ones during an update. */
 static const json_t *desired(const json_t *endpoint, const char *variant)
 {
