@@ -436,6 +436,22 @@ def test_pipeline_of_byo_preprocessor_and_builtin_xgboost(byo, tmp_path):
     assert e.value.response["OriginalStatusCode"] == 406
     assert "container-2" in e.value.response["Error"]["Message"]
 
+    # Batch transform runs the same pipeline.
+    s3.put_object(Bucket=BUCKET, Key="pin/rows.csv", Body=csv_body(rows).encode())
+    sm.create_transform_job(
+        TransformJobName="pipe-bt", ModelName="pipe", BatchStrategy="MultiRecord",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                        "S3Uri": f"s3://{BUCKET}/pin/"}},
+                        "ContentType": "text/csv", "SplitType": "Line"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/pout", "Accept": "text/csv"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    d = wait_for(lambda: (x := sm.describe_transform_job(TransformJobName="pipe-bt"))
+                 ["TransformJobStatus"] not in ("InProgress", "Stopping") and x, timeout=90,
+                 what="the pipeline transform")
+    assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+    out = s3.get_object(Bucket=BUCKET, Key="pout/rows.csv.out")["Body"].read().decode()
+    assert np.allclose([float(v) for v in out.split()], want, atol=1e-6)
+
 
 def test_transform_job_over_a_byo_model(byo, tmp_path):
     server, sm, rt, s3 = byo
