@@ -1,5 +1,6 @@
 /* The transform runner: the body of `lathe job run transform NAME`. A built-in algorithm's
- * model is loaded once, in this process, and every input object is split (Line or None),
+ * model is loaded once, in this process (any other model, a serve program or a pipeline,
+ * through serve's lt_serve_batch), and every input object is split (Line or None),
  * batched (SingleRecord, or MultiRecord up to MaxPayloadInMB), predicted and written whole as
  * <S3OutputPath>/<key relative to the input prefix>.out in the Accept's format, records in
  * input order. A record the model refuses fails the job with the object and the record named;
@@ -7,6 +8,7 @@
 #include "algo/algo.h"
 #include "cli/cli_internal.h"
 #include "exec/exec.h"
+#include "serve/serve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@ typedef struct transform {
     json_t *doc;
     const lt_algo *algo;
     lt_algo_model *model;
+    lt_serve_batch *batch; /* a model that is not one built-in algorithm's: through serve */
     char *dir;
 } transform;
 
@@ -91,12 +94,44 @@ static int load_model(transform *t, lt_err *err)
     return rc;
 }
 
+/* A bring-your-own model: its serve program(s) started as an endpoint would start them,
+ * one worker per MaxConcurrentTransforms; what the program answers on
+ * /execution-parameters fills in the job's unset BatchStrategy, MaxPayloadInMB and
+ * MaxConcurrentTransforms. */
+static int open_batch(transform *t, lt_err *err)
+{
+    char *work = lt_xasprintf("%s/model", t->dir);
+    json_t *client = json_object_get(t->doc, "ModelClientConfig");
+    lt_serve_batch_params p = {
+        .store = t->data->store, .blob = t->data->blob, .data_dir = t->data->dir,
+        .model_name = lt_json_str(t->doc, "ModelName"), .job_name = t->name, .work_dir = work,
+        .workers = (int)lt_json_int(t->doc, "MaxConcurrentTransforms", 1),
+        .answer_timeout_ms = lt_json_int(client, "InvocationsTimeoutInSeconds", 600) * 1000,
+    };
+    int rc = lt_serve_batch_open(&t->batch, &p, err);
+    free(work);
+    const char *key;
+    json_t *value;
+    if (!rc)
+        json_object_foreach((json_t *)lt_serve_batch_execution_parameters(t->batch), key, value)
+            if (!json_object_get(t->doc, key)) json_object_set(t->doc, key, value);
+    return rc;
+}
+
 /* One batch of records (text, whole lines) through the model, appended to out. */
 static int run_batch(transform *t, const char *data, size_t len, const char *source,
                      size_t first_record, lt_buf *out, lt_err *err)
 {
     json_t *in = json_object_get(t->doc, "TransformInput");
     const char *type = lt_json_str(in, "ContentType");
+    if (t->batch) {
+        lt_err perr = {0};
+        const char *accept = lt_json_str(json_object_get(t->doc, "TransformOutput"), "Accept");
+        int rc = lt_serve_batch_predict(t->batch, type ? type : "text/csv", accept, data, len, out,
+                                        &perr);
+        if (rc) return lt_err_set(err, rc, "%s record %zu: %s", source, first_record + 1, perr.msg);
+        return out->len && out->data[out->len - 1] != '\n' ? lt_buf_append(out, "\n", 1, err) : 0;
+    }
     if (!type || strncmp(type, "text/csv", 8) == 0) type = "text/csv;label_size=0";
     char *where = lt_xasprintf("%s record %zu", source, first_record + 1);
     lt_read_options opt = {.content_type = type, .source_name = where, .threads = 1};
@@ -236,7 +271,10 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
     if (!rc && status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
         end_state started = {.started = true};
         rc = set_state(&t, &started, err);
-        if (!rc) rc = load_model(&t, err);
+        if (!rc && lt_serve_model_is_builtin(data->store, lt_json_str(t.doc, "ModelName")))
+            rc = load_model(&t, err);
+        else if (!rc)
+            rc = open_batch(&t, err);
         if (!rc) rc = run(&t, err);
         if (rc) {
             char *reason = lt_xasprintf("ClientError: %s", err->msg);
@@ -247,6 +285,7 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
         }
     }
     if (t.model) t.algo->free(t.model);
+    lt_serve_batch_close(t.batch);
     json_decref(t.doc);
     char *model_dir = lt_xasprintf("%s/model", t.dir);
     lt_rm_rf(model_dir, &(lt_err){0});
