@@ -18,7 +18,7 @@ ALLOWED = {
     "api": {"base", "store", "blob", "algo", "tune"},
     "s3": {"base", "blob"},
     "exec": {"base", "store", "blob"},
-    "serve": {"base", "store", "blob", "algo"},
+    "serve": {"base", "store", "blob", "algo", "exec"},
     "tune": {"base", "store"},
     "http": {"base", "store", "blob", "api", "s3", "exec", "serve"},
     "cli": {"base", "store", "blob", "api", "s3", "http", "exec", "serve", "algo", "tune"},

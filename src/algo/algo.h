@@ -141,7 +141,12 @@ typedef void (*lt_algo_log_fn)(void *ctx, const char *line);
 
 typedef struct lt_algo_train_args {
     const lt_dataset *train;
-    const lt_dataset *validation; /* may be NULL */
+    const lt_dataset *validation; /* may be NULL: used during training (early stopping,
+                                     model selection) by the algorithms that take one */
+    const lt_dataset *test;       /* may be NULL: scored once after training with the final
+                                     model (SageMaker's "test" channel); its metrics are named
+                                     test:<metric> and the algorithm also logs SageMaker's
+                                     "#test_score (algo-1) : ('<label>', <value>)" lines */
     const json_t *hyperparameters; /* object of string values, as hyperparameters.json */
     int threads;                   /* 0: all */
     lt_algo_metric_fn on_metric;   /* may be NULL */

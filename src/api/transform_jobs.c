@@ -1,6 +1,6 @@
 /* Batch transform jobs: CreateTransformJob, DescribeTransformJob, ListTransformJobs,
- * StopTransformJob. Create checks the model (a built-in algorithm's: those are transformed
- * in-process), the input data and the output URI, stores the job InProgress and tells the
+ * StopTransformJob. Create checks the model (that it exists: a built-in algorithm's model is
+ * transformed in-process, any other through its serve programs), the input data and the output URI, stores the job InProgress and tells the
  * executor, whose transform runner (`lathe job run transform NAME`) does the work. */
 #include "api/jobs_internal.h"
 
@@ -24,21 +24,10 @@ static int check_model(lt_api_ctx *ctx, const char *model, lt_err *err)
     lt_err inner = {0};
     int rc = lt_store_resource_get(ctx->store, LT_STORE_KIND_JOB_SPEC, spec_name, &res, &inner);
     free(spec_name);
-    json_t *spec = NULL;
-    if (rc == LT_ENOTFOUND) {
+    if (rc == LT_ENOTFOUND)
         rc = lt_err_set(err, LT_EINVAL, "Could not find model \"%s\".", model);
-    } else if (rc) {
+    else if (rc)
         rc = lt_err_set(err, rc, "%s", inner.msg);
-    } else if (lt_json_parse(res.doc, strlen(res.doc), &spec, NULL) == 0) {
-        json_t *images = json_object_get(spec, "Image");
-        const char *type = lt_json_str(json_array_get(images, 0), "Type");
-        if (json_array_size(images) != 1 || !type || strcmp(type, "algorithm") != 0)
-            rc = lt_err_set(err, LT_EINVAL,
-                            "Model \"%s\" is not a built-in algorithm's model; batch transform of "
-                            "bring-your-own serve programs is not supported yet.",
-                            model);
-    }
-    json_decref(spec);
     lt_store_resource_clear(&res);
     return rc;
 }
@@ -111,9 +100,8 @@ static int create_transform_job(lt_api_ctx *ctx, const json_t *input, json_t **o
         "BatchStrategy", "Environment", "TransformInput", "TransformOutput", "TransformResources",
         "DataProcessing", "ExperimentConfig", "DataCaptureConfig", NULL};
     lt_api__copy_members(doc, input, members);
-    if (!json_object_get(doc, "MaxPayloadInMB")) json_object_set_new(doc, "MaxPayloadInMB", json_integer(6));
-    if (!json_object_get(doc, "BatchStrategy"))
-        json_object_set_new(doc, "BatchStrategy", json_string("MultiRecord"));
+    /* Unset MaxPayloadInMB and BatchStrategy stay unset: the runner takes a serve program's
+     * /execution-parameters for them, and SageMaker's defaults (6 MB, MultiRecord) after. */
     json_object_set_new(doc, "TransformJobStatus", json_string("InProgress"));
     char *arn = NULL;
     rc = lt_api__resource_create(ctx, KIND, name, doc, NULL, json_object_get(input, "Tags"), &arn, err);

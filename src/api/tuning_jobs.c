@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *tuning_status(const json_t *doc)
 {
@@ -23,18 +24,22 @@ const lt_api_kind lt_api__tuning_job_kind = {LT_STORE_KIND_TUNING_JOB, "Hyperpar
                                              "HyperParameterTuningJobArn", tuning_status};
 #define KIND (&lt_api__tuning_job_kind)
 
-/* The objective must be a metric the definition's jobs emit. */
+/* The objective must be a metric the definition's jobs emit. `where` names the definition
+ * in messages ("TrainingJobDefinition", "TrainingJobDefinitions[1] (xgb)"). */
 static int check_objective(lt_api_ctx *ctx, const json_t *objective, const json_t *definition,
-                           lt_err *err)
+                           const char *where, lt_err *err)
 {
     const char *metric = lt_json_str(objective, "MetricName");
+    if (!metric)
+        return lt_err_set(err, LT_EINVAL, "The objective of %s has no MetricName.", where);
     json_t *spec = json_object_get(definition, "AlgorithmSpecification");
     const char *uri = lt_json_str(spec, "TrainingImage");
     const char *algorithm = lt_json_str(spec, "AlgorithmName");
     if ((!uri) == (!algorithm))
         return lt_err_set(err, LT_EINVAL,
-                          "TrainingJobDefinition.AlgorithmSpecification must name exactly one of "
-                          "TrainingImage and AlgorithmName.");
+                          "%s.AlgorithmSpecification must name exactly one of TrainingImage and "
+                          "AlgorithmName.",
+                          where);
     json_t *image = NULL;
     int rc = lt_api_image_resolve(ctx->store, uri ? uri : algorithm, &image, err);
     if (rc) return rc;
@@ -53,9 +58,9 @@ static int check_objective(lt_api_ctx *ctx, const json_t *objective, const json_
     }
     if (!found)
         rc = lt_err_set(err, LT_EINVAL,
-                        "The objective metric '%s' is not one the training jobs emit (%s); name a "
-                        "MetricDefinitions entry or one of the built-in algorithm's metrics.",
-                        metric, names.len ? names.data : "they define no metrics");
+                        "The objective metric '%s' is not one the training jobs of %s emit (%s); "
+                        "name a MetricDefinitions entry or one of the built-in algorithm's metrics.",
+                        metric ? metric : "", where, names.len ? names.data : "they define no metrics");
     lt_buf_free(&names);
     json_decref(image);
     return rc;
@@ -67,12 +72,6 @@ static int check_config(const json_t *config, lt_err *err)
     lt_tune_strategy s;
     int rc = lt_tune_strategy_parse(strategy ? strategy : "Bayesian", &s, err);
     if (rc) return rc;
-    lt_tune_space *space = NULL;
-    lt_err inner = {0};
-    if (lt_tune_space_parse(json_object_get(config, "ParameterRanges"), &space, &inner) != 0)
-        return lt_err_set(err, LT_EINVAL, "HyperParameterTuningJobConfig.ParameterRanges: %s",
-                          inner.msg);
-    lt_tune_space_free(space);
     const char *early = lt_json_str(config, "TrainingJobEarlyStoppingType");
     if (s == LT_TUNE_HYPERBAND && early && strcmp(early, "Auto") == 0)
         return lt_err_set(err, LT_EINVAL,
@@ -82,8 +81,136 @@ static int check_config(const json_t *config, lt_err *err)
         return lt_err_set(err, LT_EINVAL,
                           "ResourceLimits.MaxNumberOfTrainingJobs is required with the %s strategy.",
                           strategy ? strategy : "Bayesian");
-    if (!json_object_get(config, "HyperParameterTuningJobObjective") && s != LT_TUNE_GRID)
-        return lt_err_set(err, LT_EINVAL, "HyperParameterTuningJobObjective is required.");
+    json_t *hb = json_object_get(json_object_get(config, "StrategyConfig"), "HyperbandStrategyConfig");
+    if (hb && s != LT_TUNE_HYPERBAND)
+        return lt_err_set(err, LT_EINVAL,
+                          "StrategyConfig.HyperbandStrategyConfig is only for the Hyperband strategy.");
+    int64_t min_r = lt_json_int(hb, "MinResource", 1), max_r = lt_json_int(hb, "MaxResource", 0);
+    if (min_r < 1 || max_r < 0 || max_r > 20000 || (max_r && max_r < min_r))
+        return lt_err_set(err, LT_EINVAL,
+                          "HyperbandStrategyConfig: MinResource (%lld) must be at least 1 and at "
+                          "most MaxResource (%lld), which is at most 20000.",
+                          (long long)min_r, (long long)max_r);
+    return 0;
+}
+
+/* Hyperband needs MaxResource: HyperbandStrategyConfig's, or the epochs among a
+ * definition's static hyperparameters (the keys SageMaker infers it from). */
+static int check_hyperband_resource(const json_t *config, const json_t *definition,
+                                    const char *where, lt_err *err)
+{
+    const char *strategy = lt_json_str(config, "Strategy");
+    if (!strategy || strcasecmp(strategy, "Hyperband") != 0) return 0;
+    json_t *hb = json_object_get(json_object_get(config, "StrategyConfig"), "HyperbandStrategyConfig");
+    if (json_object_get(hb, "MaxResource")) return 0;
+    static const char *const keys[] = {"epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs"};
+    json_t *statics = json_object_get(definition, "StaticHyperParameters");
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const char *v = lt_json_str(statics, keys[i]);
+        int64_t n = 0;
+        if (v && lt_parse_i64(v, 1, 20000, &n, keys[i], NULL) == 0) return 0;
+    }
+    return lt_err_set(err, LT_EINVAL,
+                      "The Hyperband strategy needs StrategyConfig.HyperbandStrategyConfig."
+                      "MaxResource, or an epochs, numepochs, n-epochs, n_epochs or num_epochs "
+                      "static hyperparameter of %s (an integer from 1 to 20000) to infer it from.",
+                      where);
+}
+
+/* One training job definition: its objective (TuningObjective, else the config's) names a
+ * metric its jobs emit, in the same direction as the others'; its ranges
+ * (HyperParameterRanges, else the config's ParameterRanges) parse. *type is the first
+ * definition's objective Type (NULL before it). */
+static int check_definition(lt_api_ctx *ctx, const json_t *config, const json_t *definition,
+                            const char *where, const char **type, lt_err *err)
+{
+    const char *strategy = lt_json_str(config, "Strategy");
+    bool grid = strategy && strcasecmp(strategy, "Grid") == 0;
+    json_t *objective = json_object_get(definition, "TuningObjective");
+    if (!objective) objective = json_object_get(config, "HyperParameterTuningJobObjective");
+    if (!objective && !grid)
+        return lt_err_set(err, LT_EINVAL,
+                          "%s has no objective: give HyperParameterTuningJobConfig."
+                          "HyperParameterTuningJobObjective or the definition's TuningObjective.",
+                          where);
+    int rc = objective ? check_objective(ctx, objective, definition, where, err) : 0;
+    if (rc) return rc;
+    const char *t = lt_json_str(objective, "Type");
+    if (t && *type && strcmp(t, *type) != 0)
+        return lt_err_set(err, LT_EINVAL,
+                          "Every training job definition's objective must have the same Type: %s "
+                          "has %s, the first has %s.",
+                          where, t, *type);
+    if (t && !*type) *type = t;
+    json_t *ranges = json_object_get(definition, "HyperParameterRanges");
+    const char *ranges_where = "HyperParameterRanges";
+    if (!ranges) {
+        ranges = json_object_get(config, "ParameterRanges");
+        ranges_where = "HyperParameterTuningJobConfig.ParameterRanges";
+    }
+    if (!ranges)
+        return lt_err_set(err, LT_EINVAL,
+                          "%s has no ranges to search: give HyperParameterTuningJobConfig."
+                          "ParameterRanges or the definition's HyperParameterRanges.",
+                          where);
+    lt_tune_space *space = NULL;
+    lt_err inner = {0};
+    if (lt_tune_space_parse(ranges, &space, &inner) != 0)
+        return lt_err_set(err, LT_EINVAL, "%s: %s: %s", where, ranges_where, inner.msg);
+    lt_tune_space_free(space);
+    rc = check_hyperband_resource(config, definition, where, err);
+    if (!rc)
+        rc = lt_api__check_s3_uri(
+            lt_json_str(json_object_get(definition, "OutputDataConfig"), "S3OutputPath"),
+            "TrainingJobDefinition.OutputDataConfig.S3OutputPath", err);
+    return rc;
+}
+
+/* Exactly one of TrainingJobDefinition and TrainingJobDefinitions (1 to 10, each with a
+ * unique DefinitionName when there are several); warm start and early stopping only with one
+ * definition, as SageMaker documents for multi-algorithm tuning. */
+static int check_definitions(lt_api_ctx *ctx, const json_t *input, lt_err *err)
+{
+    json_t *config = json_object_get(input, "HyperParameterTuningJobConfig");
+    json_t *one = json_object_get(input, "TrainingJobDefinition");
+    json_t *many = json_object_get(input, "TrainingJobDefinitions");
+    if ((one != NULL) == (many != NULL))
+        return lt_err_set(err, LT_EINVAL,
+                          "Give exactly one of TrainingJobDefinition and TrainingJobDefinitions.");
+    const char *type = NULL;
+    if (one) return check_definition(ctx, config, one, "TrainingJobDefinition", &type, err);
+    size_t n = json_array_size(many);
+    if (n < 1 || n > 10)
+        return lt_err_set(err, LT_EINVAL,
+                          "TrainingJobDefinitions must have from 1 to 10 members; it has %zu.", n);
+    if (n > 1 && json_object_get(input, "WarmStartConfig"))
+        return lt_err_set(err, LT_EINVAL,
+                          "WarmStartConfig is only available with a single training job definition.");
+    const char *early = lt_json_str(config, "TrainingJobEarlyStoppingType");
+    if (n > 1 && early && strcmp(early, "Auto") == 0)
+        return lt_err_set(err, LT_EINVAL,
+                          "TrainingJobEarlyStoppingType Auto is only available with a single "
+                          "training job definition.");
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_array_get(many, i);
+        const char *dname = lt_json_str(d, "DefinitionName");
+        char where[160];
+        snprintf(where, sizeof where, "TrainingJobDefinitions[%zu]%s%.64s%s", i, dname ? " (" : "",
+                 dname ? dname : "", dname ? ")" : "");
+        if (n > 1 && (!dname || !*dname))
+            return lt_err_set(err, LT_EINVAL,
+                              "%s needs a DefinitionName: with several definitions each is named.",
+                              where);
+        for (size_t j = 0; dname && j < i; j++)
+            if (strcmp(dname, lt_json_str(json_array_get(many, j), "DefinitionName")
+                                  ? lt_json_str(json_array_get(many, j), "DefinitionName")
+                                  : "") == 0)
+                return lt_err_set(err, LT_EINVAL,
+                                  "TrainingJobDefinitions: the DefinitionName '%s' is used twice.",
+                                  dname);
+        int rc = check_definition(ctx, config, d, where, &type, err);
+        if (rc) return rc;
+    }
     return 0;
 }
 
@@ -116,41 +243,45 @@ static int check_warm_start(lt_api_ctx *ctx, const json_t *warm, lt_err *err)
     return 0;
 }
 
+/* The objective among the static hyperparameters of a stored definition, as SageMaker's
+ * Describe shows it. */
+static json_t *stored_definition(const json_t *definition, const json_t *config)
+{
+    json_t *def = json_deep_copy(definition);
+    json_t *statics = json_object_get(def, "StaticHyperParameters");
+    if (!statics) json_object_set_new(def, "StaticHyperParameters", statics = json_object());
+    json_t *objective = json_object_get(def, "TuningObjective");
+    if (!objective) objective = json_object_get(config, "HyperParameterTuningJobObjective");
+    if (lt_json_str(objective, "MetricName"))
+        json_object_set_new(statics, "_tuning_objective_metric",
+                            json_string(lt_json_str(objective, "MetricName")));
+    return def;
+}
+
 static int create_tuning_job(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
     const char *name = lt_json_str(input, "HyperParameterTuningJobName");
     json_t *config = json_object_get(input, "HyperParameterTuningJobConfig");
-    json_t *definition = json_object_get(input, "TrainingJobDefinition");
-    json_t *definitions = json_object_get(input, "TrainingJobDefinitions");
-    if (!definition && json_array_size(definitions) == 1) definition = json_array_get(definitions, 0);
-    if (!definition)
-        return lt_err_set(err, LT_EINVAL,
-                          json_array_size(definitions) > 1
-                              ? "Several TrainingJobDefinitions in one tuning job are not supported "
-                                "yet; give one TrainingJobDefinition."
-                              : "TrainingJobDefinition is required.");
     int rc = check_config(config, err);
-    json_t *objective = json_object_get(config, "HyperParameterTuningJobObjective");
-    if (!rc && objective) rc = check_objective(ctx, objective, definition, err);
+    if (!rc) rc = check_definitions(ctx, input, err);
     json_t *warm = json_object_get(input, "WarmStartConfig");
     if (!rc && warm) rc = check_warm_start(ctx, warm, err);
-    if (!rc)
-        rc = lt_api__check_s3_uri(lt_json_str(json_object_get(definition, "OutputDataConfig"),
-                                              "S3OutputPath"),
-                                  "TrainingJobDefinition.OutputDataConfig.S3OutputPath", err);
     if (rc) return rc;
     json_t *doc = json_object();
-    static const char *const members[] = {"HyperParameterTuningJobConfig", "TrainingJobDefinitions",
-                                          "WarmStartConfig", "Autotune", NULL};
+    static const char *const members[] = {"HyperParameterTuningJobConfig", "WarmStartConfig",
+                                          "Autotune", NULL};
     lt_api__copy_members(doc, input, members);
-    /* Describe shows the objective among the static hyperparameters, as SageMaker does. */
-    json_t *def = json_deep_copy(definition);
-    json_t *statics = json_object_get(def, "StaticHyperParameters");
-    if (!statics) json_object_set_new(def, "StaticHyperParameters", statics = json_object());
-    if (objective)
-        json_object_set_new(statics, "_tuning_objective_metric",
-                            json_string(lt_json_str(objective, "MetricName")));
-    json_object_set_new(doc, "TrainingJobDefinition", def);
+    json_t *one = json_object_get(input, "TrainingJobDefinition");
+    if (one) {
+        json_object_set_new(doc, "TrainingJobDefinition", stored_definition(one, config));
+    } else {
+        json_t *defs = json_array();
+        size_t i;
+        json_t *d;
+        json_array_foreach(json_object_get(input, "TrainingJobDefinitions"), i, d)
+            json_array_append_new(defs, stored_definition(d, config));
+        json_object_set_new(doc, "TrainingJobDefinitions", defs);
+    }
     json_object_set_new(doc, "HyperParameterTuningJobStatus", json_string("InProgress"));
     json_object_set_new(doc, "TrainingJobStatusCounters",
                         json_pack("{s:i, s:i, s:i, s:i, s:i}", "Completed", 0, "InProgress", 0,
@@ -229,10 +360,33 @@ static int stop_tuning_job(lt_api_ctx *ctx, const json_t *input, json_t **output
 
 typedef struct trials_ctx {
     json_t *items;
-    const json_t *ranges; /* the tuning job's ParameterRanges */
-    const char *metric;
+    const json_t *tuning; /* the tuning job's document */
     const char *tuning_name;
 } trials_ctx;
+
+/* The definition a trial was made from (by the TrainingJobDefinitionName its runner wrote
+ * into it), its ranges and its objective metric. */
+static void trial_definition(const json_t *tuning, const json_t *trial_doc, const json_t **ranges,
+                             const char **metric, const char **def_name)
+{
+    json_t *config = json_object_get(tuning, "HyperParameterTuningJobConfig");
+    json_t *def = json_object_get(tuning, "TrainingJobDefinition");
+    json_t *many = json_object_get(tuning, "TrainingJobDefinitions");
+    const char *wanted = lt_json_str(trial_doc, "TrainingJobDefinitionName");
+    if (!def) def = json_array_get(many, 0);
+    size_t i;
+    json_t *d;
+    json_array_foreach(many, i, d) {
+        const char *n = lt_json_str(d, "DefinitionName");
+        if (wanted && n && strcmp(n, wanted) == 0) def = d;
+    }
+    *ranges = json_object_get(def, "HyperParameterRanges");
+    if (!*ranges) *ranges = json_object_get(config, "ParameterRanges");
+    json_t *objective = json_object_get(def, "TuningObjective");
+    if (!objective) objective = json_object_get(config, "HyperParameterTuningJobObjective");
+    *metric = lt_json_str(objective, "MetricName");
+    *def_name = lt_json_str(def, "DefinitionName");
+}
 
 static bool is_tuned(const json_t *ranges, const char *name)
 {
@@ -259,21 +413,25 @@ static int add_trial(void *ctx, const lt_store_resource *res, lt_err *err)
                                           "TrainingJobStatus", "FailureReason", NULL};
     lt_api__copy_members(s, doc, members);
     json_object_set_new(s, "TuningJobName", json_string(t->tuning_name));
+    const json_t *ranges = NULL;
+    const char *metric = NULL, *def_name = NULL;
+    trial_definition(t->tuning, doc, &ranges, &metric, &def_name);
+    if (def_name) json_object_set_new(s, "TrainingJobDefinitionName", json_string(def_name));
     json_t *tuned = json_object();
     const char *key;
     json_t *value;
     json_object_foreach(json_object_get(doc, "HyperParameters"), key, value)
-        if (is_tuned(t->ranges, key)) json_object_set(tuned, key, value);
+        if (is_tuned(ranges, key)) json_object_set(tuned, key, value);
     json_object_set_new(s, "TunedHyperParameters", tuned);
     const char *status = lt_json_str(doc, "TrainingJobStatus");
     json_t *found = NULL;
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(doc, "FinalMetricDataList"), i, m)
-        if (t->metric && strcmp(lt_json_str(m, "MetricName"), t->metric) == 0) found = m;
+        if (metric && strcmp(lt_json_str(m, "MetricName"), metric) == 0) found = m;
     if (found)
         json_object_set_new(s, "FinalHyperParameterTuningJobObjectiveMetric",
-                            json_pack("{s:s, s:O}", "MetricName", t->metric, "Value",
+                            json_pack("{s:s, s:O}", "MetricName", metric, "Value",
                                       json_object_get(found, "Value")));
     const char *objective = strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0
                                 ? "Pending"
@@ -300,11 +458,7 @@ static int list_trials(lt_api_ctx *ctx, const json_t *input, json_t **output, lt
     int rc = lt_api__resource_load(ctx, KIND, name, &res, &tuning, err);
     lt_store_resource_clear(&res);
     if (rc) return rc;
-    json_t *config = json_object_get(tuning, "HyperParameterTuningJobConfig");
-    trials_ctx t = {json_array(), json_object_get(config, "ParameterRanges"),
-                    lt_json_str(json_object_get(config, "HyperParameterTuningJobObjective"),
-                                "MetricName"),
-                    name};
+    trials_ctx t = {json_array(), tuning, name};
     /* Every trial, then filtered, sorted and paged here: a tuning job has at most a few
      * hundred, and FinalObjectiveMetricValue is no store column. */
     lt_store_list_params params = {.kind = LT_STORE_KIND_TRAINING_JOB,

@@ -50,7 +50,7 @@ static void usage(FILE *out)
             "         tune any command's hyperparameters locally (ParameterRanges JSON); prints\n"
             "         one JSON line with the best objective and hyperparameters\n"
             "  tune stdio --space SPACE.json --strategy S   the ask/tell protocol on stdin/stdout\n"
-            "  tune create --file REQUEST.json [--name N] | watch NAME\n"
+            "  tune create [--file] REQUEST.json|.yaml [--name N] | watch NAME\n"
             "         a tuning job from a CreateHyperParameterTuningJob request; watch it\n"
             "  admin interrupt JOB [--data-dir DIR]\n"
             "         simulate a spot reclaim of a running training job\n"

@@ -119,9 +119,11 @@ int lt_cli__cmd_api(int argc, char **argv);
 int lt_cli__cmd_algo(int argc, char **argv);
 int lt_cli__cmd_job(int argc, char **argv);
 int lt_cli__cmd_algo_container(int argc, char **argv);
-/* Trains a built-in algorithm from files into model_dir (what `lathe algo train` does). */
+/* Trains a built-in algorithm from files into model_dir (what `lathe algo train` does);
+ * validation and test may be NULL. */
 int lt_cli__algo_train(const char *name, const char *train, const char *validation,
-                       const char *content_type, const char *model_dir, json_t *hp, lt_err *err);
+                       const char *test, const char *content_type, const char *model_dir,
+                       json_t *hp, lt_err *err);
 int lt_cli__cmd_admin(int argc, char **argv);
 int lt_cli__cmd_image(int argc, char **argv);
 int lt_cli__cmd_logs(int argc, char **argv);
@@ -139,6 +141,13 @@ int lt_cli__doc_load(lt_store *store, const char *kind, const char *name, json_t
                      lt_err *err);
 int lt_cli__doc_update(lt_store *store, const char *kind, const char *name, const char *parent,
                        const char *status_member, lt_cli__doc_fn fn, void *ctx, lt_err *err);
+
+/* A YAML document (text, len bytes) as the JSON object the same request would be, for
+ * `lathe tune create` (yaml.c: the subset and the scalar rules). `source` names the input in
+ * messages. LT_EINVAL with "SOURCE:LINE:COLUMN: why" on bad YAML, a construct outside the
+ * subset, or a document that is not a mapping. *out is a new reference. */
+int lt_cli__yaml_to_json(const char *text, size_t len, const char *source, json_t **out,
+                         lt_err *err);
 
 /* The body of `lathe job run tuning NAME` (tuning_runner.c). */
 int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err);

@@ -16,7 +16,8 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: lathe algo list\n"
-            "       lathe algo train NAME --train PATH [--validation PATH] [--content-type T]\n"
+            "       lathe algo train NAME --train PATH [--validation PATH] [--test PATH]\n"
+            "                        [--content-type T]\n"
             "                        [--hp KEY=VALUE ...] --model-dir DIR [--threads N]\n"
             "       lathe algo predict --model-dir DIR --input PATH [--content-type T]\n"
             "                          [--accept application/json[; verbose=true]|application/jsonlines|\n"
@@ -84,7 +85,7 @@ static void print_log(void *ctx, const char *line)
 }
 
 typedef struct algo_args {
-    const char *name, *train, *validation, *content_type, *model_dir, *input, *accept;
+    const char *name, *train, *validation, *test, *content_type, *model_dir, *input, *accept;
     int64_t threads;
     json_t *hp;
 } algo_args;
@@ -101,6 +102,7 @@ static int parse_args(int argc, char **argv, int first, algo_args *a, lt_err *er
         const char **slot = NULL;
         if (!strcmp(arg, "--train")) slot = &a->train;
         else if (!strcmp(arg, "--validation")) slot = &a->validation;
+        else if (!strcmp(arg, "--test")) slot = &a->test;
         else if (!strcmp(arg, "--content-type")) slot = &a->content_type;
         else if (!strcmp(arg, "--model-dir")) slot = &a->model_dir;
         else if (!strcmp(arg, "--input")) slot = &a->input;
@@ -140,12 +142,19 @@ static int read_data(const char *path, const char *content_type, int threads, bo
     return lt_read_path(path, &opt, out, err);
 }
 
+static bool takes_test(const lt_algo *algo)
+{
+    for (const char *const *m = algo->metrics; m && *m; m++)
+        if (lt_str_starts_with(*m, "test:")) return true;
+    return false;
+}
+
 static int cmd_train(algo_args *a, lt_err *err)
 {
     const lt_algo *algo = a->name ? lt_algo_find(a->name) : NULL;
     if (!a->name || !a->train || !a->model_dir) return usage();
     if (!algo) return lt_err_set(err, LT_EINVAL, "no algorithm named '%s' (see `lathe algo list`)", a->name);
-    lt_dataset *train = NULL, *validation = NULL;
+    lt_dataset *train = NULL, *validation = NULL, *test = NULL;
     lt_algo_model *model = NULL;
     int64_t start = lt_monotonic_ns();
     /* XGBoost's csv_weights=1: the second CSV column is the instance weight. */
@@ -154,6 +163,8 @@ static int cmd_train(algo_args *a, lt_err *err)
     int rc = read_data(a->train, a->content_type, (int)a->threads, weights, &train, err);
     if (!rc && a->validation)
         rc = read_data(a->validation, a->content_type, (int)a->threads, weights, &validation, err);
+    if (!rc && a->test)
+        rc = read_data(a->test, a->content_type, (int)a->threads, weights, &test, err);
     /* Training takes dense data; in libsvm an absent entry is a zero, except for XGBoost,
      * which reads it as missing (NaN). */
     const size_t dense_cap = (size_t)8 << 30;
@@ -161,10 +172,16 @@ static int cmd_train(algo_args *a, lt_err *err)
     if (!rc && train->x.kind == LT_MATRIX_CSR) rc = lt_dataset_densify(train, fill, dense_cap, err);
     if (!rc && validation && validation->x.kind == LT_MATRIX_CSR)
         rc = lt_dataset_densify(validation, fill, dense_cap, err);
+    if (!rc && test && test->x.kind == LT_MATRIX_CSR)
+        rc = lt_dataset_densify(test, fill, dense_cap, err);
+    /* An algorithm that scores no test channel (it declares no test: metric) trains with a
+     * lone test channel as its validation data, as Lathe always did. */
+    if (!rc && test && !validation && !takes_test(algo)) validation = test, test = NULL;
     int64_t read_ns = lt_monotonic_ns();
     if (!rc) {
         lt_algo_train_args targs = {.train = train,
                                     .validation = validation,
+                                    .test = test,
                                     .hyperparameters = a->hp,
                                     .threads = (int)a->threads,
                                     .on_metric = print_metric,
@@ -188,6 +205,7 @@ static int cmd_train(algo_args *a, lt_err *err)
     if (model) algo->free(model);
     lt_dataset_free(train);
     lt_dataset_free(validation);
+    lt_dataset_free(test);
     return rc;
 }
 
@@ -266,11 +284,13 @@ int lt_cli__cmd_algo(int argc, char **argv)
 }
 
 int lt_cli__algo_train(const char *name, const char *train, const char *validation,
-                       const char *content_type, const char *model_dir, json_t *hp, lt_err *err)
+                       const char *test, const char *content_type, const char *model_dir,
+                       json_t *hp, lt_err *err)
 {
     algo_args a = {.name = name,
                    .train = train,
                    .validation = validation,
+                   .test = test,
                    .content_type = content_type,
                    .model_dir = model_dir,
                    .hp = hp};

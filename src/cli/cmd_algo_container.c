@@ -1,8 +1,9 @@
 /* `lathe algo container-train NAME`: a built-in algorithm as a SageMaker training
  * container. It is what a job whose AlgorithmName (or built-in image URI) names one of
  * lathe's algorithms runs inside its sandbox: it reads /opt/ml/input/config, trains on the
- * `train` channel (validated on `validation`, or `test`), in File or Pipe mode, writes the
- * model to /opt/ml/model and, on failure, the reason to /opt/ml/output/failure. */
+ * `train` channel (validated on `validation`, scored after training on `test`), in File or
+ * Pipe mode, writes the model to /opt/ml/model and, on failure, the reason to
+ * /opt/ml/output/failure. */
 #include "cli/cli_internal.h"
 
 #include <stdio.h>
@@ -49,7 +50,7 @@ int lt_cli__cmd_algo_container(int argc, char **argv)
     json_t *hps = read_json(OPT_ML "/input/config/hyperparameters.json", &err);
     json_t *channels = hps ? read_json(OPT_ML "/input/config/inputdataconfig.json", &err) : NULL;
     int rc = channels ? 0 : (err.code ? err.code : LT_EINVAL);
-    char *train = NULL, *validation = NULL;
+    char *train = NULL, *validation = NULL, *test = NULL;
     const char *content_type = "text/csv";
     json_t *hp = json_object();
     if (!rc) {
@@ -61,7 +62,7 @@ int lt_cli__cmd_algo_container(int argc, char **argv)
                 json_object_set(hp, key, value);
         train = channel_path(channels, "train");
         validation = channel_path(channels, "validation");
-        if (!validation) validation = channel_path(channels, "test");
+        test = channel_path(channels, "test");
         const char *ct = lt_json_str(json_object_get(channels, "train"), "ContentType");
         if (ct) content_type = ct;
         if (!train)
@@ -69,7 +70,7 @@ int lt_cli__cmd_algo_container(int argc, char **argv)
                             "the algorithm needs a channel named 'train' (channels given: %s)",
                             json_object_size(channels) ? "others only" : "none");
     }
-    if (!rc) rc = lt_cli__algo_train(argv[3], train, validation, content_type, OPT_ML "/model", hp, &err);
+    if (!rc) rc = lt_cli__algo_train(argv[3], train, validation, test, content_type, OPT_ML "/model", hp, &err);
     if (rc) {
         char *message = lt_xasprintf("%s: %s", argv[3], err.msg[0] ? err.msg : "training failed");
         fprintf(stderr, "%s\n", message);
@@ -78,6 +79,7 @@ int lt_cli__cmd_algo_container(int argc, char **argv)
     }
     free(train);
     free(validation);
+    free(test);
     json_decref(hp);
     json_decref(channels);
     json_decref(hps);

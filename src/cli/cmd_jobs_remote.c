@@ -1,7 +1,7 @@
 /* Tuning jobs and transform jobs from the command line, through the API:
- *   lathe tune create --file REQUEST.json [--name NAME] [--no-wait]
- *       sends a CreateHyperParameterTuningJob request (the boto3 call's arguments as JSON)
- *       and watches it;
+ *   lathe tune create [--file] REQUEST.{json,yaml} [--name NAME] [--no-wait]
+ *       sends a CreateHyperParameterTuningJob request (the boto3 call's arguments, as JSON
+ *       or as YAML: see yaml.c) and watches it;
  *   lathe tune watch NAME
  *       prints the counters as they change and, at the end, the best training job;
  *   lathe transform --model NAME --input s3://... --output s3://... [--content-type T]
@@ -85,6 +85,33 @@ static int watch_tuning(remote *r, const char *name, lt_err *err)
     }
 }
 
+/* A request file: YAML when it is named .yaml or .yml, or when (otherwise named) its first
+ * character other than white space is not '{'; else JSON. */
+static int read_request(const char *file, json_t **req, lt_err *err)
+{
+    lt_buf text;
+    lt_buf_init(&text, 1 << 20);
+    int rc = lt_file_read(file, &text, err);
+    if (!rc) {
+        const char *dot = strrchr(file, '.');
+        bool yaml = dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0);
+        if (!dot || strcmp(dot, ".json") != 0) {
+            size_t i = 0;
+            while (i < text.len && strchr(" \t\r\n", text.data[i])) i++;
+            yaml |= i == text.len || text.data[i] != '{';
+        }
+        rc = yaml ? lt_cli__yaml_to_json(text.data, text.len, file, req, err)
+                  : lt_json_parse(text.data, text.len, req, err);
+    }
+    if (!rc && !json_is_object(*req)) {
+        rc = lt_err_set(err, LT_EINVAL, "%s: the request must be a JSON object", file);
+        json_decref(*req);
+        *req = NULL;
+    }
+    lt_buf_free(&text);
+    return rc;
+}
+
 int lt_cli__cmd_tune_job(int argc, char **argv)
 {
     bool *used = lt_xcalloc((size_t)argc + 1, sizeof *used);
@@ -93,37 +120,37 @@ int lt_cli__cmd_tune_job(int argc, char **argv)
     remote r = {0};
     bool create = strcmp(argv[2], "create") == 0;
     const char *file = create ? lt_cli__option(argc, argv, used, "file") : NULL;
-    const char *name = create ? lt_cli__option(argc, argv, used, "name")
-                              : lt_cli__positional(argc, argv, used, 3);
+    const char *name = create ? lt_cli__option(argc, argv, used, "name") : NULL;
     bool no_wait = lt_cli__flag(argc, argv, used, "no-wait");
+    if (create && !file) file = lt_cli__positional(argc, argv, used, 3);
+    if (!create) name = lt_cli__positional(argc, argv, used, 3);
     int rc = 0;
     if ((create && !file) || (!create && !name)) {
-        fprintf(stderr, "usage: lathe tune create --file REQUEST.json [--name NAME] [--no-wait]\n"
+        fprintf(stderr, "usage: lathe tune create [--file] REQUEST.json|REQUEST.yaml [--name NAME] "
+                        "[--no-wait]\n"
                         "       lathe tune watch NAME\n");
         rc = 2;
     }
+    json_t *req = NULL;
+    if (!rc && create && read_request(file, &req, &err) != 0) rc = 1;
     if (!rc && (rc = connect_client(argc, argv, used, &r, &err)) != 0) rc = 1;
     if (!rc && lt_cli__reject_unused(argc, argv, used, 3)) rc = 2;
     char *job = name ? lt_xstrdup(name) : NULL;
     if (!rc && create) {
-        lt_buf text;
-        lt_buf_init(&text, 1 << 20);
-        json_t *req = NULL;
-        if (lt_file_read(file, &text, &err) != 0 || lt_json_parse(text.data, text.len, &req, &err) != 0)
-            rc = 1;
-        lt_buf_free(&text);
         if (!rc && name)
             json_object_set_new(req, "HyperParameterTuningJobName", json_string(name));
         if (!rc && !job) job = lt_xstrdup(lt_json_str(req, "HyperParameterTuningJobName")
                                               ? lt_json_str(req, "HyperParameterTuningJobName")
                                               : "");
-        json_t *out = rc ? NULL : call(&r, "CreateHyperParameterTuningJob", req, &err);
+        json_t *out = call(&r, "CreateHyperParameterTuningJob", req, &err);
+        req = NULL;
         if (!rc && !out) rc = 1;
         if (out) fprintf(stderr, "created %s\n", lt_json_str(out, "HyperParameterTuningJobArn"));
         json_decref(out);
     }
     if (!rc && (!create || !no_wait) && watch_tuning(&r, job, &err) != 0) rc = 1;
     if (rc == 1) fprintf(stderr, "lathe tune: %s\n", err.msg);
+    json_decref(req);
     free(job);
     if (r.ready) lt_cli__client_free(&r.client);
     free(used);

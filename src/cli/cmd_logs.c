@@ -1,5 +1,7 @@
-/* `lathe logs JOB [--follow|-f] [--kind training|processing]`: prints a job's log events
- * through the server's CloudWatch Logs API (DescribeLogStreams with the prefix "JOB/",
+/* `lathe logs JOB [--follow|-f] [--kind training|processing|transform|endpoint]`: prints a
+ * job's log events (or an endpoint's serve program workers': every stream of the group
+ * /aws/sagemaker/Endpoints/NAME) through the server's CloudWatch Logs API
+ * (DescribeLogStreams with the prefix "JOB/",
  * then GetLogEvents from the head of each stream, paging by nextForwardToken), the way the
  * SageMaker SDK's `logs=True` does. With several streams (hosts) each line is prefixed
  * "[algo-N] ". With --follow it polls every 500 ms and, on each poll, asks
@@ -61,8 +63,8 @@ static int refresh_streams(follower *f, lt_err *err)
     char *token = NULL;
     int rc = 0;
     do {
-        json_t *in = json_pack("{s:s, s:s, s:s}", "logGroupName", f->group, "logStreamNamePrefix",
-                               f->prefix, "orderBy", "LogStreamName");
+        json_t *in = json_pack("{s:s, s:s}", "logGroupName", f->group, "orderBy", "LogStreamName");
+        if (f->prefix) json_object_set_new(in, "logStreamNamePrefix", json_string(f->prefix));
         if (token) json_object_set_new(in, "nextToken", json_string(token));
         free(token);
         token = NULL;
@@ -224,8 +226,11 @@ int lt_cli__cmd_logs(int argc, char **argv)
     const char *data_dir = lt_cli__option(argc, argv, used, "data-dir");
     const char *job = lt_cli__positional(argc, argv, used, 2);
     bool processing = kind && strcmp(kind, "processing") == 0;
-    if (!job || (kind && !processing && strcmp(kind, "training") != 0)) {
-        fprintf(stderr, "usage: lathe logs JOB [--follow|-f] [--kind training|processing] "
+    bool transform = kind && strcmp(kind, "transform") == 0;
+    bool serving = kind && strcmp(kind, "endpoint") == 0;
+    if (!job || (kind && !processing && !transform && !serving && strcmp(kind, "training") != 0)) {
+        fprintf(stderr, "usage: lathe logs JOB [--follow|-f] "
+                        "[--kind training|processing|transform|endpoint] "
                         "[--endpoint URL] [--region R] [--profile P]\n");
         free(used);
         return 2;
@@ -241,9 +246,13 @@ int lt_cli__cmd_logs(int argc, char **argv)
         fprintf(stderr, "lathe logs: %s\n", err.msg);
         return 1;
     }
-    follower f = {&client,
-                  processing ? "/aws/sagemaker/ProcessingJobs" : "/aws/sagemaker/TrainingJobs",
-                  lt_xasprintf("%s/", job), NULL, 0};
+    /* An endpoint's group holds only its own streams; the others are shared by jobs. A
+     * transform or endpoint has no status the follower knows: it follows until interrupted. */
+    char *group = serving ? lt_xasprintf("/aws/sagemaker/Endpoints/%s", job)
+                          : lt_xstrdup(processing  ? "/aws/sagemaker/ProcessingJobs"
+                                       : transform ? "/aws/sagemaker/TransformJobs"
+                                                   : "/aws/sagemaker/TrainingJobs");
+    follower f = {&client, group, serving ? NULL : lt_xasprintf("%s/", job), NULL, 0};
     int status = run(&f, job, follow, processing);
     for (size_t i = 0; i < f.n; i++) {
         free(f.streams[i].name);
@@ -251,6 +260,7 @@ int lt_cli__cmd_logs(int argc, char **argv)
     }
     free(f.streams);
     free(f.prefix);
+    free(group);
     lt_cli__client_free(&client);
     return status;
 }

@@ -40,7 +40,7 @@ static void usage(void)
             "           --trials N [--parallel P] [--seed K] [--objective-type Minimize|Maximize]\n"
             "           [--objective-regex RE] [--env] [--early-stopping Auto|Off]\n"
             "           [--min-resource R] [--max-resource R] [--grid-points G] -- COMMAND ...\n"
-            "       lathe tune create --file REQUEST.json [--name NAME] [--no-wait]\n"
+            "       lathe tune create [--file] REQUEST.json|REQUEST.yaml [--name NAME] [--no-wait]\n"
             "       lathe tune watch NAME\n"
             "       lathe tune stdio --space SPACE.json --strategy S [--seed K]\n"
             "           [--objective-type T] [--grid-points G] [--min-resource R] [--max-resource R]\n");

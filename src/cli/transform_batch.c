@@ -108,11 +108,17 @@ static int split_batches(const lt_cli__transform *tx, const char *data, size_t l
 }
 
 /* One batch through the model: data (content_type) in, the answer (in accept's format)
- * appended to out. The one place a batch meets the model. */
+ * appended to out. The one place a batch meets the model: in-process, or a serve program. */
 static int predict_batch(const lt_cli__transform *tx, const char *data, size_t len,
                          const char *content_type, const char *accept, const char *where,
                          lt_buf *out, lt_err *err)
 {
+    if (tx->batch) {
+        lt_err perr = {0};
+        int rc = lt_serve_batch_predict(tx->batch, content_type ? content_type : "text/csv", accept,
+                                        data, len, out, &perr);
+        return rc ? lt_err_set(err, rc, "%s: %s", where, perr.msg) : 0;
+    }
     const char *type = content_type;
     if (!type || strncmp(type, "text/csv", 8) == 0) type = "text/csv;label_size=0";
     lt_read_options opt = {.content_type = type, .source_name = where, .threads = tx->threads};

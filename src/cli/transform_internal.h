@@ -13,6 +13,7 @@
 
 #include "algo/algo.h"
 #include "base/base.h"
+#include "serve/serve.h"
 
 typedef enum {
     LT_CLI__SPLIT_NONE = 0,
@@ -23,8 +24,9 @@ typedef enum {
 typedef struct lt_cli__transform_dp lt_cli__transform_dp;
 
 typedef struct lt_cli__transform {
-    const lt_algo *algo;
+    const lt_algo *algo;      /* a built-in algorithm's model, in-process; or */
     lt_algo_model *model;
+    lt_serve_batch *batch;    /* any other model, through its serve programs */
     const char *content_type; /* what the records are: TransformInput.ContentType */
     const char *accept;       /* TransformOutput.Accept, or NULL */
     lt_cli__split split;
@@ -43,8 +45,11 @@ int lt_cli__transform_object(const lt_cli__transform *tx, const char *data, size
                              const char *uri, lt_buf *out, lt_err *err);
 
 /* Compiles the job's DataProcessing into *out; *out is NULL when it asks for nothing ("$"
- * filters, JoinSource None). LT_EINVAL naming the member for a filter outside the subset. */
-int lt_cli__transform_dp_new(const json_t *job_doc, lt_cli__transform_dp **out, lt_err *err);
+ * filters, JoinSource None). builtin: the model is a built-in algorithm's, which reads JSON
+ * lines as {"features": [...]}; a serve program gets what the filter selects as it is, in the
+ * job's ContentType. LT_EINVAL naming the member for a filter outside the subset. */
+int lt_cli__transform_dp_new(const json_t *job_doc, bool builtin, lt_cli__transform_dp **out,
+                             lt_err *err);
 void lt_cli__transform_dp_free(lt_cli__transform_dp *dp);
 /* The content type the model is given, and the Accept it is asked for, under dp: records
  * go to the model one per line, and come back one per line. */

@@ -30,6 +30,8 @@ struct lt_cli__transform_dp {
     bool join;
     bool csv_in;  /* records are CSV lines, else JSON */
     bool csv_out; /* the model answers CSV lines, else JSON lines */
+    bool builtin; /* a built-in algorithm: JSON records go to it as {"features": [...]} */
+    const char *type, *accept; /* the job's ContentType and Accept, for a serve program */
 };
 
 static int compile(const json_t *dp, const char *member, lt_json_path **out, const char **expr,
@@ -53,7 +55,8 @@ static bool is_json_type(const char *type)
     return type && (strncmp(type, "application/json", 16) == 0);
 }
 
-int lt_cli__transform_dp_new(const json_t *job_doc, lt_cli__transform_dp **out, lt_err *err)
+int lt_cli__transform_dp_new(const json_t *job_doc, bool builtin, lt_cli__transform_dp **out,
+                             lt_err *err)
 {
     *out = NULL;
     const json_t *dp = json_object_get(job_doc, "DataProcessing");
@@ -66,6 +69,9 @@ int lt_cli__transform_dp_new(const json_t *job_doc, lt_cli__transform_dp **out, 
     const char *accept = lt_json_str(json_object_get(job_doc, "TransformOutput"), "Accept");
     d->csv_in = !is_json_type(type);
     d->csv_out = !is_json_type(accept);
+    d->builtin = builtin;
+    d->type = type;
+    d->accept = accept;
     bool active = d->input_filter || d->output_filter || d->join;
     if (!rc && active && type && strncmp(type, "text/csv", 8) != 0 && !is_json_type(type))
         rc = lt_err_set(err, LT_EINVAL,
@@ -90,11 +96,13 @@ void lt_cli__transform_dp_free(lt_cli__transform_dp *dp)
 
 const char *lt_cli__transform_dp_model_type(const lt_cli__transform_dp *dp)
 {
+    if (!dp->builtin) return dp->type ? dp->type : "text/csv";
     return dp->csv_in ? "text/csv;label_size=0" : "application/jsonlines";
 }
 
 const char *lt_cli__transform_dp_model_accept(const lt_cli__transform_dp *dp)
 {
+    if (!dp->builtin) return dp->accept;
     return dp->csv_out ? "text/csv" : "application/jsonlines";
 }
 
@@ -255,7 +263,7 @@ int lt_cli__transform_dp_input(const lt_cli__transform_dp *dp, const char *data,
                             "%s record %zu: InputFilter '%s' selects an object, which a CSV "
                             "record cannot hold",
                             uri, record + 1, dp->input_expr);
-        if (!rc && !dp->csv_in && !json_is_object(sel)) {
+        if (!rc && dp->builtin && !dp->csv_in && !json_is_object(sel)) {
             /* The built-in algorithms read JSON lines as {"features": [...]}. */
             json_t *wrapped = json_object();
             json_object_set_new(wrapped, "features", json_is_array(sel) ? sel : json_pack("[O]", sel));

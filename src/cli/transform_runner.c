@@ -1,5 +1,6 @@
 /* The transform runner: the body of `lathe job run transform NAME`. A built-in algorithm's
- * model is loaded once, in this process; every input object is transformed whole
+ * model is loaded once, in this process (any other model, a serve program or a pipeline,
+ * through serve's lt_serve_batch); every input object is transformed whole
  * (transform_batch.c: split, batched, predicted, DataProcessing applied) and written as
  * <S3OutputPath>/<key relative to the input prefix>.out in the Accept's format, records in
  * input order. A record the model refuses fails the job with the object and the record named;
@@ -8,6 +9,7 @@
 #include "cli/cli_internal.h"
 #include "cli/transform_internal.h"
 #include "exec/exec.h"
+#include "serve/serve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@ typedef struct transform {
     json_t *doc;
     const lt_algo *algo;
     lt_algo_model *model;
+    lt_serve_batch *batch; /* a model that is not one built-in algorithm's: through serve */
     char *dir;
     lt_cli__transform tx;
 } transform;
@@ -94,6 +97,30 @@ static int load_model(transform *t, lt_err *err)
     return rc;
 }
 
+/* A bring-your-own model: its serve program(s) started as an endpoint would start them,
+ * one worker per MaxConcurrentTransforms; what the program answers on
+ * /execution-parameters fills in the job's unset BatchStrategy, MaxPayloadInMB and
+ * MaxConcurrentTransforms. */
+static int open_batch(transform *t, lt_err *err)
+{
+    char *work = lt_xasprintf("%s/model", t->dir);
+    json_t *client = json_object_get(t->doc, "ModelClientConfig");
+    lt_serve_batch_params p = {
+        .store = t->data->store, .blob = t->data->blob, .data_dir = t->data->dir,
+        .model_name = lt_json_str(t->doc, "ModelName"), .job_name = t->name, .work_dir = work,
+        .workers = (int)lt_json_int(t->doc, "MaxConcurrentTransforms", 1),
+        .answer_timeout_ms = lt_json_int(client, "InvocationsTimeoutInSeconds", 600) * 1000,
+    };
+    int rc = lt_serve_batch_open(&t->batch, &p, err);
+    free(work);
+    const char *key;
+    json_t *value;
+    if (!rc)
+        json_object_foreach((json_t *)lt_serve_batch_execution_parameters(t->batch), key, value)
+            if (!json_object_get(t->doc, key)) json_object_set(t->doc, key, value);
+    return rc;
+}
+
 static int transform_object(transform *t, const char *bucket, const char *key, const char *rel,
                             lt_err *err)
 {
@@ -144,12 +171,14 @@ static int setup(transform *t, lt_err *err)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (cpus < 1) cpus = 1;
     int64_t concurrency = lt_json_int(t->doc, "MaxConcurrentTransforms", 0);
-    if (concurrency <= 0) concurrency = cpus;
+    /* A serve program that did not say (execution-parameters): SageMaker's default, 1. */
+    if (concurrency <= 0) concurrency = t->batch ? 1 : cpus;
     tx->concurrency = concurrency > 64 ? 64 : (int)concurrency;
     tx->threads = cpus > tx->concurrency ? (int)(cpus / tx->concurrency) : 1;
     tx->algo = t->algo;
     tx->model = t->model;
-    return lt_cli__transform_dp_new(t->doc, &tx->dp, err);
+    tx->batch = t->batch;
+    return lt_cli__transform_dp_new(t->doc, tx->batch == NULL, &tx->dp, err);
 }
 
 typedef struct object_list {
@@ -214,7 +243,10 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
         end_state started = {.started = true};
         rc = set_state(&t, &started, err);
         int64_t t0 = lt_now_ms();
-        if (!rc) rc = load_model(&t, err);
+        if (!rc && lt_serve_model_is_builtin(data->store, lt_json_str(t.doc, "ModelName")))
+            rc = load_model(&t, err);
+        else if (!rc)
+            rc = open_batch(&t, err);
         if (!rc) rc = setup(&t, err);
         if (!rc) rc = run(&t, err);
         struct rusage ru;
@@ -233,6 +265,7 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
     }
     lt_cli__transform_dp_free(t.tx.dp);
     if (t.model) t.algo->free(t.model);
+    lt_serve_batch_close(t.batch);
     json_decref(t.doc);
     char *model_dir = lt_xasprintf("%s/model", t.dir);
     lt_rm_rf(model_dir, &(lt_err){0});

@@ -5,7 +5,15 @@
  * for early stopping and Hyperband, the intermediate points of their metrics.jsonl), stops
  * the trials the strategy gives up on, and keeps the tuning job's document current
  * (counters, BestTrainingJob). Everything it needs is in the store, so a new runner after a
- * crash or a restart rebuilds the tuner from the trials and carries on. */
+ * crash or a restart rebuilds the tuner from the trials and carries on.
+ *
+ * TrainingJobDefinitions (several algorithms in one tuning job): each definition has its
+ * own space and its own tuner (one surrogate per definition), and each new trial goes to
+ * one definition, chosen by pick_definition below. A union space with the definition as a
+ * categorical would put every other definition's parameters in as inactive dimensions
+ * (and definitions may share a name with different ranges or meaning), which the GP can only
+ * learn to ignore at the cost of trials; separate tuners keep each model exact, and Grid and
+ * Hyperband work per definition unchanged. */
 #include "api/api.h"
 #include "cli/cli_internal.h"
 #include "exec/exec.h"
@@ -21,7 +29,8 @@
 
 typedef struct trial {
     char *name;
-    int id;          /* the tuner's id */
+    size_t def;      /* index of its training job definition */
+    int id;          /* its definition's tuner's id */
     bool told;       /* its outcome was given to the tuner */
     bool stop_asked; /* StopTrainingJob sent */
     long offset;     /* bytes of its metrics.jsonl already read */
@@ -30,17 +39,31 @@ typedef struct trial {
     json_t *doc;     /* last read */
 } trial;
 
+/* A training job definition: the single TrainingJobDefinition, or one of
+ * TrainingJobDefinitions. */
+typedef struct defn {
+    const char *name;   /* DefinitionName; NULL for a TrainingJobDefinition without one */
+    json_t *definition; /* borrowed from the runner's doc */
+    const char *metric; /* its objective metric */
+    lt_tune_space *space;
+    lt_tune *tune;
+    bool exhausted;     /* Grid has run out of combinations */
+    size_t launched;    /* trials created for it (retries not counted) */
+} defn;
+
+#define DEF_MAX 10        /* TrainingJobDefinitions: at most 10 (the API's limit) */
+#define DEF_FIRST_TRIALS 2 /* trials each definition gets before the allocation rule */
+
 typedef struct runner {
     lt_cli__data *data;
     lt_api *api;
     const char *name;
     json_t *doc;
     json_t *config;
-    json_t *definition;
-    const char *metric;
+    defn defs[DEF_MAX];
+    size_t n_defs;
     bool maximize;
-    lt_tune_space *space;
-    lt_tune *tune;
+    uint64_t rng; /* the allocation rule's draws (splitmix64) */
     trial *trials;
     size_t n_trials;
     int64_t max_jobs, max_parallel, max_runtime_s;
@@ -93,21 +116,33 @@ static json_t *call(runner *r, const char *op, json_t *input, lt_err *err)
 
 /* ---- trials ------------------------------------------------------------------------- */
 
-static void set_tuning_arn(json_t *doc, void *ctx)
+typedef struct trial_marks {
+    const char *tuning_arn;
+    const char *definition; /* NULL: none */
+} trial_marks;
+
+/* A trial's document records its tuning job (TuningJobArn, as DescribeTrainingJob shows
+ * it) and its definition's name (which ListTrainingJobsForHyperParameterTuningJob and a
+ * restarted runner read back). */
+static void mark_trial(json_t *doc, void *ctx)
 {
-    json_object_set_new(doc, "TuningJobArn", json_string((const char *)ctx));
+    const trial_marks *m = ctx;
+    json_object_set_new(doc, "TuningJobArn", json_string(m->tuning_arn));
+    if (m->definition)
+        json_object_set_new(doc, "TrainingJobDefinitionName", json_string(m->definition));
 }
 
-/* Creates trial number `index` (1-based) with these hyperparameters; *name gets its name
- * (new). false with cerr set when CreateTrainingJob refused it. */
-static bool create_trial(runner *r, size_t index, json_t *hps, char **name, lt_err *cerr)
+/* Creates trial number `index` (1-based) of definition d with these hyperparameters; *name
+ * gets its name (new). false with cerr set when CreateTrainingJob refused it. */
+static bool create_trial(runner *r, const defn *d, size_t index, json_t *hps, char **name,
+                         lt_err *cerr)
 {
     char hex[9];
     uint8_t bytes[4];
     lt_random_bytes(bytes, sizeof bytes);
     lt_hex_encode(hex, bytes, 4);
     *name = lt_xasprintf("%.32s-%03zu-%s", r->name, index, hex);
-    json_t *req = json_deep_copy(r->definition);
+    json_t *req = json_deep_copy(d->definition);
     json_object_del(req, "StaticHyperParameters");
     json_object_del(req, "DefinitionName");
     json_object_del(req, "TuningObjective");
@@ -119,35 +154,108 @@ static bool create_trial(runner *r, size_t index, json_t *hps, char **name, lt_e
     json_t *out = call(r, "CreateTrainingJob", req, cerr);
     if (!out) return false;
     json_decref(out);
-    lt_cli__doc_update(r->data->store, LT_STORE_KIND_TRAINING_JOB, *name, r->name, "TrainingJobStatus",
-           set_tuning_arn, (void *)lt_json_str(r->doc, "HyperParameterTuningJobArn"), &(lt_err){0});
+    trial_marks marks = {lt_json_str(r->doc, "HyperParameterTuningJobArn"), d->name};
+    lt_cli__doc_update(r->data->store, LT_STORE_KIND_TRAINING_JOB, *name, r->name,
+                       "TrainingJobStatus", mark_trial, &marks, &(lt_err){0});
     return true;
 }
 
-static int launch(runner *r, lt_err *err)
+static uint64_t next_random(runner *r)
+{
+    uint64_t z = (r->rng += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static double final_metric(const json_t *doc, const char *metric, bool *found);
+
+/* Which definition the next trial goes to; -1 when every one has run out (Grid).
+ * Grid takes the definitions in order, each to its last combination. Otherwise each
+ * definition first gets DEF_FIRST_TRIALS trials; after that a bootstrap Thompson draw: for
+ * each definition with results, the best of n values drawn with replacement from its n
+ * results; the lowest draw (in the minimising direction) gets the trial. A definition's
+ * chance thus follows how likely its best is to be the best overall, so a clearly worse
+ * algorithm stops receiving trials while a close one keeps some, without comparing the
+ * surrogates (each models its own space and scale). A definition without any result yet
+ * (its trials failed or are still running) gets a trial only when no other has results. */
+static long pick_definition(runner *r, lt_tune_strategy strategy)
+{
+    long pick = -1;
+    for (size_t k = 0; k < r->n_defs; k++) {
+        const defn *d = &r->defs[k];
+        if (d->exhausted) continue;
+        if (strategy == LT_TUNE_GRID || r->n_defs == 1) return (long)k;
+        if (d->launched < DEF_FIRST_TRIALS &&
+            (pick < 0 || d->launched < r->defs[pick].launched))
+            pick = (long)k;
+    }
+    if (pick >= 0) return pick;
+    double *values = lt_xmalloc((r->n_trials + 1) * sizeof *values);
+    double best_draw = INFINITY;
+    for (size_t k = 0; k < r->n_defs; k++) {
+        if (r->defs[k].exhausted) continue;
+        size_t n = 0;
+        for (size_t i = 0; i < r->n_trials; i++) {
+            const trial *t = &r->trials[i];
+            bool found = false;
+            double v = t->def == k && t->told && t->doc
+                           ? final_metric(t->doc, r->defs[k].metric, &found)
+                           : NAN;
+            if (found && isfinite(v)) values[n++] = r->maximize ? -v : v;
+        }
+        double draw = INFINITY;
+        for (size_t j = 0; j < n; j++) {
+            double v = values[next_random(r) % n];
+            if (v < draw) draw = v;
+        }
+        if (n > 0 && (pick < 0 || draw < best_draw)) {
+            pick = (long)k;
+            best_draw = draw;
+        }
+    }
+    free(values);
+    for (size_t k = 0; pick < 0 && k < r->n_defs; k++) /* no results anywhere yet */
+        if (!r->defs[k].exhausted &&
+            (pick < 0 || r->defs[k].launched < r->defs[pick].launched))
+            pick = (long)k;
+    return pick;
+}
+
+static int launch(runner *r, lt_tune_strategy strategy, lt_err *err)
 {
     int id = 0;
     size_t got = 0;
-    int rc = lt_tune_ask(r->tune, 1, &id, &got, err);
-    if (rc || got == 0) return rc ? rc : LT_ENOTFOUND;
-    const double *values = lt_tune_trial_values(r->tune, id);
-    json_t *tuned = lt_tune_space_to_json(r->space, values, true);
-    json_t *hps = json_deep_copy(json_object_get(r->definition, "StaticHyperParameters"));
+    long k = -1;
+    int rc = 0;
+    while (!rc && got == 0) {
+        k = pick_definition(r, strategy);
+        if (k < 0) return LT_ENOTFOUND; /* Grid ran out of combinations */
+        rc = lt_tune_ask(r->defs[k].tune, 1, &id, &got, err);
+        if (!rc && got == 0) r->defs[k].exhausted = true;
+    }
+    if (rc) return rc;
+    defn *d = &r->defs[k];
+    d->launched++;
+    const double *values = lt_tune_trial_values(d->tune, id);
+    json_t *tuned = lt_tune_space_to_json(d->space, values, true);
+    json_t *hps = json_deep_copy(json_object_get(d->definition, "StaticHyperParameters"));
     if (!hps) hps = json_object();
     json_object_update(hps, tuned);
     json_decref(tuned);
     char *name = NULL;
     lt_err cerr = {0};
-    bool created = create_trial(r, r->n_trials + 1, hps, &name, &cerr);
+    bool created = create_trial(r, d, r->n_trials + 1, hps, &name, &cerr);
     r->trials = lt_xrealloc(r->trials, (r->n_trials + 1) * sizeof *r->trials);
     trial *t = &r->trials[r->n_trials++];
     memset(t, 0, sizeof *t);
     t->name = name;
+    t->def = (size_t)k;
     t->id = id;
     if (!created) {
         /* Counted as a failed trial; the reason goes into the tuning job's log. */
         lt_log_warn("tuning %s: trial %s could not be created: %s", r->name, name, cerr.msg);
-        lt_tune_tell(r->tune, id, LT_TUNE_FAILED, NAN, NULL);
+        lt_tune_tell(d->tune, id, LT_TUNE_FAILED, NAN, NULL);
         t->told = true;
         r->create_failures++;
         if (r->create_failures >= 3 && r->n_trials == (size_t)r->create_failures)
@@ -169,7 +277,7 @@ static bool retry_trial(runner *r, size_t index, trial *t)
     json_t *hps = json_deep_copy(json_object_get(t->doc, "HyperParameters"));
     char *name = NULL;
     lt_err cerr = {0};
-    if (!create_trial(r, index + 1, hps, &name, &cerr)) {
+    if (!create_trial(r, &r->defs[t->def], index + 1, hps, &name, &cerr)) {
         free(name);
         return false;
     }
@@ -216,8 +324,9 @@ static void read_points(runner *r, trial *t)
         json_t *p = NULL;
         if (lt_json_parse(line, n, &p, NULL) != 0) continue;
         const char *name = lt_json_str(p, "MetricName");
-        if (name && r->metric && strcmp(name, r->metric) == 0)
-            lt_tune_report(r->tune, t->id, ++t->steps, json_number_value(json_object_get(p, "Value")),
+        const defn *d = &r->defs[t->def];
+        if (name && d->metric && strcmp(name, d->metric) == 0)
+            lt_tune_report(d->tune, t->id, ++t->steps, json_number_value(json_object_get(p, "Value")),
                            NULL);
         json_decref(p);
     }
@@ -259,14 +368,15 @@ static void observe(runner *r, tally *c)
         json_decref(t->doc);
         t->doc = doc;
         const char *status = lt_json_str(doc, "TrainingJobStatus");
+        lt_tune *tune = r->defs[t->def].tune;
         bool found = false;
-        double value = final_metric(doc, r->metric, &found);
+        double value = final_metric(doc, r->defs[t->def].metric, &found);
         if (!terminal(status)) {
             c->in_progress++;
             c->pending++;
             if (!t->told) {
                 read_points(r, t);
-                if (lt_tune_should_stop(r->tune, t->id)) stop_trial(r, t);
+                if (lt_tune_should_stop(tune, t->id)) stop_trial(r, t);
             }
             continue;
         }
@@ -286,7 +396,7 @@ static void observe(runner *r, tally *c)
         else c->failed++;
         if (!t->told) {
             if (!t->steps) read_points(r, t);
-            lt_tune_tell(r->tune, t->id,
+            lt_tune_tell(tune, t->id,
                          strcmp(status, "Completed") == 0 && ok ? LT_TUNE_COMPLETED
                          : strcmp(status, "Stopped") == 0       ? LT_TUNE_STOPPED
                                                                 : LT_TUNE_FAILED,
@@ -307,7 +417,8 @@ typedef struct progress {
     const char *failure;
 } progress;
 
-static json_t *trial_summary(runner *r, const json_t *trial_doc, double value, const char *tuning)
+static json_t *trial_summary(const defn *d, const json_t *trial_doc, double value,
+                             const char *tuning)
 {
     json_t *s = json_object();
     static const char *const members[] = {"TrainingJobName", "TrainingJobArn", "CreationTime",
@@ -316,15 +427,16 @@ static json_t *trial_summary(runner *r, const json_t *trial_doc, double value, c
     for (const char *const *m = members; *m; m++)
         if (json_object_get(trial_doc, *m)) json_object_set(s, *m, json_object_get(trial_doc, *m));
     json_t *tuned = json_object();
-    for (size_t i = 0; i < r->space->n_params; i++) {
-        const char *name = r->space->params[i].name;
+    for (size_t i = 0; i < d->space->n_params; i++) {
+        const char *name = d->space->params[i].name;
         json_t *v = json_object_get(json_object_get(trial_doc, "HyperParameters"), name);
         if (v) json_object_set(tuned, name, v);
     }
     json_object_set_new(s, "TunedHyperParameters", tuned);
     json_object_set_new(s, "TuningJobName", json_string(tuning));
+    if (d->name) json_object_set_new(s, "TrainingJobDefinitionName", json_string(d->name));
     json_object_set_new(s, "FinalHyperParameterTuningJobObjectiveMetric",
-                        json_pack("{s:s, s:f}", "MetricName", r->metric, "Value", value));
+                        json_pack("{s:s, s:f}", "MetricName", d->metric, "Value", value));
     json_object_set_new(s, "ObjectiveStatus", json_string("Succeeded"));
     return s;
 }
@@ -342,15 +454,19 @@ static void apply_progress(json_t *doc, void *ctx)
                                   c->pending, "Failed", c->failed));
     runner *r = p->r;
     const json_t *best_doc = c->best >= 0 ? r->trials[c->best].doc : NULL;
+    const defn *best_def = c->best >= 0 ? &r->defs[r->trials[c->best].def] : NULL;
     if (best_doc)
-        json_object_set_new(doc, "BestTrainingJob", trial_summary(r, best_doc, c->best_value, r->name));
+        json_object_set_new(doc, "BestTrainingJob",
+                            trial_summary(best_def, best_doc, c->best_value, r->name));
     bool parent_wins = r->parent_best && (!best_doc || (r->maximize ? r->parent_best_value > c->best_value
                                                                     : r->parent_best_value < c->best_value));
     if (parent_wins)
         json_object_set_new(doc, "OverallBestTrainingJob",
-                            trial_summary(r, r->parent_best, r->parent_best_value, r->parent_best_tuning));
+                            trial_summary(&r->defs[0], r->parent_best, r->parent_best_value,
+                                          r->parent_best_tuning));
     else if (best_doc)
-        json_object_set_new(doc, "OverallBestTrainingJob", trial_summary(r, best_doc, c->best_value, r->name));
+        json_object_set_new(doc, "OverallBestTrainingJob",
+                            trial_summary(best_def, best_doc, c->best_value, r->name));
     if (p->status) {
         json_object_set_new(doc, "HyperParameterTuningJobStatus", json_string(p->status));
         json_object_set_new(doc, "HyperParameterTuningEndTime", lt_json_epoch_ms(lt_now_ms()));
@@ -381,12 +497,12 @@ static int collect_name(void *ctx, const lt_store_resource *res, lt_err *e)
 
 /* A training job's configuration in the space's terms; false when one of the space's
  * hyperparameters is absent or out of its range (a warm-start parent with other ranges). */
-static bool values_of(const runner *r, const json_t *doc, double *values)
+static bool values_of(const lt_tune_space *space, const json_t *doc, double *values)
 {
     json_t *hps = json_object_get(doc, "HyperParameters");
     bool complete = true;
-    for (size_t i = 0; i < r->space->n_params; i++) {
-        const lt_tune_param *p = &r->space->params[i];
+    for (size_t i = 0; i < space->n_params; i++) {
+        const lt_tune_param *p = &space->params[i];
         const char *v = lt_json_str(hps, p->name);
         values[i] = p->kind == LT_TUNE_CATEGORICAL ? 0 : p->min;
         bool ok = false;
@@ -417,21 +533,31 @@ static void recover(runner *r, lt_tune_strategy strategy)
     lt_err err = {0};
     lt_store_resource_list(r->data->store, &params, collect_name, &l, &next, &err);
     free(next);
-    double *values = lt_xcalloc(r->space->n_params + 1, sizeof *values);
+    size_t n_values = 1;
+    for (size_t k = 0; k < r->n_defs; k++)
+        if (r->defs[k].space->n_params + 1 > n_values) n_values = r->defs[k].space->n_params + 1;
+    double *values = lt_xcalloc(n_values, sizeof *values);
     for (size_t k = 0; k < l.n; k++) {
         json_t *doc = NULL;
         int id = -1;
+        size_t def = 0;
         if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &err) == 0) {
-            values_of(r, doc, values);
+            const char *dname = lt_json_str(doc, "TrainingJobDefinitionName");
+            for (size_t j = 0; dname && j < r->n_defs; j++)
+                if (r->defs[j].name && strcmp(r->defs[j].name, dname) == 0) def = j;
+            defn *d = &r->defs[def];
+            values_of(d->space, doc, values);
             size_t got = 0;
-            if (strategy == LT_TUNE_GRID) lt_tune_ask(r->tune, 1, &id, &got, &err);
-            else lt_tune_add(r->tune, values, &id);
+            if (strategy == LT_TUNE_GRID) lt_tune_ask(d->tune, 1, &id, &got, &err);
+            else lt_tune_add(d->tune, values, &id);
+            d->launched++;
         }
         json_decref(doc);
         r->trials = lt_xrealloc(r->trials, (r->n_trials + 1) * sizeof *r->trials);
         trial *t = &r->trials[r->n_trials++];
         memset(t, 0, sizeof *t);
         t->name = l.v[k];
+        t->def = def;
         t->id = id;
         if (id < 0) t->told = true;
     }
@@ -441,11 +567,13 @@ static void recover(runner *r, lt_tune_strategy strategy)
 
 /* WarmStartConfig: the finished trials of the parent tuning jobs seed the tuner (they
  * are not this job's trials and count against no limit). The parents' best is kept for
- * OverallBestTrainingJob. */
+ * OverallBestTrainingJob. Only with one definition (the API refuses warm start with
+ * several, as SageMaker does). */
 static void warm_start(runner *r)
 {
     json_t *warm = json_object_get(r->doc, "WarmStartConfig");
-    double *values = lt_xcalloc(r->space->n_params + 1, sizeof *values);
+    defn *d = &r->defs[0];
+    double *values = lt_xcalloc(d->space->n_params + 1, sizeof *values);
     size_t i;
     json_t *parent;
     json_array_foreach(json_object_get(warm, "ParentHyperParameterTuningJobs"), i, parent) {
@@ -460,12 +588,12 @@ static void warm_start(runner *r)
             json_t *doc = NULL;
             if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &(lt_err){0}) == 0) {
                 bool found = false;
-                double value = final_metric(doc, r->metric, &found);
+                double value = final_metric(doc, d->metric, &found);
                 const char *status = lt_json_str(doc, "TrainingJobStatus");
                 int id;
                 if (found && isfinite(value) && status && strcmp(status, "Completed") == 0 &&
-                    values_of(r, doc, values) && lt_tune_add(r->tune, values, &id) == 0) {
-                    lt_tune_tell(r->tune, id, LT_TUNE_COMPLETED, value, NULL);
+                    values_of(d->space, doc, values) && lt_tune_add(d->tune, values, &id) == 0) {
+                    lt_tune_tell(d->tune, id, LT_TUNE_COMPLETED, value, NULL);
                     r->warm_trials++;
                     if (!r->parent_best || (r->maximize ? value > r->parent_best_value
                                                         : value < r->parent_best_value)) {
@@ -490,25 +618,74 @@ static bool limit_reached(const runner *r)
     return r->max_jobs > 0 && (int64_t)r->n_trials >= r->max_jobs;
 }
 
+/* The resource range Hyperband works over: HyperbandStrategyConfig's MinResource (1 if
+ * absent) and MaxResource, or else the epochs among the static hyperparameters (the keys
+ * SageMaker infers it from). The API has checked one is there. */
+static void hyperband_resources(const runner *r, const json_t *statics, lt_tune_params *params)
+{
+    json_t *hb = json_object_get(json_object_get(r->config, "StrategyConfig"),
+                                 "HyperbandStrategyConfig");
+    params->min_resource = (int)lt_json_int(hb, "MinResource", 1);
+    int64_t max = lt_json_int(hb, "MaxResource", 0);
+    static const char *const keys[] = {"epochs", "numepochs", "n-epochs", "n_epochs", "num_epochs"};
+    for (size_t i = 0; max == 0 && i < sizeof keys / sizeof *keys; i++) {
+        const char *v = lt_json_str(statics, keys[i]);
+        if (v) lt_parse_i64(v, 1, 20000, &max, keys[i], NULL);
+    }
+    if (max > 0) params->max_resource = (int)max;
+}
+
+/* The definitions in the tuning job's document: each one's objective and ranges are its
+ * own (TuningObjective, HyperParameterRanges) or else the tuning job config's. */
+static int setup_definitions(runner *r, const lt_tune_params *base, lt_err *err)
+{
+    json_t *one = json_object_get(r->doc, "TrainingJobDefinition");
+    json_t *many = json_object_get(r->doc, "TrainingJobDefinitions");
+    size_t n = one ? 1 : json_array_size(many);
+    if (n == 0 || n > DEF_MAX)
+        return lt_err_set(err, LT_EINVAL, "The tuning job has %zu training job definitions (1 to %d).",
+                          n, DEF_MAX);
+    json_t *config_objective = json_object_get(r->config, "HyperParameterTuningJobObjective");
+    for (size_t k = 0; k < n; k++) {
+        defn *d = &r->defs[k];
+        d->definition = one ? one : json_array_get(many, k);
+        d->name = lt_json_str(d->definition, "DefinitionName");
+        json_t *objective = json_object_get(d->definition, "TuningObjective");
+        if (!objective) objective = config_objective;
+        d->metric = lt_json_str(objective, "MetricName");
+        if (k == 0) {
+            const char *type = lt_json_str(objective, "Type");
+            r->maximize = type && strcmp(type, "Maximize") == 0;
+        }
+        json_t *ranges = json_object_get(d->definition, "HyperParameterRanges");
+        if (!ranges) ranges = json_object_get(r->config, "ParameterRanges");
+        int rc = lt_tune_space_parse(ranges, &d->space, err);
+        if (rc) return rc;
+        r->n_defs = k + 1;
+        lt_tune_params params = *base;
+        params.maximize = r->maximize;
+        /* Definitions draw different sequences from one seed. */
+        params.seed = base->seed + (uint64_t)k * 0xD1B54A32D192ED03ULL;
+        if (params.strategy == LT_TUNE_HYPERBAND)
+            hyperband_resources(r, json_object_get(d->definition, "StaticHyperParameters"), &params);
+        rc = lt_tune_new(d->space, &params, &d->tune, err);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static int setup(runner *r, lt_tune_strategy *strategy, lt_err *err)
 {
     r->config = json_object_get(r->doc, "HyperParameterTuningJobConfig");
-    r->definition = json_object_get(r->doc, "TrainingJobDefinition");
-    json_t *objective = json_object_get(r->config, "HyperParameterTuningJobObjective");
-    r->metric = lt_json_str(objective, "MetricName");
-    const char *type = lt_json_str(objective, "Type");
-    r->maximize = type && strcmp(type, "Maximize") == 0;
     json_t *limits = json_object_get(r->config, "ResourceLimits");
     r->max_jobs = lt_json_int(limits, "MaxNumberOfTrainingJobs", 0);
     r->max_parallel = lt_json_int(limits, "MaxParallelTrainingJobs", 1);
     r->max_runtime_s = lt_json_int(limits, "MaxRuntimeInSeconds", 0);
     const char *s = lt_json_str(r->config, "Strategy");
     int rc = lt_tune_strategy_parse(s ? s : "Bayesian", strategy, err);
-    if (!rc) rc = lt_tune_space_parse(json_object_get(r->config, "ParameterRanges"), &r->space, err);
     if (rc) return rc;
     lt_tune_params params = lt_tune_params_default();
     params.strategy = *strategy;
-    params.maximize = r->maximize;
     /* A runner that takes over after another must not draw its predecessor's sequence
      * again: the seed moves on with the trials already made. */
     name_list existing = {0};
@@ -521,11 +698,15 @@ static int setup(runner *r, lt_tune_strategy *strategy, lt_err *err)
     free(existing.v);
     params.seed = (uint64_t)lt_json_int(r->config, "RandomSeed", 0) +
                   (uint64_t)existing.n * 0x9E3779B97F4A7C15ULL;
+    r->rng = params.seed ^ 0x5DEECE66DULL;
     const char *early = lt_json_str(r->config, "TrainingJobEarlyStoppingType");
     params.early_stopping = early && strcmp(early, "Auto") == 0;
+    rc = setup_definitions(r, &params, err);
+    if (rc) return rc;
     if (*strategy == LT_TUNE_GRID && r->max_jobs == 0)
-        r->max_jobs = (int64_t)lt_tune_grid_size(r->space, params.grid_points);
-    return lt_tune_new(r->space, &params, &r->tune, err);
+        for (size_t k = 0; k < r->n_defs; k++)
+            r->max_jobs += (int64_t)lt_tune_grid_size(r->defs[k].space, params.grid_points);
+    return 0;
 }
 
 /* The region and account of the ARNs the server makes, read off the tuning job's ARN. */
@@ -577,7 +758,7 @@ static int drive(runner *r, lt_tune_strategy strategy, lt_err *err)
         } else {
             int rc = 0;
             while (!rc && (int64_t)c.in_progress < r->max_parallel && !limit_reached(r)) {
-                rc = launch(r, err);
+                rc = launch(r, strategy, err);
                 if (rc == LT_ENOTFOUND) { /* Grid ran out of combinations */
                     r->max_jobs = (int64_t)r->n_trials;
                     rc = 0;
@@ -645,8 +826,10 @@ int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err)
     free(r.trials);
     json_decref(r.parent_best);
     free(r.parent_best_tuning);
-    if (r.tune) lt_tune_free(r.tune);
-    if (r.space) lt_tune_space_free(r.space);
+    for (size_t k = 0; k < DEF_MAX; k++) {
+        if (r.defs[k].tune) lt_tune_free(r.defs[k].tune);
+        if (r.defs[k].space) lt_tune_space_free(r.defs[k].space);
+    }
     if (r.api) lt_api_close(r.api);
     json_decref(r.doc);
     close(lock_fd);

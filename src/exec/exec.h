@@ -167,6 +167,27 @@ bool lt_exec_job_running(const char *data_dir, const char *job_kind, const char 
 int lt_exec_job_interrupt(const char *data_dir, const char *job_kind, const char *name,
                           lt_err *err);
 
+/* ---- service sandboxes (endpoint serve programs) ------------------------------------ */
+
+/* A long-running program (an endpoint's `serve`) in the same bubblewrap sandbox a job host
+ * gets (read-only machine, own PID/UTS/IPC namespaces, no capabilities, lathe's data
+ * directory hidden), but sharing the machine's network so that it can listen on a
+ * loopback port the caller chose. */
+typedef struct lt_exec_service {
+    const char *program_dir; /* bound read-only at /opt/program (the image's directory) */
+    const char *model_dir;   /* bound read-only at /opt/ml/model; may be NULL */
+    const char *data_dir;    /* lathe's data directory, hidden behind an empty tmpfs */
+    const char *hostname;
+    char *const *env;  /* "K=V", NULL-terminated; PATH starts with /opt/program */
+    char *const *argv; /* the program and its arguments, NULL-terminated */
+} lt_exec_service;
+
+/* Starts a service in its own process group. *pid is bubblewrap's pid (it exits with the
+ * program's status); *out_fd the non-blocking read end of its stdout+stderr (caller
+ * closes). The process is sent SIGKILL when the calling thread ends, so call this from the
+ * thread that supervises it. LT_EIO when the pipe or fork fails. */
+int lt_exec_service_spawn(const lt_exec_service *svc, pid_t *pid, int *out_fd, lt_err *err);
+
 /* ---- the executor (inside the server) ------------------------------------------------ */
 
 /* Starts job runners as child processes (`<lathe_bin> job run ...`) and reconciles: at open

@@ -259,33 +259,29 @@ static char **bwrap_argv(lt_exec_job *job, const lt_exec_host *h, char **argv, c
     return v;
 }
 
-int lt_exec__host_spawn(lt_exec_job *job, lt_exec_host *h, char **argv, const char *cwd,
-                        lt_err *err)
+/* Forks bwrap with args and env, stdout+stderr into a pipe, in its own process group,
+ * optionally joining a network namespace and cgroups first. */
+static int spawn_bwrap(char **args, char **env, const char *netns, char *const *cgroups,
+                       bool die_with_thread, pid_t *pid_out, int *fd_out, lt_err *err)
 {
-    const char *problem = limits_prepare(job, h);
-    if (problem) {
-        char line[256];
-        int n = snprintf(line, sizeof line, "[lathe] %s\n", problem);
-        lt_exec_log_write(h->log, line, (size_t)n, lt_now_ms(), NULL, NULL, &(lt_err){0});
-    }
-    char **env = lt_exec__host_env(job, h);
-    char **args = bwrap_argv(job, h, argv, cwd);
-    char netns[64] = "";
-    if (job->netns_holder) snprintf(netns, sizeof netns, "/proc/%d/ns/net", (int)job->netns_holder);
     int out[2];
-    int rc = 0;
-    if (pipe2(out, O_CLOEXEC) != 0) rc = lt_err_set(err, LT_EIO, "pipe: %s", strerror(errno));
-    pid_t pid = rc ? -1 : fork();
-    if (!rc && pid < 0) rc = lt_err_set(err, LT_EIO, "fork: %s", strerror(errno));
+    if (pipe2(out, O_CLOEXEC) != 0) return lt_err_set(err, LT_EIO, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(out[0]);
+        close(out[1]);
+        return lt_err_set(err, LT_EIO, "fork: %s", strerror(errno));
+    }
     if (pid == 0) {
         setpgid(0, 0);
+        if (die_with_thread) prctl(PR_SET_PDEATHSIG, SIGKILL);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);
         dup2(out[1], 1);
         dup2(out[1], 2);
-        for (int i = 0; i < 2; i++)
-            if (h->cgroups[i]) write_text(h->cgroups[i], "cgroup.procs", "0");
-        if (netns[0]) {
+        for (int i = 0; cgroups && i < 2; i++)
+            if (cgroups[i]) write_text(cgroups[i], "cgroup.procs", "0");
+        if (netns && netns[0]) {
             int fd = open(netns, O_RDONLY | O_CLOEXEC);
             if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
                 dprintf(2, "[lathe] cannot join the job's isolated network: %s\n", strerror(errno));
@@ -300,14 +296,68 @@ int lt_exec__host_spawn(lt_exec_job *job, lt_exec_host *h, char **argv, const ch
         dprintf(2, "[lathe] cannot run bwrap (bubblewrap): %s\n", strerror(errno));
         _exit(127);
     }
-    if (out[1] >= 0 && !rc) close(out[1]);
+    close(out[1]);
+    setpgid(pid, pid); /* also here, so a signal right after fork reaches the group */
+    *pid_out = pid;
+    *fd_out = out[0];
+    fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+    return 0;
+}
+
+int lt_exec__host_spawn(lt_exec_job *job, lt_exec_host *h, char **argv, const char *cwd,
+                        lt_err *err)
+{
+    const char *problem = limits_prepare(job, h);
+    if (problem) {
+        char line[256];
+        int n = snprintf(line, sizeof line, "[lathe] %s\n", problem);
+        lt_exec_log_write(h->log, line, (size_t)n, lt_now_ms(), NULL, NULL, &(lt_err){0});
+    }
+    char **env = lt_exec__host_env(job, h);
+    char **args = bwrap_argv(job, h, argv, cwd);
+    char netns[64] = "";
+    if (job->netns_holder) snprintf(netns, sizeof netns, "/proc/%d/ns/net", (int)job->netns_holder);
+    pid_t pid = 0;
+    int fd = -1;
+    int rc = spawn_bwrap(args, env, netns, h->cgroups, false, &pid, &fd, err);
     if (!rc) {
-        setpgid(pid, pid); /* also here, so a signal right after fork reaches the group */
         h->pid = pid;
-        h->out_fd = out[0];
-        fcntl(h->out_fd, F_SETFL, fcntl(h->out_fd, F_GETFL) | O_NONBLOCK);
+        h->out_fd = fd;
     }
     lt_exec__strv_free(args);
     lt_exec__strv_free(env);
+    return rc;
+}
+
+int lt_exec_service_spawn(const lt_exec_service *svc, pid_t *pid, int *out_fd, lt_err *err)
+{
+    char **v = NULL;
+    size_t n = 0;
+    const char *fixed[] = {"bwrap", "--cap-drop", "ALL", "--die-with-parent", "--unshare-pid",
+                           "--unshare-uts", "--unshare-ipc", "--hostname", svc->hostname,
+                           "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs",
+                           "/tmp", "--tmpfs", "/opt", NULL};
+    for (size_t i = 0; fixed[i]; i++) push(&v, &n, fixed[i]);
+    char *data_dir = svc->data_dir ? realpath(svc->data_dir, NULL) : NULL;
+    if (data_dir) {
+        push(&v, &n, "--tmpfs");
+        push(&v, &n, data_dir);
+    }
+    /* Bound after the tmpfs that hides the data directory, where the model lives. */
+    if (svc->model_dir) {
+        push(&v, &n, "--ro-bind");
+        push(&v, &n, svc->model_dir);
+        push(&v, &n, "/opt/ml/model");
+    }
+    push(&v, &n, "--ro-bind");
+    push(&v, &n, svc->program_dir);
+    push(&v, &n, "/opt/program");
+    push(&v, &n, "--chdir");
+    push(&v, &n, "/opt/program");
+    push(&v, &n, "--");
+    for (char *const *a = svc->argv; *a; a++) push(&v, &n, *a);
+    free(data_dir);
+    int rc = spawn_bwrap(v, (char **)svc->env, NULL, NULL, true, pid, out_fd, err);
+    lt_exec__strv_free(v);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* The sagemaker-runtime protocol (restJson1): POST /endpoints/{EndpointName}/invocations
- * with the raw body, Content-Type, Accept and X-Amzn-SageMaker-Target-Variant, signed for
+ * with the raw body, Content-Type, Accept, X-Amzn-SageMaker-Target-Variant and
+ * X-Amzn-SageMaker-Custom-Attributes (passed to a serve program and back), signed for
  * service "sagemaker". The body (at most 6 MiB, the service's limit) completes the
  * signature check; serve answers. Errors carry x-amzn-ErrorType, which botocore reads
  * first for rest-json. */
@@ -79,6 +80,8 @@ int lt_http__runtime_finish(lt_http__req *req)
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Target-Variant"),
         .inference_id =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Inference-Id"),
+        .custom_attributes =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Custom-Attributes"),
         .body = req->body.data ? req->body.data : "",
         .len = req->body.len,
     };
@@ -95,6 +98,8 @@ int lt_http__runtime_finish(lt_http__req *req)
     MHD_add_response_header(resp, "Content-Type", reply.content_type);
     if (reply.variant[0])
         MHD_add_response_header(resp, "x-Amzn-Invoked-Production-Variant", reply.variant);
+    if (reply.custom_attributes[0])
+        MHD_add_response_header(resp, "X-Amzn-SageMaker-Custom-Attributes", reply.custom_attributes);
     if (reply.error_type) MHD_add_response_header(resp, "x-amzn-ErrorType", reply.error_type);
     return lt_http__queue(req, reply.status, resp);
 }

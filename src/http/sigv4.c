@@ -205,7 +205,10 @@ lt_auth_result lt_sigv4_check_time(const lt_sigv4_auth *auth, time_t now, lt_err
                    auth->amz_date, auth->date);
         return LT_AUTH_MALFORMED;
     }
-    char now_s[17];
+    char now_s[17] = ""; /* for the messages only: formatting costs on every request */
+    bool late = auth->presigned ? now > t + auth->expires_s || t > now + 900
+                                : t < now - 900 || t > now + 900;
+    if (!late) return LT_AUTH_OK;
     lt_time_format_amz(now_s, now);
     if (auth->presigned) {
         if (now > t + auth->expires_s) {
@@ -317,7 +320,10 @@ static int canonical_query(lt_buf *out, const char *query, bool presigned, lt_er
     }
     if (!rc) qsort(pairs, n, sizeof pairs[0], compare_pairs);
     for (size_t i = 0; i < n; i++) {
-        if (!rc) rc = lt_buf_printf(out, err, "%s%s=%s", i ? "&" : "", pairs[i].key, pairs[i].value);
+        if (!rc && i) rc = lt_buf_puts(out, "&", err);
+        if (!rc) rc = lt_buf_puts(out, pairs[i].key, err);
+        if (!rc) rc = lt_buf_puts(out, "=", err);
+        if (!rc) rc = lt_buf_puts(out, pairs[i].value, err);
         free(pairs[i].key);
         free(pairs[i].value);
     }
@@ -325,26 +331,33 @@ static int canonical_query(lt_buf *out, const char *query, bool presigned, lt_er
 }
 
 /* Appends a header value trimmed, with runs of spaces collapsed to one. */
+/* Appends a header value trimmed, with runs of spaces collapsed to one. */
 static int append_header_value(lt_buf *out, const char *v, lt_err *err)
 {
     while (*v == ' ' || *v == '\t') v++;
     size_t len = strlen(v);
     while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) len--;
-    bool in_space = false;
+    size_t start = 0; /* the span not appended yet */
     for (size_t i = 0; i < len; i++) {
-        bool space = v[i] == ' ' || v[i] == '\t';
-        if (space && in_space) continue;
-        in_space = space;
-        int rc = lt_buf_append(out, space ? " " : &v[i], 1, err);
+        if (v[i] != ' ' && v[i] != '\t') continue;
+        if (v[i] == ' ' && v[i + 1] != ' ' && v[i + 1] != '\t') continue; /* a single space */
+        /* A tab or a run of spaces: what came before, then one space. */
+        int rc = lt_buf_append(out, v + start, i - start, err);
+        if (!rc) rc = lt_buf_puts(out, " ", err);
         if (rc) return rc;
+        while (i + 1 < len && (v[i + 1] == ' ' || v[i + 1] == '\t')) i++;
+        start = i + 1;
     }
-    return 0;
+    return lt_buf_append(out, v + start, len - start, err);
 }
 
 static int canonical_request(lt_buf *out, const lt_sigv4_request *req, const lt_sigv4_auth *auth,
                              lt_err *err)
 {
-    int rc = lt_buf_printf(out, err, "%s\n", req->method);
+    /* Appends, not lt_buf_printf: this runs on every request, and vsnprintf is most of
+     * what building the canonical request would cost. */
+    int rc = lt_buf_puts(out, req->method, err);
+    if (!rc) rc = lt_buf_puts(out, "\n", err);
     if (rc) return rc;
     if (req->s3) {
         rc = lt_buf_puts(out, req->path[0] ? req->path : "/", err);
@@ -369,12 +382,16 @@ static int canonical_request(lt_buf *out, const lt_sigv4_request *req, const lt_
         const char *value = req->header(req->header_ctx, name);
         if (!value)
             return lt_err_set(err, LT_EINVAL, "signed header '%s' is not in the request", name);
-        rc = lt_buf_printf(out, err, "%s:", name);
+        rc = lt_buf_append(out, name, len, err);
+        if (!rc) rc = lt_buf_puts(out, ":", err);
         if (!rc) rc = append_header_value(out, value, err);
         if (!rc) rc = lt_buf_puts(out, "\n", err);
         h = semi ? semi + 1 : h + len;
     }
-    if (!rc) rc = lt_buf_printf(out, err, "\n%s\n%s", auth->signed_headers, req->payload_hash);
+    if (!rc) rc = lt_buf_puts(out, "\n", err);
+    if (!rc) rc = lt_buf_puts(out, auth->signed_headers, err);
+    if (!rc) rc = lt_buf_puts(out, "\n", err);
+    if (!rc) rc = lt_buf_puts(out, req->payload_hash, err);
     return rc;
 }
 
@@ -404,19 +421,27 @@ static _Thread_local key_cache cached_key;
 static void signing_key(const char *secret, const char *date, const char *region,
                         const char *service, uint8_t key[32])
 {
+    /* secret NUL date NUL region NUL service, built without snprintf (every request). */
+    const char *parts[4] = {secret, date, region, service};
     char input[512];
-    int n = snprintf(input, sizeof input, "%s%c%s%c%s%c%s", secret, 0, date, 0, region, 0, service);
-    if (n < 0 || (size_t)n >= sizeof input) {
-        derive_signing_key(secret, date, region, service, key);
-        return;
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        size_t len = strlen(parts[i]);
+        if (n + len + 1 > sizeof input) {
+            derive_signing_key(secret, date, region, service, key);
+            return;
+        }
+        memcpy(input + n, parts[i], len);
+        n += len;
+        if (i < 3) input[n++] = '\0';
     }
-    if (cached_key.input_len == (size_t)n && memcmp(cached_key.input, input, (size_t)n) == 0) {
+    if (cached_key.input_len == n && memcmp(cached_key.input, input, n) == 0) {
         memcpy(key, cached_key.key, 32);
         return;
     }
     derive_signing_key(secret, date, region, service, key);
-    memcpy(cached_key.input, input, (size_t)n);
-    cached_key.input_len = (size_t)n;
+    memcpy(cached_key.input, input, n);
+    cached_key.input_len = n;
     memcpy(cached_key.key, key, 32);
 }
 

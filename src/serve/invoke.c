@@ -1,6 +1,7 @@
-/* InvokeEndpoint for built-in algorithm models, in-process: pick the variant (the one
- * named, or by weight), parse the body as its content type says, predict on the calling
- * thread, and answer in the Accept's format. What the model refuses is a ModelError (424)
+/* InvokeEndpoint: pick the variant (the one named, or by weight) and run its containers in
+ * order. A built-in algorithm's model is served in-process: parse the body as its content
+ * type says, predict on the calling thread, and answer in the Accept's format; a serve
+ * program's is proxied to one of its workers (proxy.c). What the model refuses is a ModelError (424)
  * carrying the status a SageMaker algorithm container would have answered, as the real
  * runtime reports it. */
 #include "serve/serve_internal.h"
@@ -11,14 +12,15 @@
 #include <strings.h>
 
 static void reply_error(lt_serve_reply *r, int status, const char *type, const char *message,
-                        int original_status)
+                        int original_status, const char *original_message)
 {
     r->status = status;
     r->error_type = type;
     json_t *body = json_pack("{s:s, s:s}", "message", message, "Message", message);
     if (original_status) {
         json_object_set_new(body, "OriginalStatusCode", json_integer(original_status));
-        json_object_set_new(body, "OriginalMessage", json_string(message));
+        json_object_set_new(body, "OriginalMessage",
+                            json_string(original_message ? original_message : message));
     }
     r->body = lt_json_dump(body);
     r->len = strlen(r->body);
@@ -32,7 +34,7 @@ static void model_error(lt_serve_reply *r, const char *variant, int original, co
 {
     char *msg = lt_xasprintf("Received %s error (%d) from %s with message \"%s\".",
                              original >= 500 ? "server" : "client", original, variant, what);
-    reply_error(r, 424, "ModelError", msg, original);
+    reply_error(r, 424, "ModelError", msg, original, what);
     free(msg);
 }
 
@@ -125,6 +127,134 @@ static int parse(const char *type, const char *body, size_t len, lt_dataset **ou
     return lt_read_buffer(body, len, &opt, out, err);
 }
 
+/* One built-in container, in-process. On success reply holds the answer (status 200). */
+static void invoke_builtin(const lt_serve_container *c, const char *who, const char *type,
+                           const char *accept, const char *body, size_t len, lt_serve_reply *reply)
+{
+    const char *response_type = lt_algo_response_type(accept);
+    lt_dataset *ds = NULL;
+    lt_err err = {0};
+    if (!response_type) {
+        char *what = lt_xasprintf("Accept %s is not supported; use application/json, "
+                                  "application/jsonlines or text/csv",
+                                  accept);
+        model_error(reply, who, 406, what);
+        free(what);
+        return;
+    }
+    int rc = parse(type, body, len, &ds, &err);
+    if (rc == LT_ENOTFOUND) model_error(reply, who, 415, err.msg);
+    else if (rc) model_error(reply, who, 400, err.msg);
+    if (!rc && ds->x.kind == LT_MATRIX_CSR) {
+        rc = lt_dataset_densify(ds, 0.0f, (size_t)1 << 30, &err);
+        if (rc) model_error(reply, who, 400, err.msg);
+    }
+    if (!rc) {
+        size_t width = c->algo->output_width(c->model);
+        double *out = lt_xcalloc(ds->x.n_rows * width + 1, sizeof *out);
+        rc = c->algo->predict(c->model, &ds->x, 1, out, &err);
+        if (rc) {
+            model_error(reply, who, 400, err.msg);
+        } else {
+            lt_buf answer;
+            lt_buf_init(&answer, (size_t)1 << 30);
+            rc = lt_algo_format_predictions(c->algo, c->model, out, ds->x.n_rows, accept, &answer,
+                                            &err);
+            if (rc) {
+                lt_buf_free(&answer);
+                model_error(reply, who, 500, err.msg);
+            } else {
+                reply->status = 200;
+                reply->len = answer.len;
+                reply->body = lt_buf_take(&answer);
+                if (!reply->body) reply->body = lt_xstrdup("");
+                snprintf(reply->content_type, sizeof reply->content_type, "%s", response_type);
+            }
+        }
+        free(out);
+    }
+    lt_dataset_free(ds);
+}
+
+/* One serve program's container, proxied. A non-2xx answer is the runtime's ModelError
+ * with the program's status and body; no worker reachable is ServiceUnavailable (503,
+ * which clients retry) and a late answer a ModelError without an original status, as
+ * SageMaker answers a container that times out. */
+static void invoke_program(const lt_serve_variant *v, const lt_serve_container *c, const char *who,
+                           const char *type, const char *accept, const char *attributes,
+                           const char *body, size_t len, lt_serve_reply *reply)
+{
+    lt_serve_call call = {.content_type = type, .accept = accept, .custom_attributes = attributes,
+                          .body = body, .len = len, .timeout_ms = v->answer_timeout_ms,
+                          .max_answer_bytes = v->max_answer_bytes};
+    lt_serve_answer ans;
+    lt_err err = {0};
+    int rc = lt_serve_program_invoke(c->program, &call, &ans, &err);
+    if (rc == LT_EIO) {
+        reply_error(reply, 503, "ServiceUnavailable", err.msg, 0, NULL);
+        return;
+    }
+    if (rc) {
+        char *msg = lt_xasprintf("Received server error from %s: %s", who, err.msg);
+        reply_error(reply, 424, "ModelError", msg, 0, NULL);
+        free(msg);
+        return;
+    }
+    if (ans.status < 200 || ans.status > 299) {
+        /* The body goes into JSON: valid UTF-8 is kept, anything else becomes '?'. */
+        size_t n = ans.len > 4096 ? 4096 : ans.len;
+        char *text = lt_xasprintf("%.*s", (int)n, ans.body);
+        json_t *probe = json_string(text);
+        if (!probe)
+            for (char *t = text; *t; t++)
+                if ((unsigned char)*t >= 0x80) *t = '?';
+        json_decref(probe);
+        model_error(reply, who, ans.status, text);
+        free(text);
+        lt_serve_answer_free(&ans);
+        return;
+    }
+    reply->status = 200;
+    snprintf(reply->custom_attributes, sizeof reply->custom_attributes, "%s", ans.custom_attributes);
+    reply->body = ans.body;
+    reply->len = ans.len;
+    snprintf(reply->content_type, sizeof reply->content_type, "%s",
+             ans.content_type[0] ? ans.content_type : "application/octet-stream");
+}
+
+void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request *req,
+                              lt_serve_reply *reply)
+{
+    /* A serial inference pipeline: each container's answer (body and content type) is the
+     * next one's request; the client's Accept applies to the last container. */
+    const char *body = req->body;
+    size_t len = req->len;
+    char type[128];
+    snprintf(type, sizeof type, "%s",
+             req->content_type && *req->content_type ? req->content_type : "text/csv");
+    char *held = NULL;
+    for (size_t i = 0; i < v->n_containers; i++) {
+        const lt_serve_container *c = &v->containers[i];
+        bool last = i + 1 == v->n_containers;
+        const char *who = v->n_containers == 1 ? v->name : c->name;
+        memset(reply, 0, sizeof *reply);
+        if (c->program)
+            invoke_program(v, c, who, type, last ? req->accept : NULL, req->custom_attributes, body,
+                           len, reply);
+        else
+            invoke_builtin(c, who, type, last ? req->accept : NULL, body, len, reply);
+        free(held);
+        held = NULL;
+        if (reply->status != 200 || last) break;
+        held = reply->body;
+        body = held;
+        len = reply->len;
+        snprintf(type, sizeof type, "%s", reply->content_type);
+        reply->body = NULL;
+    }
+    free(held);
+}
+
 void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *reply)
 {
     memset(reply, 0, sizeof *reply);
@@ -132,7 +262,7 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
     if (!set) {
         char *msg = lt_xasprintf("Endpoint %s of account %s not found.", req->endpoint,
                                  s->account_id);
-        reply_error(reply, 400, "ValidationError", msg, 0);
+        reply_error(reply, 400, "ValidationError", msg, 0, NULL);
         free(msg);
         return;
     }
@@ -140,58 +270,16 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
     if (!v) {
         char *msg = lt_xasprintf("Variant %s not found for endpoint %s.", req->target_variant,
                                  req->endpoint);
-        reply_error(reply, 400, "ValidationError", msg, 0);
+        reply_error(reply, 400, "ValidationError", msg, 0, NULL);
         free(msg);
         lt_serve__set_release(set);
         return;
     }
+    lt_serve__variant_invoke(v, req, reply);
     snprintf(reply->variant, sizeof reply->variant, "%s", v->name);
-    const char *type = req->content_type && *req->content_type ? req->content_type : "text/csv";
-    const char *response_type = lt_algo_response_type(req->accept);
-    lt_dataset *ds = NULL;
-    lt_err err = {0};
-    int rc = response_type ? parse(type, req->body, req->len, &ds, &err) : 0;
-    if (!response_type) {
-        char *what = lt_xasprintf("Accept %s is not supported; use application/json, "
-                                  "application/jsonlines or text/csv",
-                                  req->accept);
-        model_error(reply, v->name, 406, what);
-        free(what);
-    } else if (rc == LT_ENOTFOUND) {
-        model_error(reply, v->name, 415, err.msg);
-    } else if (rc) {
-        model_error(reply, v->name, 400, err.msg);
-    }
-    if (!rc && response_type && ds->x.kind == LT_MATRIX_CSR)
-        rc = lt_dataset_densify(ds, 0.0f, (size_t)1 << 30, &err);
-    if (!rc && response_type) {
-        size_t width = v->algo->output_width(v->model);
-        double *out = lt_xcalloc(ds->x.n_rows * width + 1, sizeof *out);
-        rc = v->algo->predict(v->model, &ds->x, 1, out, &err);
-        if (rc) {
-            model_error(reply, v->name, 400, err.msg);
-        } else {
-            lt_buf body;
-            lt_buf_init(&body, (size_t)1 << 30);
-            rc = lt_algo_format_predictions(v->algo, v->model, out, ds->x.n_rows, req->accept,
-                                            &body, &err);
-            if (rc) {
-                lt_buf_free(&body);
-                model_error(reply, v->name, 500, err.msg);
-            } else {
-                reply->status = 200;
-                reply->len = body.len;
-                reply->body = lt_buf_take(&body);
-                if (!reply->body) reply->body = lt_xstrdup("");
-                snprintf(reply->content_type, sizeof reply->content_type, "%s", response_type);
-                if (lt_serve__capture_sampled(set->capture))
-                    lt_serve__capture(s, set->capture, req->endpoint, v->name, req, response_type,
-                                      reply->body, reply->len);
-            }
-        }
-        free(out);
-    }
-    lt_dataset_free(ds);
+    if (reply->status == 200 && lt_serve__capture_sampled(set->capture))
+        lt_serve__capture(s, set->capture, req->endpoint, v->name, req, reply->content_type,
+                          reply->body, reply->len);
     lt_serve__set_release(set);
 }
 

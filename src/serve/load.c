@@ -1,21 +1,12 @@
 /* Loading what an endpoint's stored state asks for: its endpoint config's variants, each
  * variant's model (its resolved image and model.tar.gz), unpacked under
- * DATA/serving/<endpoint>/<generation>/<variant> and loaded with the built-in algorithm's
- * loader. The outcome goes into the endpoint's document in one transaction. */
+ * DATA/serving/<endpoint>/<generation>/<variant>/<container> (model.c). The outcome goes
+ * into the endpoint's document in one transaction. */
 #include "serve/serve_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int get_doc(lt_store *store, const char *kind, const char *name, json_t **doc, lt_err *err)
-{
-    lt_store_resource res = {0};
-    int rc = lt_store_resource_get(store, kind, name, &res, err);
-    if (!rc && lt_json_parse(res.doc, strlen(res.doc), doc, err) != 0) rc = LT_EINTERNAL;
-    lt_store_resource_clear(&res);
-    return rc;
-}
 
 /* The desired weight and count of a variant: the pending ones during an update. */
 static const json_t *desired(const json_t *endpoint, const char *variant)
@@ -29,59 +20,31 @@ static const json_t *desired(const json_t *endpoint, const char *variant)
     return NULL;
 }
 
-static int load_variant(lt_serve *s, const char *endpoint, const char *dir, const json_t *pv,
-                        const json_t *want, lt_serve_variant *out, json_t *deployed, lt_err *err)
+static int load_variant(lt_serve *s, const char *endpoint, const char *dir, const char *gen,
+                        const json_t *pv, const json_t *want, lt_serve_variant *out,
+                        json_t *deployed, lt_err *err)
 {
-    const char *model_name = lt_json_str(pv, "ModelName");
-    json_t *model = NULL, *spec = NULL;
-    char *spec_name = lt_xasprintf("model/%s", model_name);
-    int rc = get_doc(s->store, "model", model_name, &model, err);
-    if (rc == LT_ENOTFOUND)
-        rc = lt_err_set(err, LT_EINVAL, "the model \"%s\" of variant %s does not exist",
-                        model_name, lt_json_str(pv, "VariantName"));
-    if (!rc) rc = get_doc(s->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
-    free(spec_name);
-    json_t *images = json_object_get(spec, "Image");
-    json_t *primary = json_object_get(model, "PrimaryContainer");
-    if (!rc && (!primary || json_array_size(images) != 1))
-        rc = lt_err_set(err, LT_EINVAL,
-                        "model \"%s\" is a serial inference pipeline, which this Lathe does not "
-                        "serve yet",
-                        model_name);
-    json_t *image = json_array_get(images, 0);
-    const char *type = image ? lt_json_str(image, "Type") : NULL;
-    if (!rc && strcmp(type, "algorithm") != 0)
-        rc = lt_err_set(err, LT_EINVAL,
-                        "model \"%s\" runs image %s, a bring-your-own serve program, which this "
-                        "Lathe does not serve yet (built-in algorithm models are served)",
-                        model_name, lt_json_str(primary, "Image"));
-    const lt_algo *algo = rc ? NULL : lt_algo_find(lt_json_str(image, "Algorithm"));
-    if (!rc && !algo)
-        rc = lt_err_set(err, LT_EINVAL, "the algorithm %s is not in this build",
-                        lt_json_str(image, "Algorithm"));
-    char *vdir = lt_xasprintf("%s/%s", dir, lt_json_str(pv, "VariantName"));
-    char *tarball = lt_xasprintf("%s.tar.gz", vdir);
-    if (!rc) rc = lt_mkdir_p(vdir, 0755, err);
-    if (!rc) rc = lt_blob_uri_get_file(s->blob, lt_json_str(primary, "ModelDataUrl"), tarball, err);
-    if (!rc) rc = lt_blob_unpack(tarball, vdir, err);
-    remove(tarball);
-    if (!rc) rc = algo->load(vdir, &out->model, err);
-    if (!rc) {
-        out->algo = algo;
-        out->name = lt_xstrdup(lt_json_str(pv, "VariantName"));
-        json_t *w = json_object_get(want, "DesiredWeight");
-        out->weight = w ? json_number_value(w) : 1.0;
-        out->instances = (int)lt_json_int(want, "DesiredInstanceCount", 1);
-        json_array_append_new(deployed, json_pack("{s:s, s:s, s:o}", "SpecifiedImage",
-                                                  lt_json_str(primary, "Image"), "ResolvedImage",
-                                                  lt_json_str(primary, "Image"), "ResolutionTime",
-                                                  lt_json_epoch_ms(lt_now_ms())));
-    }
-    (void)endpoint;
-    free(tarball);
+    const char *variant = lt_json_str(pv, "VariantName");
+    json_t *w = json_object_get(want, "DesiredWeight");
+    out->weight = w ? json_number_value(w) : 1.0;
+    int instances = (int)lt_json_int(want, "DesiredInstanceCount", 1);
+    json_t *timeout = json_object_get(pv, "ContainerStartupHealthCheckTimeoutInSeconds");
+    char *group = lt_xasprintf("/aws/sagemaker/Endpoints/%s", endpoint);
+    char *prefix = lt_xasprintf("%s/%s", variant, gen);
+    char *vdir = lt_xasprintf("%s/%s", dir, variant);
+    lt_serve__model_ctx ctx = {
+        .store = s->store, .blob = s->blob, .data_dir = s->data_dir, .log_group = group,
+        .log_prefix = prefix,
+        .startup_timeout_s = json_is_integer(timeout) ? (int)json_integer_value(timeout)
+                                                      : s->startup_timeout_s,
+        .answer_timeout_ms = 60000, .max_answer_bytes = (size_t)6 << 20,
+        .cancel = &s->stopping,
+    };
+    int rc = lt_serve__model_load(&ctx, lt_json_str(pv, "ModelName"), variant, instances, vdir,
+                                  out, deployed, err);
     free(vdir);
-    json_decref(spec);
-    json_decref(model);
+    free(prefix);
+    free(group);
     return rc;
 }
 
@@ -157,16 +120,18 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
 {
     *out = NULL;
     json_t *ep = NULL, *config = NULL;
-    int rc = get_doc(s->store, "endpoint", endpoint, &ep, err);
+    int rc = lt_serve__doc_get(s->store, "endpoint", endpoint, &ep, err);
     if (rc) return rc; /* deleted meanwhile: nothing to do */
     const char *config_name = lt_json_str(ep, "EndpointConfigName");
     lt_err lerr = {0};
-    int lrc = get_doc(s->store, "endpoint-config", config_name, &config, &lerr);
+    int lrc = lt_serve__doc_get(s->store, "endpoint-config", config_name, &config, &lerr);
     if (lrc == LT_ENOTFOUND)
         lt_err_set(&lerr, LT_EINVAL, "the endpoint config \"%s\" does not exist", config_name);
     static atomic_uint generation;
-    char *dir = lt_xasprintf("%s/serving/%s/%llu-%u", s->data_dir, endpoint,
-                             (unsigned long long)lt_now_ms(), atomic_fetch_add(&generation, 1));
+    char gen[48];
+    snprintf(gen, sizeof gen, "%llu-%u", (unsigned long long)lt_now_ms(),
+             atomic_fetch_add(&generation, 1));
+    char *dir = lt_xasprintf("%s/serving/%s/%s", s->data_dir, endpoint, gen);
     lt_serve_set *set = lt_xcalloc(1, sizeof *set);
     atomic_init(&set->refs, 1);
     set->config = lt_xstrdup(config_name);
@@ -181,12 +146,13 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
         if (lrc) break;
         const json_t *want = desired(ep, lt_json_str(pv, "VariantName"));
         json_t *images = json_array();
-        lrc = load_variant(s, endpoint, dir, pv, want, &set->variants[set->n], images, &lerr);
+        lrc = load_variant(s, endpoint, dir, gen, pv, want, &set->variants[set->n], images, &lerr);
         if (!lrc) {
             set->total_weight += set->variants[set->n].weight;
             set->n++;
             json_array_append_new(deployed, images);
         } else {
+            lt_serve__variant_clear(&set->variants[set->n]);
             json_decref(images);
         }
     }
@@ -194,7 +160,11 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
         lrc = lt_err_set(&lerr, LT_EINVAL, "every variant has weight 0: no request could be served");
     outcome o = {.set = lrc ? NULL : set, .failure = lerr.msg,
                  .serving_config = serving ? serving->config : NULL, .deployed = deployed};
-    rc = record(s, endpoint, &o, err);
+    /* A load cut short by the server closing leaves the stored state as it was, so the next
+     * start loads the endpoint again. */
+    bool cut_short = atomic_load(&s->stopping);
+    rc = cut_short ? 0 : record(s, endpoint, &o, err);
+    if (cut_short && !lrc) lrc = lt_err_set(&lerr, LT_ECONFLICT, "the server is shutting down");
     json_decref(deployed);
     if (lrc || rc) {
         lt_serve__set_release(set);

@@ -5,13 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+void lt_serve__variant_clear(lt_serve_variant *v)
+{
+    /* Serve programs stop before their model directories are removed with the set. */
+    for (size_t c = 0; c < v->n_containers; c++) lt_serve_program_close(v->containers[c].program);
+    for (size_t c = 0; c < v->n_containers; c++) {
+        if (v->containers[c].model) v->containers[c].algo->free(v->containers[c].model);
+        free(v->containers[c].name);
+    }
+    free(v->containers);
+    free(v->name);
+    memset(v, 0, sizeof *v);
+}
+
 void lt_serve__set_release(lt_serve_set *set)
 {
     if (!set || atomic_fetch_sub(&set->refs, 1) != 1) return;
-    for (size_t i = 0; i < set->n; i++) {
-        if (set->variants[i].model) set->variants[i].algo->free(set->variants[i].model);
-        free(set->variants[i].name);
-    }
+    for (size_t i = 0; i < set->n; i++) lt_serve__variant_clear(&set->variants[i]);
     free(set->variants);
     if (set->dir) lt_rm_rf(set->dir, &(lt_err){0});
     free(set->dir);
@@ -159,6 +169,10 @@ int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *da
     s->blob = blob;
     s->data_dir = lt_xstrdup(data_dir);
     snprintf(s->account_id, sizeof s->account_id, "%s", account_id ? account_id : "000000000000");
+    const char *timeout = getenv("LATHE_SERVE_STARTUP_TIMEOUT_S");
+    int64_t t = 0;
+    if (timeout && lt_parse_i64(timeout, 1, 3600, &t, "LATHE_SERVE_STARTUP_TIMEOUT_S", NULL) == 0)
+        s->startup_timeout_s = (int)t;
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->queue_lock, NULL);
     pthread_cond_init(&s->queue_cond, NULL);
@@ -180,6 +194,7 @@ int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *da
 void lt_serve_close(lt_serve *s)
 {
     if (!s) return;
+    atomic_store(&s->stopping, true);
     pthread_mutex_lock(&s->queue_lock);
     s->closing = true;
     pthread_cond_broadcast(&s->queue_cond);

@@ -9,6 +9,11 @@
  * An update builds the new variants beside the old ones and swaps them in one step (blue
  * /green): a request is served by the old set or by the new one, never by neither.
  *
+ * Bring-your-own serve programs (a pushed image's `serve`) run as worker processes in the
+ * exec sandbox, health-checked on GET /ping and proxied on POST /invocations; a worker that
+ * dies is replaced while the others keep serving. A variant may be a serial inference
+ * pipeline: each container's answer is the next one's request.
+ *
  * Thread safety: lt_serve_invoke may be called from any number of threads; loads run on
  * the module's own worker thread. A served set is reference-counted, so an in-flight
  * request keeps the models it started with alive across a swap.
@@ -19,6 +24,8 @@
 #include "base/base.h"
 #include "blob/blob.h"
 #include "store/store.h"
+
+#include <stdatomic.h>
 
 typedef struct lt_serve lt_serve;
 
@@ -40,6 +47,7 @@ typedef struct lt_serve_request {
     const char *accept;         /* may be NULL */
     const char *target_variant; /* may be NULL: weighted routing */
     const char *inference_id;   /* X-Amzn-SageMaker-Inference-Id, for data capture; may be NULL */
+    const char *custom_attributes; /* X-Amzn-SageMaker-Custom-Attributes; may be NULL */
     const char *body;
     size_t len;
 } lt_serve_request;
@@ -49,7 +57,8 @@ typedef struct lt_serve_reply {
     const char *error_type; /* NULL on success: "ValidationError", "ModelError", ... */
     char *body;             /* owned; the answer or the error's JSON body */
     size_t len;
-    char content_type[96];
+    char content_type[128];
+    char custom_attributes[1024]; /* the last container's, passed back; may be empty */
     char variant[64]; /* x-Amzn-Invoked-Production-Variant (empty on errors) */
 } lt_serve_reply;
 
@@ -58,5 +67,93 @@ typedef struct lt_serve_reply {
  * ModelError 424 with OriginalStatusCode for input the model refuses, ...). */
 void lt_serve_invoke(lt_serve *serve, const lt_serve_request *req, lt_serve_reply *reply);
 void lt_serve_reply_free(lt_serve_reply *reply);
+
+/* ---- bring-your-own serve programs ------------------------------------------------- */
+
+/* A serve program's workers, for endpoints and for batch transform. Shared by threads:
+ * invoke and get may be called from any number of threads at once. */
+typedef struct lt_serve_program lt_serve_program;
+
+typedef struct lt_serve_program_params {
+    const char *label;       /* names the program in errors ("variant AllTraffic") */
+    const char *program_dir; /* the image's directory (its `serve` at the top) */
+    const char *model_dir;   /* the extracted ModelDataUrl (/opt/ml/model); may be NULL */
+    const char *data_dir;    /* lathe's data directory, hidden from the program */
+    const json_t *environment; /* the container's Environment; may be NULL */
+    int workers;               /* processes, 1 to 64 */
+    int startup_timeout_s;     /* for GET /ping to answer 200 (0: 240 s) */
+    const char *logs_root;     /* where workers' output goes; NULL: dropped */
+    const char *log_group;     /* "/aws/sagemaker/Endpoints/<endpoint>" */
+    const char *log_stream_prefix; /* a worker's stream is "<prefix>-worker-<k>" */
+    const atomic_bool *cancel; /* when it turns true, a startup still waiting gives up; may be NULL */
+} lt_serve_program_params;
+
+/* Starts the workers and waits until every one answers GET /ping with 200. LT_EINVAL when
+ * one exits first or the timeout passes, with the reason and the tail of its output (the
+ * workers are stopped then). */
+int lt_serve_program_open(lt_serve_program **out, const lt_serve_program_params *params,
+                          lt_err *err);
+/* Stops every worker (SIGTERM, SIGKILL after 5 s) and waits for them. */
+void lt_serve_program_close(lt_serve_program *p);
+/* How many times a worker exited or was restarted since open. */
+int lt_serve_program_restarts(const lt_serve_program *p);
+
+typedef struct lt_serve_call {
+    const char *content_type, *accept, *custom_attributes; /* each may be NULL */
+    const char *body;
+    size_t len;
+    int64_t timeout_ms;      /* 0: 60 s */
+    size_t max_answer_bytes; /* 0: 64 MiB */
+} lt_serve_call;
+
+typedef struct lt_serve_answer {
+    int status; /* the program's HTTP status */
+    char *body; /* owned, NUL-terminated */
+    size_t len;
+    char content_type[128];
+    char custom_attributes[1024]; /* its X-Amzn-SageMaker-Custom-Attributes; may be empty */
+} lt_serve_answer;
+
+/* POST /invocations on a ready worker (round-robin; a worker that cannot be reached is
+ * skipped for the next). Any HTTP status is an answer (rc 0). LT_EIO when no worker is ready
+ * or none could be reached, LT_ELIMIT when the answer is too large or late. */
+int lt_serve_program_invoke(lt_serve_program *p, const lt_serve_call *call, lt_serve_answer *ans,
+                            lt_err *err);
+/* GET path ("/execution-parameters") on a ready worker; as invoke. */
+int lt_serve_program_get(lt_serve_program *p, const char *path, lt_serve_answer *ans, lt_err *err);
+void lt_serve_answer_free(lt_serve_answer *ans);
+
+/* ---- batch transform through a model ------------------------------------------------- */
+
+/* A model loaded for batch transform: its containers made ready (serve programs' workers
+ * started and pinged; their output in /aws/sagemaker/TransformJobs, streams
+ * "<job>/transform-<container>-worker-<k>"). Shared by threads like an endpoint's variant. */
+typedef struct lt_serve_batch lt_serve_batch;
+
+typedef struct lt_serve_batch_params {
+    lt_store *store;
+    lt_blob *blob;
+    const char *data_dir;
+    const char *model_name;
+    const char *job_name;
+    const char *work_dir;      /* where the model is unpacked; the caller removes it */
+    int workers;               /* per serve program (0: 1) */
+    int startup_timeout_s;     /* 0: 240 s */
+    int64_t answer_timeout_ms; /* per batch (0: 600 s) */
+} lt_serve_batch_params;
+
+/* Whether model_name is one built-in algorithm's model (which the transform runner serves
+ * in-process itself). */
+bool lt_serve_model_is_builtin(lt_store *store, const char *model_name);
+/* Loads the model; LT_EINVAL with the reason when a container cannot serve. */
+int lt_serve_batch_open(lt_serve_batch **out, const lt_serve_batch_params *params, lt_err *err);
+/* What a single serve program answered on GET /execution-parameters, checked (members
+ * MaxConcurrentTransforms, BatchStrategy, MaxPayloadInMB), or NULL. Borrowed. */
+const json_t *lt_serve_batch_execution_parameters(const lt_serve_batch *b);
+/* One batch through the model's containers; the last one's answer is appended to out.
+ * LT_EINVAL with the model's message when a container refuses it. */
+int lt_serve_batch_predict(lt_serve_batch *b, const char *content_type, const char *accept,
+                           const char *data, size_t len, lt_buf *out, lt_err *err);
+void lt_serve_batch_close(lt_serve_batch *b);
 
 #endif

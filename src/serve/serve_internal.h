@@ -6,17 +6,55 @@
 #include "serve/serve.h"
 
 #include "algo/algo.h"
+#include "exec/exec.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+
+/* One container of a variant: a built-in algorithm's model, in-process, or a serve program. */
+typedef struct lt_serve_container {
+    char *name; /* "primary", or the pipeline container's hostname */
+    const lt_algo *algo;
+    lt_algo_model *model;
+    lt_serve_program *program;
+} lt_serve_container;
 
 typedef struct lt_serve_variant {
     char *name;
     double weight;
     int instances;
-    const lt_algo *algo;
-    lt_algo_model *model;
+    lt_serve_container *containers; /* a serial inference pipeline when n_containers > 1 */
+    size_t n_containers;
+    int64_t answer_timeout_ms; /* for a serve program's answer */
+    size_t max_answer_bytes;
 } lt_serve_variant;
+
+/* model.c: what loading a model's containers needs. */
+typedef struct lt_serve__model_ctx {
+    lt_store *store;
+    lt_blob *blob;
+    const char *data_dir;
+    const char *log_group;  /* serve programs' output: "/aws/sagemaker/Endpoints/<endpoint>" */
+    const char *log_prefix; /* a worker's stream: "<prefix>-<container>-worker-<k>" */
+    int startup_timeout_s;
+    int64_t answer_timeout_ms;
+    size_t max_answer_bytes;
+    const atomic_bool *cancel; /* see lt_serve_program_params */
+} lt_serve__model_ctx;
+
+/* A stored document, parsed (new reference). */
+int lt_serve__doc_get(lt_store *store, const char *kind, const char *name, json_t **doc,
+                      lt_err *err);
+/* Loads model_name's containers under dir into out (named variant, instances workers per
+ * serve program) and appends each one's DeployedImages entry to deployed (may be NULL).
+ * On failure out holds what was loaded so far: clear it with lt_serve__variant_clear. */
+int lt_serve__model_load(const lt_serve__model_ctx *ctx, const char *model_name,
+                         const char *variant, int instances, const char *dir,
+                         lt_serve_variant *out, json_t *deployed, lt_err *err);
+/* invoke.c: runs one request through a variant's containers into reply (its status 200,
+ * or the runtime error the failing container caused). */
+void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request *req,
+                              lt_serve_reply *reply);
 
 /* Everything one endpoint serves between two updates. Readers hold a reference. */
 typedef struct lt_serve_set {
@@ -42,11 +80,49 @@ typedef struct lt_serve_task {
     struct lt_serve_task *next;
 } lt_serve_task;
 
+enum { LT_SERVE__DOWN, LT_SERVE__STARTING, LT_SERVE__READY };
+enum { LT_SERVE__TAIL_LINES = 8 };
+
+/* program.c: one worker process of a serve program; state and port are read by request
+ * threads, everything else belongs to the monitor thread. */
+typedef struct lt_serve__worker {
+    int index; /* 1-based */
+    atomic_int state;
+    atomic_int port;
+    pid_t pid; /* 0 when none runs */
+    int out_fd;
+    int64_t started_ms, next_ms;
+    int ping_failures;
+    lt_exec_log *log;
+    char *tail[LT_SERVE__TAIL_LINES];
+    size_t tail_next;
+} lt_serve__worker;
+
+struct lt_serve_program {
+    char *label, *program_dir, *model_dir, *data_dir;
+    json_t *environment;
+    int startup_timeout_s;
+    const atomic_bool *cancel;
+    lt_serve__worker *workers;
+    int n;
+    atomic_uint next; /* round-robin */
+    atomic_int restarts;
+    atomic_bool closing;
+    pthread_t monitor;
+    bool monitor_running;
+    void *ping; /* the monitor's libcurl handle */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool started;      /* the startup outcome is known (under lock) */
+    char failure[2048]; /* why startup failed; empty when it did not */
+};
+
 struct lt_serve {
     lt_store *store;
     lt_blob *blob;
     char *data_dir;
     char account_id[16];
+    int startup_timeout_s; /* LATHE_SERVE_STARTUP_TIMEOUT_S, read at open; 0: 240 s */
 
     pthread_rwlock_t lock; /* guards slots and each slot's set pointer */
     lt_serve_slot *slots;
@@ -57,8 +133,12 @@ struct lt_serve {
     pthread_cond_t queue_cond;
     lt_serve_task *head, *tail;
     bool closing;
+    atomic_bool stopping; /* set first thing at close: loads still starting programs give up */
     lt_serve_capture *capture;
 };
+
+/* Stops a variant's serve programs and frees its models. */
+void lt_serve__variant_clear(lt_serve_variant *v);
 
 /* The set an endpoint serves, with a reference for the caller (NULL when none). */
 lt_serve_set *lt_serve__acquire(lt_serve *serve, const char *endpoint);

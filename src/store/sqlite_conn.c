@@ -179,7 +179,9 @@ static int sqlite_open(void **impl, const char *path, lt_err *err)
     lt_store__sqlite_db *s = lt_xcalloc(1, sizeof *s);
     s->path = lt_xstrdup(path);
     s->version = version;
+    lt_store__key_cache_init(&s->keys, path);
     if (pthread_key_create(&s->key, conn_release) != 0) {
+        lt_store__key_cache_destroy(&s->keys);
         free(s->path);
         free(s);
         return lt_err_set(err, LT_EIO, "store: no thread-specific key left for %s", path);
@@ -204,6 +206,7 @@ static void sqlite_close(void *impl)
     }
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->lock);
+    lt_store__key_cache_destroy(&s->keys);
     free(s->path);
     free(s);
 }
@@ -225,6 +228,16 @@ static int sqlite_txn_begin(void *impl, lt_err *err)
     return rc;
 }
 
+/* A key written inside a transaction is announced again once the transaction ends
+ * (sqlite_key_cache.c): before that, other connections still read the old state. */
+static void announce_keys_at_end(lt_store__conn *c)
+{
+    if (c->txn_depth == 0 && c->keys_changed) {
+        c->keys_changed = false;
+        lt_store__key_cache_announce(&c->owner->keys, NULL);
+    }
+}
+
 static void sqlite_txn_rollback(void *impl)
 {
     lt_store__conn *c = lt_store__conn_get(impl, NULL);
@@ -234,6 +247,7 @@ static void sqlite_txn_rollback(void *impl)
     else
         lt_store__exec(c->db, "ROLLBACK", NULL);
     c->txn_depth--;
+    announce_keys_at_end(c);
 }
 
 /* A failed commit rolls back, so the connection never stays inside a transaction that
@@ -245,10 +259,12 @@ static int sqlite_txn_commit(void *impl, lt_err *err)
     int rc = lt_store__fault_fires(c->owner)
                  ? lt_err_set(err, LT_EIO, "store: commit failed: disk I/O error")
                  : lt_store__exec(c->db, c->txn_depth > 1 ? "RELEASE lt" : "COMMIT", err);
-    if (rc)
+    if (rc) {
         sqlite_txn_rollback(impl);
-    else
+    } else {
         c->txn_depth--;
+        announce_keys_at_end(c);
+    }
     return rc;
 }
 

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 #include <sqlite3.h>
 
 /* Statements prepared once per connection and kept. */
@@ -53,10 +54,43 @@ typedef struct lt_store__conn {
     } list_cache[LIST_CACHE_SLOTS];
     unsigned list_cache_next; /* the slot a miss replaces next (round robin) */
     int txn_depth;            /* 0: none; 1: BEGIN; >1: savepoints */
+    bool keys_changed;        /* a key was written in the open transaction: announce at its end */
     struct lt_store__sqlite_db *owner;
     struct lt_store__conn *next;      /* in owner->all */
     struct lt_store__conn *idle_next; /* in owner->idle while no thread holds it */
 } lt_store__conn;
+
+/* The stamp a key cache is filled under (sqlite_key_cache.c). */
+typedef struct lt_store__key_stamp {
+    bool valid;          /* false: the stamp cannot be read; matches nothing */
+    uint64_t counter;    /* the shared counter: changes made by any process */
+    uint64_t generation; /* changes made by this process */
+} lt_store__key_stamp;
+
+typedef struct lt_store__key_cache {
+    pthread_rwlock_t lock; /* guards what follows except generation */
+    char *stamp_path;      /* NULL for an in-memory database */
+    _Atomic uint64_t *counter; /* the stamp's counter, mapped shared; NULL if it cannot be */
+    _Atomic uint64_t generation;
+    lt_store__key_stamp filled_under;
+    struct {
+        char *id;
+        char *secret;
+    } *entries;
+    size_t n, cap;
+} lt_store__key_cache;
+
+void lt_store__key_cache_init(lt_store__key_cache *kc, const char *db_path);
+void lt_store__key_cache_destroy(lt_store__key_cache *kc);
+/* 1 and the secret if cached under the current stamp, else 0; *stamp gets the current
+ * stamp, for lt_store__key_cache_put after reading the secret from SQLite. */
+int lt_store__key_cache_get(lt_store__key_cache *kc, const char *id, char *secret, size_t cap,
+                            lt_store__key_stamp *stamp);
+void lt_store__key_cache_put(lt_store__key_cache *kc, const lt_store__key_stamp *stamp,
+                             const char *id, const char *secret);
+/* Tells every process's cache that the keys change(d): called before a key write and
+ * again after it commits. */
+int lt_store__key_cache_announce(lt_store__key_cache *kc, lt_err *err);
 
 /* Connections outlive their threads: when a thread exits, its connection (and its prepared
  * statements) goes to `idle` for the next new thread, so a server whose pool replaces
@@ -68,6 +102,7 @@ typedef struct lt_store__sqlite_db {
     lt_store__conn *all;
     lt_store__conn *idle;
     int version;
+    lt_store__key_cache keys;
     _Atomic unsigned fault_nth;   /* fail the nth write from arming; 0: never (tests) */
     _Atomic unsigned fault_count; /* writes since arming */
 } lt_store__sqlite_db;

@@ -109,10 +109,29 @@ int lt_store__sqlite_tags_delete(void *impl, const char *arn, const json_t *keys
     return lt_store__sqlite.txn_commit(impl, err);
 }
 
+/* Key writes are announced to the secret caches of every process (sqlite_key_cache.c):
+ * before the write, and after it is committed — at once outside a transaction, else when
+ * the transaction ends. A write that cannot be announced is not made. */
+static int announce_key_write(lt_store__conn *c, lt_err *err)
+{
+    return lt_store__key_cache_announce(&c->owner->keys, err);
+}
+
+static int announce_key_written(lt_store__conn *c, lt_err *err)
+{
+    if (c->txn_depth > 0) {
+        c->keys_changed = true;
+        return 0;
+    }
+    return lt_store__key_cache_announce(&c->owner->keys, err);
+}
+
 int lt_store__sqlite_key_create(void *impl, const char *id, const char *secret,
                                 const char *description, bool is_admin, lt_err *err)
 {
     CONN_OR_RETURN(c, impl, err);
+    int announced = announce_key_write(c, err);
+    if (announced) return announced;
     sqlite3_stmt *st = lt_store__stmt(c, STMT_KEY_INSERT, err);
     if (!st) return LT_EIO;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -122,7 +141,7 @@ int lt_store__sqlite_key_create(void *impl, const char *id, const char *secret,
     sqlite3_bind_int64(st, 5, lt_now_ms());
     int rc = lt_store__step_write(c, st);
     sqlite3_reset(st);
-    if (rc == SQLITE_DONE) return 0;
+    if (rc == SQLITE_DONE) return announce_key_written(c, err);
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return lt_err_set(err, LT_ECONFLICT, "access key %s already exists", id);
     return lt_store__fail(c, rc, "store: create key", err);
@@ -130,6 +149,9 @@ int lt_store__sqlite_key_create(void *impl, const char *id, const char *secret,
 
 int lt_store__sqlite_key_secret(void *impl, const char *id, char *secret, size_t cap, lt_err *err)
 {
+    lt_store__sqlite_db *db = impl;
+    lt_store__key_stamp stamp;
+    if (lt_store__key_cache_get(&db->keys, id, secret, cap, &stamp)) return 0;
     CONN_OR_RETURN(c, impl, err);
     sqlite3_stmt *st = lt_store__stmt(c, STMT_KEY_SECRET, err);
     if (!st) return LT_EIO;
@@ -144,6 +166,8 @@ int lt_store__sqlite_key_secret(void *impl, const char *id, char *secret, size_t
         }
         memcpy(secret, s ? s : "", n + 1);
         sqlite3_reset(st);
+        /* Inside a transaction this connection may see its own uncommitted key. */
+        if (c->txn_depth == 0) lt_store__key_cache_put(&db->keys, &stamp, id, secret);
         return 0;
     }
     sqlite3_reset(st);
@@ -199,6 +223,8 @@ int lt_store__sqlite_key_list(void *impl, lt_store_key_fn fn, void *ctx, lt_err 
 int lt_store__sqlite_key_delete(void *impl, const char *id, lt_err *err)
 {
     CONN_OR_RETURN(c, impl, err);
+    int announced = announce_key_write(c, err);
+    if (announced) return announced;
     sqlite3_stmt *st = lt_store__stmt(c, STMT_KEY_DELETE, err);
     if (!st) return LT_EIO;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -207,5 +233,5 @@ int lt_store__sqlite_key_delete(void *impl, const char *id, lt_err *err)
     if (rc != SQLITE_DONE) return lt_store__fail(c, rc, "store: delete key", err);
     if (sqlite3_changes(c->db) == 0)
         return lt_err_set(err, LT_ENOTFOUND, "access key %s does not exist", id);
-    return 0;
+    return announce_key_written(c, err);
 }

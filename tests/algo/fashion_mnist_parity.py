@@ -7,7 +7,9 @@ scikit-learn trained with the same settings on the same rows, in one run.
       test accuracy within 0.01 of python3-xgboost's.
   Linear Learner multiclass_classifier (sgd, wd = 1/n as LogisticRegression's C=1):
       test accuracy within 0.02 of sklearn's LogisticRegression.
-  K-Means k=10 (k-means++): inertia within 1% of sklearn's KMeans (best of 3 seeds each).
+  K-Means k=10 with SageMaker's defaults (web-scale: random init, mini-batches of 5000,
+      k' = 10k, local Lloyd reduction): inertia within 2% of sklearn's KMeans (k-means++,
+      Lloyd to convergence), best of 3 seeds each (measured: 0.17% under).
 
 Subset: the first 6,000 training images and the first 2,000 test images (pixels / 255), so
 the check stays well under a minute on 2 cores.
@@ -105,7 +107,7 @@ def main():
                                        {"k": 10, "feature_dim": 784, "seed": seed})
             inertia = float(sum(r["distance_to_cluster"] ** 2 for r in recs))
             best = inertia if best is None else min(best, inertia)
-        check(best <= 1.01 * ref_inertia, f"kmeans inertia {best:.1f} vs sklearn {ref_inertia:.1f} (ratio {best / ref_inertia:.4f})")
+        check(best <= 1.02 * ref_inertia, f"kmeans inertia {best:.1f} vs sklearn {ref_inertia:.1f} (ratio {best / ref_inertia:.4f})")
     return 1 if failures else 0
 
 

@@ -210,7 +210,7 @@ def test_lathe_logs_prefixes_hosts_when_several(server):
     assert out.stdout == "processing\n"
     missing = lathe_logs(server, "nojob")
     assert missing.returncode == 1 and "nojob" in missing.stderr
-    bad = lathe_logs(server, "job", "--kind", "transform")
+    bad = lathe_logs(server, "job", "--kind", "bogus")
     assert bad.returncode == 2
 
 

@@ -568,6 +568,77 @@ def test_linear_learner_reports_validation_metrics(env):
     assert "validation binary_f_beta <loss>=" in log
 
 
+def test_builtin_algorithms_score_a_test_channel(env):
+    """SageMaker's test channel: k-means and Linear Learner score it once with the final
+    model; the test:* values reach FinalMetricDataList and the log carries SageMaker's
+    #test_score lines."""
+    server, sm, s3 = env
+    import numpy as np
+    rng = np.random.default_rng(3)
+    centers = np.array([[0, 0], [10, 10], [-10, 10]])
+    pts = np.vstack([c + rng.normal(size=(150, 2)) for c in centers])
+    rng.shuffle(pts)
+    s3.put_object(Bucket=BUCKET, Key="kt/train/d.csv",
+                  Body="\n".join(f"{a:.5f},{b:.5f}" for a, b in pts[:300]).encode())
+    s3.put_object(Bucket=BUCKET, Key="kt/test/d.csv",
+                  Body="\n".join(f"{a:.5f},{b:.5f}" for a, b in pts[300:]).encode())
+    x = rng.normal(size=(600, 3))
+    y = (x[:, 0] - 2 * x[:, 1] + 0.3 * rng.normal(size=600) > 0).astype(int)
+    for key, rows in (("lt/train/d.csv", slice(0, 300)), ("lt/val/d.csv", slice(300, 450)),
+                      ("lt/test/d.csv", slice(450, 600))):
+        s3.put_object(Bucket=BUCKET, Key=key, Body="\n".join(
+            f"{l},{a:.5f},{b:.5f},{c:.5f}" for l, (a, b, c) in zip(y[rows], x[rows])).encode())
+
+    def channels(prefix, names, content_type):
+        return [{"ChannelName": ch, "ContentType": content_type,
+                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                 "S3Uri": f"s3://{BUCKET}/{prefix}/{d}/"}}}
+                for ch, d in names]
+
+    common = dict(RoleArn=ROLE, OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/t-out"},
+                  ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+                  StoppingCondition={"MaxRuntimeInSeconds": 300})
+    sm.create_training_job(
+        TrainingJobName="km-test", AlgorithmSpecification={"AlgorithmName": "kmeans", "TrainingInputMode": "File"},
+        HyperParameters={"k": "3", "feature_dim": "2", "eval_metrics": '["msd","ssd"]'},
+        InputDataConfig=channels("kt", (("train", "train"), ("test", "test")), "text/csv;label_size=0"),
+        **common)
+    sm.create_training_job(
+        TrainingJobName="ll-test",
+        AlgorithmSpecification={"TrainingImage": "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1",
+                                "TrainingInputMode": "File"},
+        HyperParameters={"predictor_type": "binary_classifier", "feature_dim": "3", "mini_batch_size": "50"},
+        InputDataConfig=channels("lt", (("train", "train"), ("validation", "val"), ("test", "test")), "text/csv"),
+        **common)
+
+    d = wait_job(sm, "km-test")
+    assert d["TrainingJobStatus"] == "Completed", d.get("FailureReason")
+    files = model_files(s3, d["ModelArtifacts"]["S3ModelArtifacts"])
+    c = np.array(json.loads(next(v for k, v in files.items() if k.endswith("kmeans_model.json")))["centers"])
+    test = pts[300:].round(5)
+    ssd = float(((test[:, None, :] - c[None, :, :]) ** 2).sum(2).min(1).sum())
+    metrics = {m["MetricName"]: m["Value"] for m in d["FinalMetricDataList"]}
+    assert metrics["test:ssd"] == pytest.approx(ssd, rel=1e-4), metrics
+    assert metrics["test:msd"] == pytest.approx(ssd / len(test), rel=1e-4), metrics
+    assert metrics["test:msd"] < 3, metrics  # three unit-variance blobs in 2-D: about 2
+    log = log_text(server, "km-test")
+    assert "#test_score (algo-1) : ('msd', " in log and "#test_score (algo-1) : ('ssd', " in log
+    assert "shrinking 30 centers into 3" in log
+
+    d = wait_job(sm, "ll-test")
+    assert d["TrainingJobStatus"] == "Completed", d.get("FailureReason")
+    metrics = {m["MetricName"]: m["Value"] for m in d["FinalMetricDataList"]}
+    for name in ("test:objective_loss", "test:binary_classification_accuracy", "test:binary_f_beta",
+                 "test:precision", "test:recall", "test:roc_auc_score",
+                 "validation:binary_classification_accuracy"):
+        assert name in metrics, (name, metrics)
+    assert metrics["test:binary_classification_accuracy"] > 0.85, metrics
+    assert metrics["test:roc_auc_score"] > 0.9, metrics
+    log = log_text(server, "ll-test")
+    assert "#test_score (algo-1) : ('binary_f_1.000', " in log
+    assert "#test_score (algo-1) : ('binary_classification_cross_entropy_objective', " in log
+
+
 def test_pushed_directory_image_runs_its_train_program(env, tmp_path):
     server, sm, s3 = env
     img = tmp_path / "img"

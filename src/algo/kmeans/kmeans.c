@@ -1,8 +1,14 @@
-/* SageMaker's K-Means (built-in algorithm "kmeans"): k-means++ or random init, then
- * Lloyd iterations until the centroid shift < tol or max_iterations. Accepted-but-unused
- * SageMaker knobs (mini_batch_size, extra_center_factor, local_lloyd_*, half_life_time_size,
- * epochs) are declared so hyperparameters.json validates; training here is full-batch
- * Lloyd, which is what SageMaker's local_lloyd refinement converges to. */
+/* SageMaker's K-Means (built-in algorithm "kmeans"): the lt_algo glue — hyperparameters,
+ * training (SageMaker's web-scale k-means, kmeans_webscale.c), model file, prediction — and
+ * the shared kernels: the sgemm distance block, greedy k-means++, and the full-batch Lloyd
+ * that k-NN's IVF coarse quantiser uses.
+ *
+ * Decisions where SageMaker documents no number: extra_center_factor "auto" is 10 (what
+ * SageMaker's container logs: "'extra_center_factor' was set to 'auto', evaluated to 10"),
+ * local_lloyd_num_trials "auto" is 10 (its log shows ten "local kmeans attempt" lines), and
+ * k' = k * extra_center_factor is capped at the number of training rows. The final
+ * train:msd is measured on the training data with the k final centers (one more pass);
+ * SageMaker prints the reduction's weighted figure there. seed is Lathe's own. */
 #include "algo/algo_internal.h"
 #include "algo/kmeans/kmeans.h"
 
@@ -13,6 +19,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <omp.h>
 
@@ -22,30 +29,30 @@ struct lt_algo_model {
 };
 
 static const char *const init_choices[] = {"kmeans++", "random", NULL};
-/* "auto" or a small integer: the spec type has no "int or auto", so list the values. */
-static const char *const auto_or_int[] = {"auto", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", NULL};
 static const char *const metric_choices[] = {"[\"msd\"]", "[\"ssd\"]", "[\"msd\",\"ssd\"]",
                                              "[\"ssd\",\"msd\"]", "[\"msd\", \"ssd\"]",
-                                             "[\"ssd\", \"msd\"]", NULL};
+                                             "[\"ssd\", \"msd\"]", "msd", "ssd", NULL};
+/* SageMaker's k-means hyperparameters ("K-Means Hyperparameters", AWS developer guide), and
+ * force_dense, which the SageMaker Python SDK always sends. */
 static const lt_hp_spec kmeans_hps[] = {
     {"feature_dim", LT_HP_INT, NULL, 1, INT_MAX, NULL, false},
     {"k", LT_HP_INT, NULL, 2, INT_MAX, NULL, false},
-    {"init_method", LT_HP_CATEGORICAL, "kmeans++", 0, 0, init_choices, true},
-    {"max_iterations", LT_HP_INT, "100", 1, INT_MAX, NULL, false},
-    {"tol", LT_HP_FLOAT, "0.0001", 0, 1e30, NULL, false},
+    {"init_method", LT_HP_CATEGORICAL, "random", 0, 0, init_choices, true},
     {"mini_batch_size", LT_HP_INT, "5000", 1, INT_MAX, NULL, true},
     {"epochs", LT_HP_INT, "1", 1, INT_MAX, NULL, true},
-    {"extra_center_factor", LT_HP_CATEGORICAL, "auto", 0, 0, auto_or_int, true},
+    {"extra_center_factor", LT_HP_INT_OR_AUTO, "auto", 1, INT_MAX, NULL, true},
     {"local_lloyd_max_iter", LT_HP_INT, "300", 1, INT_MAX, NULL, false},
-    {"local_lloyd_tol", LT_HP_FLOAT, "0.0001", 0, 1e30, NULL, false},
+    {"local_lloyd_tol", LT_HP_FLOAT, "0.0001", 0, 1, NULL, false},
     {"local_lloyd_init_method", LT_HP_CATEGORICAL, "kmeans++", 0, 0, init_choices, false},
-    {"local_lloyd_num_trials", LT_HP_CATEGORICAL, "auto", 0, 0, auto_or_int, false},
+    {"local_lloyd_num_trials", LT_HP_INT_OR_AUTO, "auto", 1, INT_MAX, NULL, false},
     {"half_life_time_size", LT_HP_INT, "0", 0, INT_MAX, NULL, false},
     {"eval_metrics", LT_HP_CATEGORICAL, "[\"msd\"]", 0, 0, metric_choices, false},
+    {"force_dense", LT_HP_BOOL, "true", 0, 0, NULL, false},
     {"seed", LT_HP_INT, "0", 0, INT_MAX, NULL, false},
     {NULL, 0, NULL, 0, 0, NULL, false},
 };
 
+enum { AUTO_EXTRA_CENTER_FACTOR = 10, AUTO_LOCAL_TRIALS = 10 };
 
 static float sqdist(const float *a, const float *b, int dim)
 {
@@ -73,7 +80,7 @@ void lt_kmeans__assign_scalar(const float *x, size_t n, int dim, const float *c,
     }
 }
 
-#define BLOCK 256
+#define BLOCK LT_KMEANS_BLOCK
 /* Nearest center for rows x (n <= BLOCK, dim) via ||x||^2 - 2 x.c + ||c||^2; dots is
  * scratch (BLOCK, k), cnorm (k). */
 void lt_kmeans__assign_block(const float *x, size_t n, int dim, const float *c, const float *cnorm,
@@ -121,8 +128,8 @@ static double assign_all(const float *x, size_t n, int dim, const float *c, cons
  * next center is the best, by the potential it leaves, of 2 + ln(k) candidates drawn with
  * probability proportional to the squared distance to the nearest chosen center. One draw
  * per center (plain k-means++) lands two centers in one cluster often enough to matter. */
-static void init_centers(const float *x, size_t n, int dim, int k, bool plusplus, uint64_t seed,
-                         int nth, float *c, float *mind /* (n) */)
+void lt_kmeans__init(const float *x, size_t n, int dim, int k, bool plusplus, uint64_t seed,
+                     int nth, float *c, float *mind /* (n) */)
 {
     uint64_t s = seed * 0x2545F4914F6CDD1DULL + 1;
     size_t first = (size_t)(lt_algo__rng_unit(&s) * (double)n);
@@ -244,7 +251,7 @@ int lt_kmeans__lloyd(const lt_kmeans__fit *f, float *centers, int *iterations, d
     float *d2 = dots + (size_t)nth * BLOCK * k;      /* (n) */
     int *label = (int *)(d2 + n);                    /* (n) */
 
-    init_centers(x, n, dim, k, f->plusplus, f->seed, nth, c, d2);
+    lt_kmeans__init(x, n, dim, k, f->plusplus, f->seed, nth, c, d2);
     double ssd = 0;
     int it;
     for (it = 0; it < f->max_iter; it++) {
@@ -311,17 +318,74 @@ double lt_kmeans__ssd(const float *x, size_t n, int dim, const float *c, int k, 
 
 typedef struct progress_ctx {
     const lt_algo_train_args *args;
-    double n;
     bool msd, ssd;
+    double n;
 } progress_ctx;
 
-/* One #progress_metric line per Lloyd iteration (the cost before that iteration's update). */
-static void report_iteration(void *ctx, int iteration, double ssd)
+static void log_line(const lt_algo_train_args *args, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void log_line(const lt_algo_train_args *args, const char *fmt, ...)
+{
+    if (!args->on_log) return;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    args->on_log(args->metric_ctx, line);
+}
+
+/* One #progress_metric line per epoch: the msd of the epoch's points to the centers they
+ * were assigned to as they streamed past. */
+static void report_epoch(void *ctx, int epoch, double msd)
 {
     progress_ctx *p = ctx;
     if (!p->args->on_metric) return;
-    if (p->msd) p->args->on_metric(p->args->metric_ctx, "train:msd", ssd / p->n, iteration);
-    if (p->ssd) p->args->on_metric(p->args->metric_ctx, "train:ssd", ssd, iteration);
+    if (p->msd) p->args->on_metric(p->args->metric_ctx, "train:msd", msd, epoch);
+    if (p->ssd) p->args->on_metric(p->args->metric_ctx, "train:ssd", msd * p->n, epoch);
+}
+
+static void report_trial(void *ctx, int trial, double wmsd)
+{
+    progress_ctx *p = ctx;
+    log_line(p->args, "local kmeans attempt #%d. Current mean square distance %.6f", trial, wmsd);
+}
+
+/* A dataset's msd and ssd with the final centers, as SageMaker names them: the metric
+ * lines (which the metric regexes and tuning read) and, for the test channel, its
+ * "#test_score (algo-1) : ('msd', 0.25)" lines. */
+static void report_final(const lt_algo_train_args *args, const progress_ctx *p, const char *phase,
+                         double ssd, double n)
+{
+    char name[32];
+    if (p->msd) {
+        if (!strcmp(phase, "test")) log_line(args, "#test_score (algo-1) : ('msd', %.17g)", ssd / n);
+        snprintf(name, sizeof name, "%s:msd", phase);
+        if (args->on_metric) args->on_metric(args->metric_ctx, name, ssd / n, -1);
+    }
+    if (p->ssd) {
+        if (!strcmp(phase, "test")) log_line(args, "#test_score (algo-1) : ('ssd', %.17g)", ssd);
+        snprintf(name, sizeof name, "%s:ssd", phase);
+        if (args->on_metric) args->on_metric(args->metric_ctx, name, ssd, -1);
+    }
+}
+
+/* "auto" (NaN from lt_algo_hp_number) or the number. */
+static int int_or_auto(const json_t *hp, const char *name, int when_auto)
+{
+    double v = lt_algo_hp_number(kmeans_hps, hp, name);
+    return isnan(v) ? when_auto : (int)v;
+}
+
+static int check_finite(const lt_dataset *ds, int dim, const char *what, lt_err *err)
+{
+    const float *x = ds->x.values;
+    size_t n = ds->x.n_rows;
+    for (size_t i = 0; i < n * (size_t)dim; i++)
+        if (!isfinite(x[i]))
+            return lt_err_set(err, LT_EINVAL, "kmeans: %s row %zu has a missing or non-finite value",
+                              what, i / dim + 1);
+    return 0;
 }
 
 static int kmeans_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err *err)
@@ -332,52 +396,96 @@ static int kmeans_train(const lt_algo_train_args *args, lt_algo_model **out, lt_
     int dim = (int)lt_algo_hp_number(kmeans_hps, hp, "feature_dim");
     int k = (int)lt_algo_hp_number(kmeans_hps, hp, "k");
     const char *metrics = lt_algo_hp_string(kmeans_hps, hp, "eval_metrics");
-    bool want_msd = strstr(metrics, "msd") != NULL, want_ssd = strstr(metrics, "ssd") != NULL;
+    progress_ctx pc = {.args = args,
+                       .msd = strstr(metrics, "msd") != NULL,
+                       .ssd = strstr(metrics, "ssd") != NULL};
+    if (args->validation)
+        return lt_err_set(err, LT_EINVAL, "kmeans: SageMaker's k-means takes a 'test' channel, "
+                                          "not 'validation' (rename the channel)");
     if ((rc = dense_view(args->train, dim, "train", err))) return rc;
-    if (args->validation && (rc = dense_view(args->validation, dim, "validation", err))) return rc;
+    if (args->test && (rc = dense_view(args->test, dim, "test", err))) return rc;
     const float *x = args->train->x.values; /* (n, dim) */
     size_t n = args->train->x.n_rows;
     if (n < (size_t)k)
         return lt_err_set(err, LT_EINVAL, "hyperparameter k=%d exceeds the %zu training rows", k, n);
-    for (size_t i = 0; i < n * dim; i++)
-        if (!isfinite(x[i]))
-            return lt_err_set(err, LT_EINVAL, "kmeans: train row %zu has a missing or non-finite value",
-                              i / dim + 1);
-    progress_ctx pc = {.args = args, .n = (double)n, .msd = want_msd, .ssd = want_ssd};
-    lt_kmeans__fit f = {
+    if ((rc = check_finite(args->train, dim, "train", err))) return rc;
+    if (args->test && (rc = check_finite(args->test, dim, "test", err))) return rc;
+    pc.n = (double)n;
+
+    int factor = int_or_auto(hp, "extra_center_factor", AUTO_EXTRA_CENTER_FACTOR);
+    if (isnan(lt_algo_hp_number(kmeans_hps, hp, "extra_center_factor")))
+        log_line(args, "'extra_center_factor' was set to 'auto', evaluated to %d.", factor);
+    /* k' is capped at the row count: a center per row is already exact. */
+    double kp_want = fmin((double)k * factor, (double)n);
+    /* Each thread keeps a copy of the k' centers and two generations of double sums. */
+    int nth = args->threads > 0 ? args->threads : omp_get_max_threads();
+    double state_bytes = kp_want * dim * (4.0 + 16.0) * nth;
+    if (kp_want > 1e8 || state_bytes > (double)((size_t)16 << 30))
+        return lt_err_set(err, LT_ELIMIT,
+                          "kmeans: k * extra_center_factor = %.0f centers of %d features need "
+                          "%.1f GiB of training state (limit 16 GiB); lower extra_center_factor",
+                          kp_want, dim, state_bytes / (double)(1u << 30));
+    int kp = (int)kp_want;
+    uint64_t seed = (uint64_t)lt_algo_hp_number(kmeans_hps, hp, "seed");
+    size_t kd = (size_t)k * dim, kpd = (size_t)kp * dim;
+    float *cp = malloc(kpd * sizeof(float) + 1);
+    double *wp = malloc((size_t)kp * sizeof(double) + 1);
+    float *c = malloc(kd * sizeof(float) + 1);
+    if (!cp || !wp || !c) {
+        free(cp), free(wp), free(c);
+        return lt_err_set(err, LT_ENOMEM, "kmeans: out of memory for %d centers of %d features", kp,
+                          dim);
+    }
+    lt_kmeans__minibatch mb = {
         .x = x,
         .n = n,
         .dim = dim,
-        .k = k,
-        .max_iter = (int)lt_algo_hp_number(kmeans_hps, hp, "max_iterations"),
-        .tol = lt_algo_hp_number(kmeans_hps, hp, "tol"),
-        .seed = (uint64_t)lt_algo_hp_number(kmeans_hps, hp, "seed"),
-        .plusplus = strcmp(lt_algo_hp_string(kmeans_hps, hp, "init_method"), "random") != 0,
+        .kp = kp,
+        .batch = (size_t)lt_algo_hp_number(kmeans_hps, hp, "mini_batch_size"),
+        .epochs = (int)lt_algo_hp_number(kmeans_hps, hp, "epochs"),
+        .plusplus = strcmp(lt_algo_hp_string(kmeans_hps, hp, "init_method"), "kmeans++") == 0,
+        .half_life = lt_algo_hp_number(kmeans_hps, hp, "half_life_time_size"),
+        .seed = seed,
         .threads = args->threads,
-        .on_iter = report_iteration,
+        .on_epoch = report_epoch,
         .ctx = &pc,
     };
-    size_t kd = (size_t)k * dim;
-    float *c = lt_xmalloc(kd * sizeof(float));
-    double ssd = 0;
-    int it = 0;
-    if ((rc = lt_kmeans__lloyd(&f, c, &it, &ssd, err))) {
+    rc = lt_kmeans__minibatch_run(&mb, cp, wp, err);
+    if (!rc) {
+        if (kp > k) log_line(args, "shrinking %d centers into %d", kp, k);
+        lt_kmeans__reduce red = {
+            .x = cp,
+            .w = wp,
+            .n = (size_t)kp,
+            .dim = dim,
+            .k = k,
+            .plusplus =
+                strcmp(lt_algo_hp_string(kmeans_hps, hp, "local_lloyd_init_method"), "kmeans++") == 0,
+            .trials = int_or_auto(hp, "local_lloyd_num_trials", AUTO_LOCAL_TRIALS),
+            .max_iter = (int)lt_algo_hp_number(kmeans_hps, hp, "local_lloyd_max_iter"),
+            .tol = lt_algo_hp_number(kmeans_hps, hp, "local_lloyd_tol"),
+            .seed = seed,
+            .threads = args->threads,
+            .on_trial = report_trial,
+            .ctx = &pc,
+        };
+        rc = lt_kmeans__reduce_run(&red, c, NULL, err);
+    }
+    free(cp), free(wp);
+    if (rc) {
         free(c);
         return rc;
     }
     /* The final figures as SageMaker prints them at the end of training (iteration -1:
      * "#quality_metric: host=algo-1, train msd <loss>=..."), which the metric regexes and
-     * tuning read. */
-    if (args->on_metric) {
-        if (want_msd) args->on_metric(args->metric_ctx, "train:msd", ssd / (double)n, -1);
-        if (want_ssd) args->on_metric(args->metric_ctx, "train:ssd", ssd, -1);
-    }
-    size_t nv = args->validation ? args->validation->x.n_rows : 0;
-    if (nv > 0 && args->on_metric) {
-        double vssd = lt_kmeans__ssd(args->validation->x.values, nv, dim, c, k, args->threads);
-        if (want_msd) args->on_metric(args->metric_ctx, "test:msd", vssd / (double)nv, -1);
-        if (want_ssd) args->on_metric(args->metric_ctx, "test:ssd", vssd, -1);
-    }
+     * tuning read; then the test channel's. */
+    report_final(args, &pc, "train", lt_kmeans__ssd(x, n, dim, c, k, args->threads), (double)n);
+    size_t nt = args->test ? args->test->x.n_rows : 0;
+    if (nt > 0)
+        report_final(args, &pc, "test",
+                     lt_kmeans__ssd(args->test->x.values, nt, dim, c, k, args->threads), (double)nt);
+    else
+        log_line(args, "Test data is not provided.");
     lt_algo_model *m = lt_xmalloc(sizeof *m);
     m->k = k;
     m->dim = dim;

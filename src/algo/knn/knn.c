@@ -358,8 +358,8 @@ static int knn_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
     }
     lt_knn__norms(m);
     /* SageMaker's k-NN reports test:accuracy (classifier) or test:mse (regressor) on the
-     * labelled test channel. */
-    const lt_dataset *v = args->validation;
+     * labelled test channel (a validation channel is scored the same way). */
+    const lt_dataset *v = args->test ? args->test : args->validation;
     if (v && v->labels && v->x.n_rows > 0 && args->on_metric) {
         size_t nv = v->x.n_rows, w = 1 + 2 * (size_t)k;
         double *pred = malloc(nv * w * sizeof(double));
@@ -370,6 +370,13 @@ static int knn_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
             for (size_t i = 0; i < nv; i++) {
                 double e = pred[i * w] - v->labels[i];
                 acc += m->classifier ? (e == 0) : e * e;
+            }
+            /* SageMaker's k-NN log line ("SAMPLE OUTPUT", AWS developer guide), then ours. */
+            if (args->on_log) {
+                char line[96];
+                snprintf(line, sizeof line, "#test_score (algo-1) : ('%s', %.17g)",
+                         m->classifier ? "accuracy" : "mse", acc / (double)nv);
+                args->on_log(args->metric_ctx, line);
             }
             args->on_metric(args->metric_ctx, m->classifier ? "test:accuracy" : "test:mse",
                             acc / (double)nv, -1);

@@ -5,10 +5,11 @@
  * model selection), linear_metrics.c (losses, metrics, thresholds), linear_model.c (model
  * file, prediction, records).
  *
- * Lathe's subset: the test channel is scored only when it is the only extra channel (the
- * job runner passes it as the validation data), so its metrics are named validation:*;
- * without either, the final metrics are the train data's (train:*). Sparse input is used
- * dense (absent entries are zero). */
+ * Channels: train; validation (model selection, early stopping, the threshold); test,
+ * scored once after training with the kept model (test:* metrics and SageMaker's
+ * "#test_score (algo-1) : ('binary_f_1.000', 0.9)" lines). Without validation the final
+ * metrics are also the train data's (train:*). Sparse input is used dense (absent entries
+ * are zero). Not computed: dcg. */
 #include "algo/linear/linear.h"
 
 static int linear_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err *err)
@@ -23,8 +24,23 @@ static const char *const linear_images[] = {"linear_learner", "LinearLearner", N
 static const char *const linear_content_types[] = {"text/csv", "text/libsvm",
                                                    "application/jsonlines", NULL};
 /* The names SageMaker's Linear Learner publishes ("Tune a linear learner model"); the
- * train:* finals appear when there is no validation data. */
+ * train:* finals appear when there is no validation data, test:* with a test channel. */
 static const char *const linear_metrics[] = {
+    "test:objective_loss",
+    "test:binary_classification_accuracy",
+    "test:binary_f_beta",
+    "test:precision",
+    "test:recall",
+    "test:roc_auc_score",
+    "test:mse",
+    "test:absolute_loss",
+    "test:multiclass_accuracy",
+    "test:multiclass_top_k_accuracy",
+    "test:macro_f_beta",
+    "test:macro_precision",
+    "test:macro_recall",
+    "validation:roc_auc_score",
+    "train:roc_auc_score",
     "train:objective_loss",
     "validation:objective_loss",
     "validation:binary_classification_accuracy",

@@ -443,6 +443,80 @@ static void report(const lt_algo_train_args *args, const char *phase, const char
     args->on_metric(args->metric_ctx, full, v, iteration);
 }
 
+/* The label SageMaker's Linear Learner gives a final metric in its log lines
+ * ("#quality_metric: host=algo-1, test binary_f_1.000 <score>=0.9", "#test_score (algo-1) :
+ * ('binary_f_1.000', 0.9)"): the objective carries the loss's name, F-beta its beta and
+ * top-k accuracy its k. */
+static void metric_label(const lt_linear_params *p, const char *name, char *out, size_t cap)
+{
+    if (!strcmp(name, "objective_loss")) {
+        static const char *const loss_names[] = {
+            [LT_LINEAR_LOGISTIC] = "binary_classification_cross_entropy",
+            [LT_LINEAR_HINGE] = "hinge_loss",
+            [LT_LINEAR_SQUARED] = "mse",
+            [LT_LINEAR_ABSOLUTE] = "absolute_loss",
+            [LT_LINEAR_EPS_SQUARED] = "eps_insensitive_squared_loss",
+            [LT_LINEAR_EPS_ABSOLUTE] = "eps_insensitive_absolute_loss",
+            [LT_LINEAR_QUANTILE] = "quantile_loss",
+            [LT_LINEAR_HUBER] = "huber_loss",
+            [LT_LINEAR_SOFTMAX] = "multiclass_cross_entropy",
+        };
+        snprintf(out, cap, "%s_objective", loss_names[p->loss]);
+    } else if (!strcmp(name, "binary_f_beta")) {
+        snprintf(out, cap, "binary_f_%.3f", p->f_beta);
+    } else if (!strcmp(name, "macro_f_beta")) {
+        snprintf(out, cap, "macro_f_%.3f", p->f_beta);
+    } else if (!strcmp(name, "multiclass_top_k_accuracy")) {
+        snprintf(out, cap, "multiclass_top_k_accuracy_%d", p->accuracy_top_k);
+    } else {
+        snprintf(out, cap, "%s", name);
+    }
+}
+
+/* A final metric: the phase:name line the metric regexes read and, on the test channel,
+ * SageMaker's "#test_score (algo-1) : ('<label>', <value>)" line before it. */
+static void report_final(const lt_algo_train_args *args, const lt_linear_params *p,
+                         const char *phase, const char *name, double v)
+{
+    if (args->on_log && !strcmp(phase, "test")) {
+        char label[64], line[160];
+        metric_label(p, name, label, sizeof label);
+        snprintf(line, sizeof line, "#test_score (algo-1) : ('%s', %.17g)", label, v);
+        args->on_log(args->metric_ctx, line);
+    }
+    report(args, phase, name, v, -1);
+}
+
+/* Area under the ROC curve of n scores against 0/1 labels, ties counted half (the
+ * Mann-Whitney statistic); NaN when one class is absent. */
+typedef struct scored {
+    float s, y;
+} scored;
+static int by_score(const void *a, const void *b)
+{
+    float x = ((const scored *)a)->s, y = ((const scored *)b)->s;
+    return (x > y) - (x < y);
+}
+static double roc_auc(const double *out, size_t stride, const float *labels, size_t n)
+{
+    scored *v = lt_xmalloc((n + 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = (scored){(float)out[i * stride], labels[i] > 0.5f};
+    qsort(v, n, sizeof *v, by_score);
+    double pos = 0, rank_sum = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        double npos = 0;
+        while (j < n && v[j].s == v[i].s) npos += v[j++].y;
+        rank_sum += npos * ((double)(i + 1) + (double)j) / 2; /* the tied ranks' mean */
+        pos += npos;
+        i = j;
+    }
+    free(v);
+    double neg = (double)n - pos;
+    if (pos == 0 || neg == 0) return NAN;
+    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg);
+}
+
 /* The final metrics of the kept model on ds, as SageMaker names them. */
 static int final_metrics(const lt_algo_model *model, const lt_linear_params *p,
                          const lt_algo_train_args *args, const lt_dataset *ds, const char *phase,
@@ -473,10 +547,10 @@ static int final_metrics(const lt_algo_model *model, const lt_linear_params *p,
             se += (o[0] - y) * (o[0] - y), ae += fabs(o[0] - y);
         }
     }
-    report(args, phase, "objective_loss", lsum / (double)n, -1);
+    report_final(args, p, phase, "objective_loss", lsum / (double)n);
     if (p->kind == LT_LINEAR_REGRESSOR) {
-        report(args, phase, "mse", se / (double)n, -1);
-        report(args, phase, "absolute_loss", ae / (double)n, -1);
+        report_final(args, p, phase, "mse", se / (double)n);
+        report_final(args, p, phase, "absolute_loss", ae / (double)n);
     } else if (p->kind == LT_LINEAR_BINARY) {
         float *sc = lt_xmalloc(n * sizeof(float));
         for (size_t i = 0; i < n; i++)
@@ -484,18 +558,20 @@ static int final_metrics(const lt_algo_model *model, const lt_linear_params *p,
         lt_linear_binary_stats s =
             lt_linear__binary_stats(sc, ds->labels, n, model->threshold, p->f_beta);
         free(sc);
-        report(args, phase, "binary_classification_accuracy", s.accuracy, -1);
-        report(args, phase, "binary_f_beta", s.f_beta, -1);
-        report(args, phase, "precision", s.precision, -1);
-        report(args, phase, "recall", s.recall, -1);
+        report_final(args, p, phase, "binary_classification_accuracy", s.accuracy);
+        report_final(args, p, phase, "binary_f_beta", s.f_beta);
+        report_final(args, p, phase, "precision", s.precision);
+        report_final(args, p, phase, "recall", s.recall);
+        double auc = roc_auc(out + 1, wdt, ds->labels, n);
+        if (isfinite(auc)) report_final(args, p, phase, "roc_auc_score", auc);
     } else {
         lt_linear_multiclass_stats s = lt_linear__multiclass_stats(
             out + 1, wdt, ds->labels, n, p->num_classes, p->accuracy_top_k, p->f_beta);
-        report(args, phase, "multiclass_accuracy", s.accuracy, -1);
-        report(args, phase, "multiclass_top_k_accuracy", s.top_k_accuracy, -1);
-        report(args, phase, "macro_f_beta", s.macro_f_beta, -1);
-        report(args, phase, "macro_precision", s.macro_precision, -1);
-        report(args, phase, "macro_recall", s.macro_recall, -1);
+        report_final(args, p, phase, "multiclass_accuracy", s.accuracy);
+        report_final(args, p, phase, "multiclass_top_k_accuracy", s.top_k_accuracy);
+        report_final(args, p, phase, "macro_f_beta", s.macro_f_beta);
+        report_final(args, p, phase, "macro_precision", s.macro_precision);
+        report_final(args, p, phase, "macro_recall", s.macro_recall);
     }
     free(out);
     return 0;
@@ -512,8 +588,9 @@ static void trainer_free(trainer *t)
 int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args, lt_algo_model **out,
                      lt_err *err)
 {
-    const lt_dataset *tr = args->train, *va = args->validation;
+    const lt_dataset *tr = args->train, *va = args->validation, *te = args->test;
     if (va && va->x.n_rows == 0) va = NULL;
+    if (te && te->x.n_rows == 0) te = NULL;
     size_t n = tr->x.n_rows;
     if (p->feature_dim && tr->x.n_cols != (size_t)p->feature_dim)
         return lt_err_set(err, LT_EINVAL,
@@ -526,8 +603,12 @@ int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args, 
         return lt_err_set(err, LT_EINVAL,
                           "linear-learner: the validation data has %zu columns, train %zu",
                           va->x.n_cols, tr->x.n_cols);
+    if (te && te->x.n_cols != tr->x.n_cols)
+        return lt_err_set(err, LT_EINVAL, "linear-learner: the test data has %zu columns, train %zu",
+                          te->x.n_cols, tr->x.n_cols);
     int rc = check_labels(p, tr, "train", err);
     if (!rc && va) rc = check_labels(p, va, "validation", err);
+    if (!rc && te) rc = check_labels(p, te, "test", err);
     if (rc) return rc;
     int nth = args->threads > 0 ? args->threads : omp_get_max_threads();
 
@@ -672,6 +753,8 @@ int lt_linear__train(const lt_linear_params *p, const lt_algo_train_args *args, 
     model->threshold = threshold;
     lt_linear__model_fold(model);
     rc = final_metrics(model, p, args, sel, va ? "validation" : "train", nth, err);
+    /* The test channel is scored once, with the model kept (SageMaker's test:* metrics). */
+    if (!rc && te) rc = final_metrics(model, p, args, te, "test", nth, err);
 done:
     free(perm), free(order), free(grad), free(gbias), free(scratch);
     free(sh.x), free(sh.y), free(sh.w);

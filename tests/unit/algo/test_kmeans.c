@@ -1,5 +1,8 @@
 /* K-Means: blob recovery, the sgemm kernel against its scalar twin, predict, model files,
- * hyperparameter errors and thread-count determinism. */
+ * hyperparameter errors, thread-count determinism, and SageMaker's web-scale pieces: the
+ * mini-batch center update with weights and half-life decay, the weighted local Lloyd
+ * reduction, and that extra_center_factor, mini_batch_size and local_lloyd_num_trials
+ * change what training does. */
 #include "algo/algo.h"
 #include "algo/algo_internal.h"
 #include "algo/kmeans/kmeans.h"
@@ -7,6 +10,8 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 enum { N_PER = 200, K_TRUE = 4, DIM = 5 };
 
@@ -253,8 +258,169 @@ static void training_ends_with_one_final_quality_metric(void)
     lt_dataset_free(ds);
 }
 
+/* The local Lloyd reduction on a weighted set whose answer is the weighted means: two
+ * far-apart groups, so any sane initialisation ends with one center per group. Unweighted
+ * means would be (1, 0) and (10, 12.5): the weights must count. */
+static void local_lloyd_reduces_weighted_points_to_weighted_means(void)
+{
+    const float x[] = {0, 0, 2, 0, 10, 10, 10, 14, 10, 13};
+    const double w[] = {1, 3, 2, 1, 1};
+    for (int plusplus = 0; plusplus < 2; plusplus++) {
+        lt_kmeans__reduce r = {.x = x, .w = w, .n = 5, .dim = 2, .k = 2, .plusplus = plusplus,
+                               .trials = 3, .max_iter = 300, .tol = 1e-4, .seed = 7};
+        float c[4];
+        double wssd = -1;
+        lt_err err = {0};
+        LT_CHECK_INT(lt_kmeans__reduce_run(&r, c, &wssd, &err), ==, 0);
+        int lo = c[0] < c[2] ? 0 : 1, hi = 1 - lo;
+        LT_CHECK_NEAR(c[2 * lo], 1.5, 1e-6);
+        LT_CHECK_NEAR(c[2 * lo + 1], 0.0, 1e-6);
+        LT_CHECK_NEAR(c[2 * hi], 10.0, 1e-6);
+        LT_CHECK_NEAR(c[2 * hi + 1], 11.75, 1e-6); /* (2*10 + 14 + 13) / 4 */
+        /* 1*1.5^2 + 3*0.5^2, then 2*1.75^2 + 2.25^2 + 1.25^2 */
+        LT_CHECK_NEAR(wssd, 3.0 + 6.125 + 5.0625 + 1.5625, 1e-4);
+    }
+}
+
+/* The mini-batch update on data worked by hand: 1-D rows 0, 10, 2, 12 in batches of two,
+ * two centers from k-means++ over the first batch (which must take both rows). Batch one
+ * puts each center on its row (weight 1); batch two moves 0 to (1*0 + 2)/2 = 1 and 10 to
+ * 11. With half_life_time_size 2 the old weights halve over the two rows of batch two:
+ * (0.5*0 + 2)/1.5 and (0.5*10 + 12)/1.5, weights 1.5. */
+static void minibatch_update_follows_weights_and_half_life(void)
+{
+    const float x[] = {0, 10, 2, 12};
+    for (int decay = 0; decay < 2; decay++) {
+        lt_kmeans__minibatch mb = {.x = x, .n = 4, .dim = 1, .kp = 2, .batch = 2, .epochs = 1,
+                                   .plusplus = true, .half_life = decay ? 2 : 0, .seed = 3,
+                                   .threads = 2};
+        float c[2];
+        double w[2];
+        lt_err err = {0};
+        LT_CHECK_INT(lt_kmeans__minibatch_run(&mb, c, w, &err), ==, 0);
+        int lo = c[0] < c[1] ? 0 : 1, hi = 1 - lo;
+        LT_CHECK_NEAR(c[lo], decay ? 2 / 1.5 : 1.0, 1e-5);
+        LT_CHECK_NEAR(c[hi], decay ? 17 / 1.5 : 11.0, 1e-5);
+        LT_CHECK_NEAR(w[lo], decay ? 1.5 : 2.0, 1e-9);
+        LT_CHECK_NEAR(w[hi], decay ? 1.5 : 2.0, 1e-9);
+    }
+}
+
+/* What training logs, to see k' and the reduction's trials from outside. */
+static char logged[8192];
+static double epoch_msd;
+static void keep_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    size_t len = strlen(logged);
+    snprintf(logged + len, sizeof logged - len, "%s\n", line);
+}
+static void keep_epoch_msd(void *ctx, const char *name, double value, int it)
+{
+    (void)ctx;
+    if (it == 0 && strcmp(name, "train:msd") == 0) epoch_msd = value;
+}
+static lt_algo_model *train_logged(const lt_dataset *ds, json_t *h, const lt_dataset *test)
+{
+    logged[0] = 0;
+    epoch_msd = -1;
+    lt_algo_train_args a = {.train = ds, .test = test, .hyperparameters = h, .threads = 2,
+                            .on_metric = keep_epoch_msd, .on_log = keep_log};
+    lt_algo_model *m = NULL;
+    lt_err err = {0};
+    int rc = lt_algo__kmeans.train(&a, &m, &err);
+    if (rc) LT_FAIL_AT("train failed: %s", err.msg);
+    json_decref(h);
+    return m;
+}
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+/* extra_center_factor sets k' (auto: 10), the reduction runs local_lloyd_num_trials times
+ * (auto: 10) and is skipped when k' = k. */
+static void extra_center_factor_and_trials_shape_training(void)
+{
+    int truth[N_PER * K_TRUE];
+    lt_dataset *ds = blobs(truth);
+    lt_algo__kmeans.free(train_logged(ds, hps("4", "5", NULL, NULL), NULL));
+    LT_CHECK_CONTAINS(logged, "evaluated to 10");
+    LT_CHECK_CONTAINS(logged, "shrinking 40 centers into 4");
+    LT_CHECK_INT(count_of(logged, "local kmeans attempt #"), ==, 10);
+    json_t *h = hps("4", "5", "extra_center_factor", "3");
+    json_object_set_new(h, "local_lloyd_num_trials", json_string("2"));
+    lt_algo__kmeans.free(train_logged(ds, h, NULL));
+    LT_CHECK_CONTAINS(logged, "shrinking 12 centers into 4");
+    LT_CHECK_INT(count_of(logged, "local kmeans attempt #"), ==, 2);
+    lt_algo__kmeans.free(train_logged(ds, hps("4", "5", "extra_center_factor", "1"), NULL));
+    LT_CHECK_INT(count_of(logged, "shrinking"), ==, 0);
+    lt_dataset_free(ds);
+}
+
+/* mini_batch_size decides how often the centers move: in one batch of all 800 rows every
+ * row is scored against the initial centers; in batches of 20 the later rows meet centers
+ * that already moved toward the blobs, so the epoch's streaming msd is far lower. */
+static void mini_batch_size_changes_the_stream(void)
+{
+    int truth[N_PER * K_TRUE];
+    lt_dataset *ds = blobs(truth);
+    json_t *h = hps("4", "5", "mini_batch_size", "800");
+    json_object_set_new(h, "extra_center_factor", json_string("1"));
+    lt_algo__kmeans.free(train_logged(ds, h, NULL));
+    double one_batch = epoch_msd;
+    h = hps("4", "5", "mini_batch_size", "20");
+    json_object_set_new(h, "extra_center_factor", json_string("1"));
+    lt_algo__kmeans.free(train_logged(ds, h, NULL));
+    double small = epoch_msd;
+    LT_CHECK(one_batch > 0 && small > 0);
+    if (!(small < 0.5 * one_batch))
+        LT_FAIL_AT("streaming msd with batches of 20: %g, one batch: %g", small, one_batch);
+    lt_dataset_free(ds);
+}
+
+/* A test channel is scored with the final centers: SageMaker's "#test_score" line, whose
+ * value is the oracle's msd over the test rows; a validation channel is refused. */
+static void test_channel_is_scored_and_validation_refused(void)
+{
+    int truth[N_PER * K_TRUE];
+    lt_dataset *ds = blobs(truth);
+    lt_dataset *te = lt_dataset_new_dense(50, DIM, false);
+    memcpy(te->x.values, ds->x.values + 100 * DIM, 50 * DIM * sizeof(float));
+    lt_algo_model *m = train_logged(ds, hps("4", "5", NULL, NULL), te);
+    LT_CHECK(m != NULL);
+    const char *line = strstr(logged, "#test_score (algo-1) : ('msd', ");
+    LT_CHECK(line != NULL);
+    if (m && line) {
+        double out[100];
+        lt_err err = {0};
+        LT_CHECK_INT(lt_algo__kmeans.predict(m, &te->x, 1, out, &err), ==, 0);
+        double msd = 0;
+        for (int i = 0; i < 50; i++) msd += out[2 * i + 1] * out[2 * i + 1] / 50;
+        double logged_msd = strtod(line + strlen("#test_score (algo-1) : ('msd', "), NULL);
+        LT_CHECK_NEAR(logged_msd, msd, 1e-3 * msd);
+    }
+    lt_algo__kmeans.free(m);
+    json_t *h = hps("4", "5", NULL, NULL);
+    lt_algo_train_args a = {.train = ds, .validation = te, .hyperparameters = h, .threads = 1};
+    lt_err err = {0};
+    m = NULL;
+    LT_CHECK_INT(lt_algo__kmeans.train(&a, &m, &err), ==, LT_EINVAL);
+    LT_CHECK_CONTAINS(err.msg, "test");
+    json_decref(h);
+    lt_dataset_free(te);
+    lt_dataset_free(ds);
+}
+
 int main(void)
 {
+    LT_RUN(local_lloyd_reduces_weighted_points_to_weighted_means);
+    LT_RUN(minibatch_update_follows_weights_and_half_life);
+    LT_RUN(extra_center_factor_and_trials_shape_training);
+    LT_RUN(mini_batch_size_changes_the_stream);
+    LT_RUN(test_channel_is_scored_and_validation_refused);
     LT_RUN(training_ends_with_one_final_quality_metric);
     LT_RUN(blobs_are_recovered);
     LT_RUN(predict_is_nearest_center_with_oracle_distance);

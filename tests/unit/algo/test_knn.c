@@ -394,6 +394,36 @@ static void test_channel_reports_accuracy(void)
     lt_dataset_free(val);
 }
 
+/* The same rows as the test channel (args.test): SageMaker's "#test_score" line and the
+ * test:accuracy metric. */
+static char last_log[160];
+static void on_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    snprintf(last_log, sizeof last_log, "%s", line);
+}
+static void test_channel_logs_sagemakers_test_score(void)
+{
+    lt_dataset *ds = labelled(line_x, line_class, 10, 1);
+    const float vx[] = {0.2f, 8.9f, 4.6f, 4.4f}, vy[] = {0, 1, 0, 0};
+    lt_dataset *te = labelled(vx, vy, 4, 1);
+    json_t *h = hps("1", "3", "classifier", "10", NULL);
+    lt_algo_train_args a = {.train = ds, .test = te, .hyperparameters = h, .threads = 1,
+                            .on_metric = on_metric, .on_log = on_log};
+    lt_algo_model *m = NULL;
+    lt_err err = {0};
+    last_metric = NULL;
+    last_log[0] = 0;
+    LT_CHECK_INT(lt_algo__knn.train(&a, &m, &err), ==, 0);
+    LT_CHECK_STR(last_metric, "test:accuracy");
+    LT_CHECK(fabs(last_value - 0.75) < 1e-12);
+    LT_CHECK_STR(last_log, "#test_score (algo-1) : ('accuracy', 0.75)");
+    lt_algo__knn.free(m);
+    json_decref(h);
+    lt_dataset_free(ds);
+    lt_dataset_free(te);
+}
+
 static void bad_hyperparameters_are_named(void)
 {
     lt_dataset *ds = labelled(line_x, line_class, 10, 1);
@@ -509,6 +539,7 @@ int main(void)
     LT_RUN(sampling_is_seeded);
     LT_RUN(model_round_trips_and_formats);
     LT_RUN(test_channel_reports_accuracy);
+    LT_RUN(test_channel_logs_sagemakers_test_score);
     LT_RUN(bad_hyperparameters_are_named);
     LT_RUN(corrupt_model_fails_cleanly);
     LT_RUN(short_csr_query_is_zero_padded);

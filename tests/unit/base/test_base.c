@@ -100,6 +100,18 @@ static void amz_dates_parse_and_format(void)
     LT_CHECK_INT(lt_time_parse_amz("20240230T000000Z", &t), ==, LT_EINVAL); /* no Feb 30 */
     LT_CHECK_INT(lt_time_parse_amz("20240101T246000Z", &t), ==, LT_EINVAL);
     LT_CHECK_INT(lt_time_parse_amz("20240229T235959Z", &t), ==, 0); /* leap day */
+    LT_CHECK_INT(lt_time_parse_amz("20230229T000000Z", &t), ==, LT_EINVAL);
+    LT_CHECK_INT(lt_time_parse_amz("21000229T000000Z", &t), ==, LT_EINVAL); /* not leap */
+    LT_CHECK_INT(lt_time_parse_amz("20000229T000000Z", &t), ==, 0);          /* leap */
+    LT_CHECK_INT(lt_time_parse_amz("20240101T235960Z", &t), ==, LT_EINVAL);
+    LT_CHECK_INT(lt_time_parse_amz("19691231T235959Z", &t), ==, LT_EINVAL);
+    /* Every hour of 1970..2400 (and odd seconds) parses back to the time gmtime printed. */
+    int mismatches = 0;
+    for (time_t when = 0; when < 13569465600; when += 3600 * 7 + 13) {
+        lt_time_format_amz(out, when);
+        if (lt_time_parse_amz(out, &t) != 0 || t != when) mismatches++;
+    }
+    LT_CHECK_INT(mismatches, ==, 0);
     char iso[32];
     lt_time_format_iso8601_ms(iso, 1704067200123);
     LT_CHECK_STR(iso, "2024-01-01T00:00:00.123Z");

@@ -102,15 +102,15 @@ static void query_is_sorted_and_reencoded(void)
 
 static void header_values_are_trimmed_and_collapsed(void)
 {
-    headers h = {{"Host", "X-Amz-Date", "X-Amz-Meta-Note"},
-                 {"h:1", "20240101T000000Z", "  two   spaces  here "}};
+    headers h = {{"Host", "X-Amz-Date", "X-Amz-Meta-Note", "X-Amz-Meta-Tabs"},
+                 {"h:1", "20240101T000000Z", "  two   spaces  here ", "a\t\tb \t c\t"}};
     lt_sigv4_request req = {"PUT", "/b/k", "", lookup, &h, "UNSIGNED-PAYLOAD", true};
-    lt_sigv4_auth auth = scope("host;x-amz-date;x-amz-meta-note");
+    lt_sigv4_auth auth = scope("host;x-amz-date;x-amz-meta-note;x-amz-meta-tabs");
     char sig[65];
     lt_buf c;
     lt_buf_init(&c, 1 << 16);
     LT_CHECK_INT(lt_sigv4_compute(&req, &auth, secret, sig, &c, NULL), ==, 0);
-    LT_CHECK_CONTAINS(c.data, "\nx-amz-meta-note:two spaces here\n");
+    LT_CHECK_CONTAINS(c.data, "\nx-amz-meta-note:two spaces here\nx-amz-meta-tabs:a b c\n");
     lt_buf_free(&c);
 }
 

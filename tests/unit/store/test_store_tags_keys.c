@@ -479,6 +479,43 @@ static void key_delete_removes_it_and_a_missing_one_is_not_found(void)
     drop_db(&db);
 }
 
+/* The server caches secrets; a change made through another handle (another process, as
+ * `lathe keys` beside a running server) must be seen by the next lookup. */
+static void key_changes_through_another_handle_are_seen_at_once(void)
+{
+    test_db db;
+    lt_store *server = fresh_db(&db, "keys-cache");
+    lt_err err = {0};
+    lt_store *other = NULL;
+    LT_CHECK_INT(lt_store_open(&other, db.path, &err), ==, 0);
+    LT_CHECK_INT(lt_store_key_create(other, "AKIACACHE", "first-secret", "", false, &err), ==, 0);
+    char secret[128];
+    for (int i = 0; i < 3; i++) { /* the first read fills the cache, the next ones use it */
+        LT_CHECK_INT(lt_store_key_secret(server, "AKIACACHE", secret, sizeof secret, &err), ==, 0);
+        LT_CHECK_STR(secret, "first-secret");
+    }
+    LT_CHECK_INT(lt_store_key_delete(other, "AKIACACHE", &err), ==, 0);
+    lt_err_clear(&err);
+    LT_CHECK_INT(lt_store_key_secret(server, "AKIACACHE", secret, sizeof secret, &err), ==,
+                 LT_ENOTFOUND);
+    lt_err_clear(&err);
+    /* The same id again with a new secret, written inside a transaction. */
+    LT_CHECK_INT(lt_store_txn_begin(other, &err), ==, 0);
+    LT_CHECK_INT(lt_store_key_create(other, "AKIACACHE", "second-secret", "", false, &err), ==, 0);
+    LT_CHECK_INT(lt_store_key_secret(server, "AKIACACHE", secret, sizeof secret, &err), ==,
+                 LT_ENOTFOUND); /* not committed yet */
+    lt_err_clear(&err);
+    LT_CHECK_INT(lt_store_txn_commit(other, &err), ==, 0);
+    LT_CHECK_INT(lt_store_key_secret(server, "AKIACACHE", secret, sizeof secret, &err), ==, 0);
+    LT_CHECK_STR(secret, "second-secret");
+    /* A change through the same handle is seen too. */
+    LT_CHECK_INT(lt_store_key_delete(server, "AKIACACHE", &err), ==, 0);
+    LT_CHECK_INT(lt_store_key_secret(server, "AKIACACHE", secret, sizeof secret, &err), ==,
+                 LT_ENOTFOUND);
+    lt_store_close(other);
+    drop_db(&db);
+}
+
 int main(void)
 {
     lt_log_set_level(LT_LOG_ERROR + 1);
@@ -502,5 +539,6 @@ int main(void)
     LT_RUN(key_list_stops_when_the_callback_fails);
     LT_RUN(key_get_gives_the_whole_key);
     LT_RUN(key_delete_removes_it_and_a_missing_one_is_not_found);
+    LT_RUN(key_changes_through_another_handle_are_seen_at_once);
     return lt_test_summary();
 }

@@ -1,0 +1,119 @@
+/* Batch transform through a model's containers, outside any endpoint: the transform runner
+ * loads the model once (a serve program's workers started and pinged, as an endpoint would)
+ * and sends each batch through it. A serve program that answers GET /execution-parameters
+ * (SageMaker's batch contract) gives the job defaults for MaxConcurrentTransforms,
+ * BatchStrategy and MaxPayloadInMB. */
+#include "serve/serve_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lt_serve_batch {
+    lt_serve_variant variant;
+    json_t *execution_parameters; /* what the program answered, or NULL */
+};
+
+bool lt_serve_model_is_builtin(lt_store *store, const char *model_name)
+{
+    char *spec_name = lt_xasprintf("model/%s", model_name);
+    json_t *spec = NULL;
+    bool builtin = false;
+    if (lt_serve__doc_get(store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, &(lt_err){0}) == 0) {
+        json_t *images = json_object_get(spec, "Image");
+        const char *type = lt_json_str(json_array_get(images, 0), "Type");
+        builtin = json_array_size(images) == 1 && type && strcmp(type, "algorithm") == 0;
+    }
+    json_decref(spec);
+    free(spec_name);
+    return builtin;
+}
+
+/* Keeps the members SageMaker documents for /execution-parameters, checked. */
+static json_t *read_parameters(const lt_serve_answer *ans)
+{
+    json_t *doc = NULL;
+    if (ans->status != 200 || lt_json_parse(ans->body, ans->len, &doc, NULL) != 0) return NULL;
+    json_t *out = json_object();
+    json_t *n = json_object_get(doc, "MaxConcurrentTransforms");
+    if (json_is_integer(n) && json_integer_value(n) >= 1 && json_integer_value(n) <= 100)
+        json_object_set(out, "MaxConcurrentTransforms", n);
+    const char *strategy = lt_json_str(doc, "BatchStrategy");
+    if (strategy && (strcmp(strategy, "SingleRecord") == 0 || strcmp(strategy, "MultiRecord") == 0))
+        json_object_set_new(out, "BatchStrategy", json_string(strategy));
+    json_t *mb = json_object_get(doc, "MaxPayloadInMB");
+    if (json_is_integer(mb) && json_integer_value(mb) >= 0 && json_integer_value(mb) <= 100)
+        json_object_set(out, "MaxPayloadInMB", mb);
+    json_decref(doc);
+    return out;
+}
+
+int lt_serve_batch_open(lt_serve_batch **out, const lt_serve_batch_params *p, lt_err *err)
+{
+    *out = NULL;
+    lt_serve_batch *b = lt_xcalloc(1, sizeof *b);
+    char *prefix = lt_xasprintf("%s/transform", p->job_name);
+    lt_serve__model_ctx ctx = {
+        .store = p->store,
+        .blob = p->blob,
+        .data_dir = p->data_dir,
+        .log_group = "/aws/sagemaker/TransformJobs",
+        .log_prefix = prefix,
+        .startup_timeout_s = p->startup_timeout_s,
+        .answer_timeout_ms = p->answer_timeout_ms > 0 ? p->answer_timeout_ms : 600000,
+        .max_answer_bytes = (size_t)1 << 30,
+    };
+    int rc = lt_serve__model_load(&ctx, p->model_name, "transform", p->workers > 0 ? p->workers : 1,
+                                  p->work_dir, &b->variant, NULL, err);
+    free(prefix);
+    /* Only a single serve program is asked: a pipeline's defaults are the job's own. */
+    if (!rc && b->variant.n_containers == 1 && b->variant.containers[0].program) {
+        lt_serve_answer ans;
+        if (lt_serve_program_get(b->variant.containers[0].program, "/execution-parameters", &ans,
+                                 &(lt_err){0}) == 0) {
+            b->execution_parameters = read_parameters(&ans);
+            lt_serve_answer_free(&ans);
+        }
+    }
+    if (rc) {
+        lt_serve_batch_close(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+const json_t *lt_serve_batch_execution_parameters(const lt_serve_batch *b)
+{
+    return b->execution_parameters;
+}
+
+int lt_serve_batch_predict(lt_serve_batch *b, const char *content_type, const char *accept,
+                           const char *data, size_t len, lt_buf *out, lt_err *err)
+{
+    lt_serve_request req = {
+        .content_type = content_type, .accept = accept, .body = data, .len = len};
+    lt_serve_reply reply;
+    lt_serve__variant_invoke(&b->variant, &req, &reply);
+    int rc = 0;
+    if (reply.status != 200) {
+        json_t *doc = NULL;
+        const char *msg = NULL;
+        if (reply.body && lt_json_parse(reply.body, reply.len, &doc, NULL) == 0)
+            msg = lt_json_str(doc, "message");
+        rc = lt_err_set(err, LT_EINVAL, "%s", msg ? msg : "the model failed");
+        json_decref(doc);
+    } else {
+        rc = lt_buf_append(out, reply.body, reply.len, err);
+    }
+    lt_serve_reply_free(&reply);
+    return rc;
+}
+
+void lt_serve_batch_close(lt_serve_batch *b)
+{
+    if (!b) return;
+    lt_serve__variant_clear(&b->variant);
+    json_decref(b->execution_parameters);
+    free(b);
+}
