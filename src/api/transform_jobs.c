@@ -1,7 +1,9 @@
 /* Batch transform jobs: CreateTransformJob, DescribeTransformJob, ListTransformJobs,
  * StopTransformJob. Create checks the model (that it exists: a built-in algorithm's model is
- * transformed in-process, any other through its serve programs), the input data and the output URI, stores the job InProgress and tells the
- * executor, whose transform runner (`lathe job run transform NAME`) does the work. */
+ * transformed in-process, any other through its serve programs), the input data, SplitType,
+ * DataProcessing (its filters parsed by base's JSONPath subset) and the output URI, stores the
+ * job InProgress and tells the executor, whose transform runner (`lathe job run transform
+ * NAME`) does the work. */
 #include "api/jobs_internal.h"
 
 #include <stdlib.h>
