@@ -153,11 +153,21 @@ typedef struct lt_xgb_hist {
     float *min_vals; /* (n_features) below the smallest value, as XGBoost's MinValues */
     uint32_t *slot;  /* (n_features + 1) histogram slot offsets: ptr[f] + f (one missing
                         slot per feature) */
-    uint16_t *bins;  /* (n_rows, n_features) local bin */
+    /* (n_rows, n_features) local bins, row-major: bins8 when every feature's bins and
+     * missing slot fit in a byte, else bins16; the other is NULL. */
+    uint8_t *bins8;
+    uint16_t *bins16;
 } lt_xgb_hist;
 
+/* The local bin of row r, feature f. */
+static inline uint32_t lt_xgb__hist_bin_at(const lt_xgb_hist *h, size_t r, int f)
+{
+    size_t at = r * (size_t)h->n_features + (size_t)f;
+    return h->bins8 ? h->bins8[at] : h->bins16[at];
+}
+
 /* Builds cuts from the dense rows x (n_rows, n_cols) with at most max_bin bins per
- * feature (max_bin <= 65535), then bins every row. Columns with more than 2^18 rows are
+ * feature (max_bin <= 65535), then bins every row (into bins8 when they fit a byte). Columns with more than 2^18 rows are
  * sketched from a fixed sample of 2^18 rows. */
 int lt_xgb__hist_build(const float *x, size_t n_rows, int n_cols, int max_bin, int threads,
                        lt_xgb_hist *out, lt_err *err);

@@ -53,7 +53,7 @@ static double *tiny_hist(const lt_xgb_hist *h)
     double *hist = calloc(2 * h->slot[h->n_features], sizeof(double));
     for (size_t r = 0; r < 4; r++)
         for (int f = 0; f < 3; f++) {
-            uint32_t s = h->slot[f] + h->bins[r * 3 + (size_t)f];
+            uint32_t s = h->slot[f] + lt_xgb__hist_bin_at(h, r, f);
             hist[2 * s] += tiny_g[r];
             hist[2 * s + 1] += tiny_h[r];
         }
@@ -69,7 +69,7 @@ static void split_find_matches_hand_computed_gains(void)
     LT_CHECK_INT(h.ptr[2] - h.ptr[1], ==, 1);
     LT_CHECK_INT(h.ptr[3] - h.ptr[2], ==, 2);
     LT_CHECK_NEAR(h.cuts[3], 8.00001, 1e-5);   /* max + |max| + 1e-5 */
-    LT_CHECK_INT(h.bins[0 * 3 + 1], ==, 1); /* missing: the slot after f1's one bin */
+    LT_CHECK_INT(lt_xgb__hist_bin_at(&h, 0, 1), ==, 1); /* missing: the slot after f1's one bin */
     double *hist = tiny_hist(&h);
     lt_xgb_grow_params p = tiny_params();
     lt_xgb_split s;
