@@ -307,21 +307,21 @@ static int sample_features(int *list, int n, double frac, uint64_t seed)
  * here): each row adds its pair to one slot per feature. Below the root a node's rows are
  * scattered over the bin matrix, so rows a few ahead are fetched early (XGBoost's
  * row-wise kernel does the same). */
-#define BUILD_ROWS(T, bins)                                                                   \
-    for (size_t i = begin; i < end; i++) {                                                    \
-        if (i < stop) {                                                                       \
-            uint32_t pr = rows[i + ahead];                                                    \
-            __builtin_prefetch(bins + (size_t)pr * F);                                        \
-            __builtin_prefetch(gpair + 2 * (size_t)pr);                                       \
-        }                                                                                     \
-        uint32_t r = rows[i];                                                                 \
-        double gg = gpair[2 * (size_t)r], hh = gpair[2 * (size_t)r + 1];                      \
-        const T *b = bins + (size_t)r * F;                                                    \
-        for (size_t f = 0; f < F; f++) {                                                      \
-            double *s = hist + 2 * ((size_t)slot[f] + b[f]);                                  \
-            s[0] += gg;                                                                       \
-            s[1] += hh;                                                                       \
-        }                                                                                     \
+#define BUILD_ROWS(T, bins)                                                                        \
+    for (size_t i = begin; i < end; i++) {                                                         \
+        if (i < stop) {                                                                            \
+            uint32_t pr = rows[i + ahead];                                                         \
+            __builtin_prefetch(bins + (size_t)pr * F);                                             \
+            __builtin_prefetch(gpair + 2 * (size_t)pr);                                            \
+        }                                                                                          \
+        uint32_t r = rows[i];                                                                      \
+        double gg = gpair[2 * (size_t)r], hh = gpair[2 * (size_t)r + 1];                           \
+        const T *b = bins + (size_t)r * F;                                                         \
+        for (size_t f = 0; f < F; f++) {                                                           \
+            double *s = hist + 2 * ((size_t)slot[f] + b[f]);                                       \
+            s[0] += gg;                                                                            \
+            s[1] += hh;                                                                            \
+        }                                                                                          \
     }
 
 static void build_rows(const lt_xgb_grower *g, size_t begin, size_t end, double *hist)
@@ -469,17 +469,17 @@ static bool split_valid(const lt_xgb_grower *g, const node *n, int n_leaves)
 
 /* Sends rows[t->begin, t->end) of a node left or right by its split, stably, into tmp
  * (left) and tmp2 (right) at the same offsets. */
-#define PARTITION_ROWS(bins)                                                                  \
-    for (size_t i = t->begin; i < t->end; i++) {                                              \
-        if (i < stop) __builtin_prefetch(bins + (size_t)rows[i + ahead] * F + (size_t)f);     \
-        uint32_t row = rows[i];                                                               \
-        int b = bins[(size_t)row * F + (size_t)f];                                            \
-        size_t left = b == miss ? dl : b <= sb;                                               \
-        /* both stores, one kept: no branch to mispredict on a random split */                \
-        l[nl] = row;                                                                          \
-        r[nr] = row;                                                                          \
-        nl += left;                                                                           \
-        nr += 1 - left;                                                                       \
+#define PARTITION_ROWS(bins)                                                                       \
+    for (size_t i = t->begin; i < t->end; i++) {                                                   \
+        if (i < stop) __builtin_prefetch(bins + (size_t)rows[i + ahead] * F + (size_t)f);          \
+        uint32_t row = rows[i];                                                                    \
+        int b = bins[(size_t)row * F + (size_t)f];                                                 \
+        size_t left = b == miss ? dl : b <= sb;                                                    \
+        /* both stores, one kept: no branch to mispredict on a random split */                     \
+        l[nl] = row;                                                                               \
+        r[nr] = row;                                                                               \
+        nl += left;                                                                                \
+        nr += 1 - left;                                                                            \
     }
 
 static void partition_chunk(lt_xgb_grower *g, const lt_xgb_split *s, part_task *t)
@@ -590,7 +590,8 @@ static int expand(lt_xgb_grower *g, const int *ids, int k, int *kids, const floa
             }
             build_hists(g, small, k);
             size_t len = 2 * g->n_slots;
-#pragma omp parallel for num_threads(g->threads) schedule(static) if ((size_t)k * len > ((size_t)1 << 20))
+#pragma omp parallel for num_threads(g->threads)                                                   \
+    schedule(static) if ((size_t)k * len > ((size_t)1 << 20))
             for (int i = 0; i < k; i++) {
                 const double *par = g->nodes[ids[i]].hist, *sm = g->nodes[small[i]].hist;
                 int other = small[i] == kids[2 * i] ? kids[2 * i + 1] : kids[2 * i];

@@ -1,12 +1,20 @@
 /* Tree traversal as XGBoost 1.7's CPU predictor does it: at a split node a missing value
  * (NaN, or an entry absent from a CSR row) follows default_left, otherwise x < cond goes
  * left; margins accumulate in float, tree by tree in model order, starting from the base
- * margin the caller put there. */
+ * margin the caller put there.
+ *
+ * Batch prediction walks flattened trees (lt_xgb_flat: one 16-byte record per node, a
+ * leaf pointing to itself) over blocks of rows: for one tree, every row of the block
+ * takes one step down per pass, a fixed depth of passes, so the rows' walks are
+ * independent work for the CPU to overlap instead of a chain of dependent loads, and the
+ * tree stays in L1 while the block crosses it. lt_xgb__tree_leaf is the plain walk the
+ * unit tests hold the batch path to. */
 #include "algo/xgboost/xgboost.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
+#include <string.h>
 
 int lt_xgb__tree_leaf(const lt_xgb_tree *t, const float *row)
 {
@@ -21,7 +29,105 @@ int lt_xgb__tree_leaf(const lt_xgb_tree *t, const float *row)
     return nid;
 }
 
+#define DEFAULT_LEFT 0x80000000u
+
+/* Depth of the deepest leaf below nid (iterative: a model file may hold a degenerate
+ * chain of nodes). scratch holds (node, depth) pairs for n_nodes entries. */
+static int tree_depth(const lt_xgb_tree *t, int *stack)
+{
+    int top = 0, deepest = 0;
+    stack[top++] = 0, stack[top++] = 0;
+    while (top > 0) {
+        int d = stack[--top], nid = stack[--top];
+        if (d > deepest) deepest = d;
+        if (t->left[nid] < 0) continue;
+        stack[top++] = t->left[nid], stack[top++] = d + 1;
+        stack[top++] = t->right[nid], stack[top++] = d + 1;
+    }
+    return deepest;
+}
+
+void lt_xgb__flat_free(lt_xgb_flat *f)
+{
+    if (!f) return;
+    free(f->nodes);
+    free(f->offset);
+    free(f->depth);
+    free(f);
+}
+
+lt_xgb_flat *lt_xgb__flat_new(const lt_xgb_model *m, int t0, int t1)
+{
+    lt_xgb_flat *f = lt_xcalloc(1, sizeof *f);
+    int n_trees = t1 - t0, most = 1;
+    f->t0 = t0, f->t1 = t1;
+    f->offset = lt_xmalloc(sizeof(size_t) * ((size_t)n_trees + 1));
+    f->depth = lt_xmalloc(sizeof(int) * ((size_t)n_trees + 1));
+    f->offset[0] = 0;
+    for (int t = 0; t < n_trees; t++) {
+        int nn = m->trees[t0 + t].n_nodes;
+        f->offset[t + 1] = f->offset[t] + (size_t)(nn > 0 ? nn : 1);
+        if (nn > most) most = nn;
+    }
+    f->nodes = lt_xmalloc(sizeof(lt_xgb_flat_node) * (f->offset[n_trees] + 1));
+    /* a tree's nodes reach depth n_nodes at most: 2 ints per stacked node */
+    int *stack = lt_xmalloc(sizeof(int) * 4 * ((size_t)most + 1));
+    for (int t = 0; t < n_trees; t++) {
+        const lt_xgb_tree *tr = &m->trees[t0 + t];
+        lt_xgb_flat_node *nd = f->nodes + f->offset[t];
+        if (tr->n_nodes <= 0) { /* no nodes: a zero leaf */
+            nd[0] = (lt_xgb_flat_node){{0, 0}, 0, 0.0f};
+            f->depth[t] = 0;
+            continue;
+        }
+        for (int i = 0; i < tr->n_nodes; i++) {
+            if (tr->left[i] < 0)
+                nd[i] = (lt_xgb_flat_node){{i, i}, 0, tr->split_cond[i]};
+            else
+                nd[i] = (lt_xgb_flat_node){{tr->left[i], tr->right[i]},
+                                           tr->split_index[i] |
+                                               (tr->default_left[i] ? DEFAULT_LEFT : 0),
+                                           tr->split_cond[i]};
+        }
+        f->depth[t] = tree_depth(tr, stack);
+    }
+    free(stack);
+    return f;
+}
+
 #define BLOCK 64
+
+/* Adds trees [f->t0, f->t1) to the margins of rows[0..n) (n <= BLOCK). With has_nan
+ * false no row holds a NaN and the step is a plain compare. */
+static void predict_block(const lt_xgb_model *m, const lt_xgb_flat *f, const float *const *rows,
+                          int n, int k, bool has_nan, float *margins)
+{
+    int32_t at[BLOCK];
+    for (int t = 0; t < f->t1 - f->t0; t++) {
+        const lt_xgb_flat_node *nd = f->nodes + f->offset[t];
+        for (int r = 0; r < n; r++)
+            at[r] = 0;
+        for (int d = 0; d < f->depth[t]; d++) {
+            if (has_nan) {
+                for (int r = 0; r < n; r++) {
+                    const lt_xgb_flat_node *p = &nd[at[r]];
+                    float v = rows[r][p->feature & ~DEFAULT_LEFT];
+                    /* !(v < cond) is also true for NaN: right unless missing goes left */
+                    int miss_left = (v != v) & (int)(p->feature >> 31);
+                    at[r] = p->child[!(v < p->cond) & !miss_left];
+                }
+            } else {
+                for (int r = 0; r < n; r++) {
+                    const lt_xgb_flat_node *p = &nd[at[r]];
+                    at[r] = p->child[!(rows[r][p->feature & ~DEFAULT_LEFT] < p->cond)];
+                }
+            }
+        }
+        int group = m->tree_info[f->t0 + t];
+        for (int r = 0; r < n; r++)
+            margins[(size_t)r * (size_t)k + (size_t)group] += nd[at[r]].cond;
+    }
+}
 
 int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, int t1, int threads,
                             float *margins, lt_err *err)
@@ -34,39 +140,54 @@ int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, i
         return lt_err_set(err, LT_EINVAL,
                           "xgboost: input has feature index %zu, the model has %d features",
                           x->n_cols - 1, F);
+    if (t1 <= t0) return 0;
     size_t n = x->n_rows, nblk = (n + BLOCK - 1) / BLOCK;
     int nth = threads > 0 ? threads : omp_get_max_threads();
-    /* CSR rows are scattered into a NaN-filled dense row per thread. */
+    if ((size_t)nth > nblk) nth = (int)(nblk ? nblk : 1);
+    /* The model's own flattened trees when it has them and all trees are asked for. */
+    const lt_xgb_flat *f = m->flat && m->flat->t0 == t0 && m->flat->t1 == t1 ? m->flat : NULL;
+    lt_xgb_flat *own = f ? NULL : lt_xgb__flat_new(m, t0, t1);
+    if (own) f = own;
+    /* CSR rows are scattered into a NaN-filled dense block per thread. */
+    const bool csr = x->kind == LT_MATRIX_CSR;
     float *scratch =
-        x->kind == LT_MATRIX_CSR ? lt_xmalloc(sizeof(float) * (size_t)(F + 1) * (size_t)nth) : NULL;
+        csr ? lt_xmalloc(sizeof(float) * (size_t)BLOCK * (size_t)(F + 1) * (size_t)nth) : NULL;
     if (scratch)
-        for (size_t i = 0; i < (size_t)(F + 1) * (size_t)nth; i++)
+        for (size_t i = 0; i < (size_t)BLOCK * (size_t)(F + 1) * (size_t)nth; i++)
             scratch[i] = NAN;
-            /* Row blocks outer, trees inner: a block of rows stays in cache while every tree
-             * walks it, and each row's sum still runs in tree order. */
-#pragma omp parallel for num_threads(nth) schedule(dynamic, 4) if (nblk > 4)
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 8) if (nblk > 1)
     for (size_t b = 0; b < nblk; b++) {
         size_t r0 = b * BLOCK, r1 = r0 + BLOCK < n ? r0 + BLOCK : n;
-        float *dense = scratch ? scratch + (size_t)omp_get_thread_num() * (size_t)(F + 1) : NULL;
-        for (size_t r = r0; r < r1; r++) {
-            const float *row;
+        int cnt = (int)(r1 - r0);
+        const float *rows[BLOCK];
+        float *dense =
+            csr ? scratch + (size_t)omp_get_thread_num() * BLOCK * (size_t)(F + 1) : NULL;
+        for (int i = 0; i < cnt; i++) {
+            size_t r = r0 + (size_t)i;
             if (dense) {
+                float *row = dense + (size_t)i * (size_t)(F + 1);
                 for (size_t p = x->row_ptr[r]; p < x->row_ptr[r + 1]; p++)
-                    dense[x->col_idx[p]] = x->values[p];
-                row = dense;
+                    row[x->col_idx[p]] = x->values[p];
+                rows[i] = row;
             } else {
-                row = x->values + r * (size_t)F;
+                rows[i] = x->values + r * (size_t)F;
             }
-            float *out = margins + r * (size_t)k;
-            for (int t = t0; t < t1; t++) {
-                const lt_xgb_tree *tr = &m->trees[t];
-                out[m->tree_info[t]] += tr->split_cond[lt_xgb__tree_leaf(tr, row)];
-            }
-            if (dense)
-                for (size_t p = x->row_ptr[r]; p < x->row_ptr[r + 1]; p++)
-                    dense[x->col_idx[p]] = NAN;
         }
+        /* absent CSR entries are NaN in the scratch rows */
+        bool has_nan = dense != NULL;
+        for (int i = 0; i < cnt && !has_nan; i++)
+            for (int c = 0; c < F; c++)
+                has_nan |= isnan(rows[i][c]);
+        predict_block(m, f, rows, cnt, k, has_nan, margins + r0 * (size_t)k);
+        if (dense)
+            for (int i = 0; i < cnt; i++) {
+                size_t r = r0 + (size_t)i;
+                float *row = dense + (size_t)i * (size_t)(F + 1);
+                for (size_t p = x->row_ptr[r]; p < x->row_ptr[r + 1]; p++)
+                    row[x->col_idx[p]] = NAN;
+            }
     }
     free(scratch);
+    lt_xgb__flat_free(own);
     return 0;
 }

@@ -68,7 +68,7 @@ static void split_find_matches_hand_computed_gains(void)
     LT_CHECK_INT(h.ptr[1] - h.ptr[0], ==, 4);
     LT_CHECK_INT(h.ptr[2] - h.ptr[1], ==, 1);
     LT_CHECK_INT(h.ptr[3] - h.ptr[2], ==, 2);
-    LT_CHECK_NEAR(h.cuts[3], 8.00001, 1e-5);   /* max + |max| + 1e-5 */
+    LT_CHECK_NEAR(h.cuts[3], 8.00001, 1e-5);            /* max + |max| + 1e-5 */
     LT_CHECK_INT(lt_xgb__hist_bin_at(&h, 0, 1), ==, 1); /* missing: the slot after f1's one bin */
     double *hist = tiny_hist(&h);
     lt_xgb_grow_params p = tiny_params();
@@ -337,18 +337,20 @@ static void elementwise_metrics_match_hand_computed_cases(void)
     const float ly[] = {1, 0};
     /* p = 0.5 and sigmoid(2) = 0.8808: logloss = (log 2 - log(1 - 0.8808)) / 2 */
     double p2 = 1 / (1 + exp(-2.0));
-    LT_CHECK_NEAR(lt_xgb__metric_eval("logloss", &m, lm, 2, ly, NULL, 1), (log(2.0) - log(1 - p2)) / 2,
-               1e-6);
-    LT_CHECK_NEAR(lt_xgb__metric_eval("error", &m, lm, 2, ly, NULL, 1), 1.0, 0); /* 0.5 is not > 0.5 */
+    LT_CHECK_NEAR(lt_xgb__metric_eval("logloss", &m, lm, 2, ly, NULL, 1),
+                  (log(2.0) - log(1 - p2)) / 2, 1e-6);
+    LT_CHECK_NEAR(lt_xgb__metric_eval("error", &m, lm, 2, ly, NULL, 1), 1.0,
+                  0); /* 0.5 is not > 0.5 */
     LT_CHECK_NEAR(lt_xgb__metric_eval("error@0.9", &m, lm, 2, ly, NULL, 1), 0.5, 0);
     m.objective = LT_XGB_OBJ_MULTI_SOFTPROB;
     m.num_class = 3;
     const float mm[] = {0, 0, 0, 5, 0, 0};
     const float my[] = {2, 0};
-    LT_CHECK_NEAR(lt_xgb__metric_eval("merror", &m, mm, 2, my, NULL, 1), 0.5, 0); /* row 0 argmax 0 */
+    LT_CHECK_NEAR(lt_xgb__metric_eval("merror", &m, mm, 2, my, NULL, 1), 0.5,
+                  0); /* row 0 argmax 0 */
     double pr = exp(5.0) / (exp(5.0) + 2);
     LT_CHECK_NEAR(lt_xgb__metric_eval("mlogloss", &m, mm, 2, my, NULL, 1), (log(3.0) - log(pr)) / 2,
-               1e-6);
+                  1e-6);
     LT_CHECK(lt_xgb__metric_known("tweedie-nloglik@1.2"));
     LT_CHECK(!lt_xgb__metric_known("ndcg"));
     LT_CHECK(!lt_xgb__metric_known("error@x"));
@@ -436,12 +438,104 @@ static void hyperparameter_errors_name_the_parameter(void)
     lt_dataset_free(ds);
 }
 
+/* Batch prediction (flattened trees, blocks of rows, a fixed number of steps per tree)
+ * gives the same margins as the plain walk lt_xgb__tree_leaf, summed in tree order, for
+ * dense rows with and without NaNs and for rows as CSR with the NaNs left out: a multi-class model
+ * with lossguide trees of uneven depth, 1000 rows (not a multiple of the block), NaNs. */
+static void batch_predict_matches_scalar_walk(void)
+{
+    enum { N = 1000, K = 3 };
+    lt_dataset *ds = random_dataset(N, false, K);
+    lt_err err = {0};
+    lt_algo_model *m = train(ds, NULL,
+                             json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "num_round", "6", "objective",
+                                       "multi:softprob", "num_class", "3", "grow_policy",
+                                       "lossguide", "max_leaves", "11", "max_depth", "0"),
+                             2, &err);
+    LT_CHECK(m != NULL);
+    if (!m) {
+        lt_dataset_free(ds);
+        return;
+    }
+    float *want = calloc((size_t)N * K, sizeof(float)), *got = calloc((size_t)N * K, sizeof(float));
+    for (int r = 0; r < N; r++)
+        for (int t = 0; t < m->n_trees; t++) {
+            const lt_xgb_tree *tr = &m->trees[t];
+            want[r * K + m->tree_info[t]] +=
+                tr->split_cond[lt_xgb__tree_leaf(tr, ds->x.values + (size_t)r * 6)];
+        }
+    int deepest = 0;
+    for (int t = 0; t < m->flat->t1; t++)
+        deepest = m->flat->depth[t] > deepest ? m->flat->depth[t] : deepest;
+    LT_CHECK(deepest > 3); /* lossguide with 11 leaves: some trees deeper than others */
+    LT_CHECK_INT(lt_xgb__predict_margins(m, &ds->x, 0, m->n_trees, 2, got, &err), ==, 0);
+    int bad = 0;
+    for (int i = 0; i < N * K; i++)
+        bad += got[i] != want[i];
+    LT_CHECK_INT(bad, ==, 0);
+    /* blocks without a NaN take the plain-compare path: the first 512 rows lose theirs */
+    for (size_t i = 0; i < 512 * 6; i++)
+        if (isnan(ds->x.values[i])) ds->x.values[i] = 0.25f;
+    memset(want, 0, sizeof(float) * N * K);
+    memset(got, 0, sizeof(float) * N * K);
+    for (int r = 0; r < N; r++)
+        for (int t = 0; t < m->n_trees; t++) {
+            const lt_xgb_tree *tr = &m->trees[t];
+            want[r * K + m->tree_info[t]] +=
+                tr->split_cond[lt_xgb__tree_leaf(tr, ds->x.values + (size_t)r * 6)];
+        }
+    LT_CHECK_INT(lt_xgb__predict_margins(m, &ds->x, 0, m->n_trees, 1, got, &err), ==, 0);
+    bad = 0;
+    for (int i = 0; i < N * K; i++)
+        bad += got[i] != want[i];
+    LT_CHECK_INT(bad, ==, 0);
+
+    /* the same rows as CSR, missing entries absent; trees [2, n) only (no cached flat) */
+    lt_matrix csr = {.kind = LT_MATRIX_CSR, .n_rows = N, .n_cols = 6};
+    size_t nnz = 0;
+    csr.row_ptr = calloc(N + 1, sizeof(size_t));
+    csr.col_idx = calloc((size_t)N * 6, sizeof(*csr.col_idx));
+    csr.values = calloc((size_t)N * 6, sizeof(float));
+    for (int r = 0; r < N; r++) {
+        size_t p = csr.row_ptr[r];
+        for (int f = 0; f < 6; f++) {
+            float v = ds->x.values[(size_t)r * 6 + (size_t)f];
+            if (isnan(v)) continue;
+            csr.col_idx[p] = (uint32_t)f, csr.values[p++] = v;
+        }
+        csr.row_ptr[r + 1] = p;
+        nnz = p;
+    }
+    memset(want, 0, sizeof(float) * N * K);
+    memset(got, 0, sizeof(float) * N * K);
+    for (int r = 0; r < N; r++)
+        for (int t = 2; t < m->n_trees; t++) {
+            const lt_xgb_tree *tr = &m->trees[t];
+            want[r * K + m->tree_info[t]] +=
+                tr->split_cond[lt_xgb__tree_leaf(tr, ds->x.values + (size_t)r * 6)];
+        }
+    csr.nnz = nnz;
+    LT_CHECK_INT(lt_xgb__predict_margins(m, &csr, 2, m->n_trees, 3, got, &err), ==, 0);
+    bad = 0;
+    for (int i = 0; i < N * K; i++)
+        bad += got[i] != want[i];
+    LT_CHECK_INT(bad, ==, 0);
+    free(csr.row_ptr);
+    free(csr.col_idx);
+    free(csr.values);
+    free(want);
+    free(got);
+    lt_algo__xgboost.free(m);
+    lt_dataset_free(ds);
+}
+
 int main(void)
 {
     LT_RUN(split_find_matches_hand_computed_gains);
     LT_RUN(one_split_tree_end_to_end);
     LT_RUN(training_cache_matches_predict_and_threads_agree);
     LT_RUN(json_round_trip_keeps_trees_and_predictions);
+    LT_RUN(batch_predict_matches_scalar_walk);
     LT_RUN(auc_matches_hand_computed_cases);
     LT_RUN(elementwise_metrics_match_hand_computed_cases);
     LT_RUN(malformed_model_json_is_a_clear_einval);
