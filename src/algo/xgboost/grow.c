@@ -469,11 +469,11 @@ static bool split_valid(const lt_xgb_grower *g, const node *n, int n_leaves)
 
 /* Sends rows[t->begin, t->end) of a node left or right by its split, stably, into tmp
  * (left) and tmp2 (right) at the same offsets. */
-#define PARTITION_ROWS(bins)                                                                       \
+#define PARTITION_ROWS(at)                                                                         \
     for (size_t i = t->begin; i < t->end; i++) {                                                   \
-        if (i < stop) __builtin_prefetch(bins + (size_t)rows[i + ahead] * F + (size_t)f);          \
+        if (i < stop) __builtin_prefetch(&at(rows[i + ahead]));                                    \
         uint32_t row = rows[i];                                                                    \
-        int b = bins[(size_t)row * F + (size_t)f];                                                 \
+        int b = at(row);                                                                           \
         size_t left = b == miss ? dl : b <= sb;                                                    \
         /* both stores, one kept: no branch to mispredict on a random split */                     \
         l[nl] = row;                                                                               \
@@ -492,12 +492,16 @@ static void partition_chunk(lt_xgb_grower *g, const lt_xgb_split *s, part_task *
     uint32_t *l = g->tmp + t->begin, *r = g->tmp2 + t->begin;
     size_t nl = 0, nr = 0;
     const size_t ahead = 32, stop = t->end > ahead ? t->end - ahead : 0;
-    if (g->h->bins8) {
-        const uint8_t *bins = g->h->bins8;
-        PARTITION_ROWS(bins)
+    if (g->h->cols8) {
+        const uint8_t *col = g->h->cols8 + (size_t)f * g->n_rows;
+#define COL_AT(q) col[q]
+        PARTITION_ROWS(COL_AT)
+#undef COL_AT
     } else {
         const uint16_t *bins = g->h->bins16;
-        PARTITION_ROWS(bins)
+#define ROW_AT(q) bins[(size_t)(q)*F + (size_t)f]
+        PARTITION_ROWS(ROW_AT)
+#undef ROW_AT
     }
     t->n_left = nl, t->n_right = nr;
 }

@@ -103,6 +103,7 @@ void lt_xgb__hist_free(lt_xgb_hist *h)
     free(h->slot);
     free(h->bins8);
     free(h->bins16);
+    free(h->cols8);
     memset(h, 0, sizeof *h);
 }
 
@@ -174,11 +175,13 @@ int lt_xgb__hist_build(const float *x, size_t n_rows, int n_cols, int max_bin, i
                            isnan(x[r * (size_t)n_cols + (size_t)f]);
         narrow = !has_nan;
     }
-    if (narrow)
+    if (narrow) {
         out->bins8 = malloc(cells + 1);
-    else
+        out->cols8 = malloc(cells + 1);
+    } else {
         out->bins16 = malloc(sizeof(uint16_t) * (cells + 1));
-    if (!out->bins8 && !out->bins16) {
+    }
+    if (narrow ? !out->bins8 || !out->cols8 : !out->bins16) {
         lt_xgb__hist_free(out);
         return lt_err_set(err, LT_ENOMEM, "xgboost: out of memory binning %zu x %d values", n_rows,
                           n_cols);
@@ -193,9 +196,10 @@ int lt_xgb__hist_build(const float *x, size_t n_rows, int n_cols, int max_bin, i
             const float *c = out->cuts + out->ptr[f];
             uint32_t nb = out->ptr[f + 1] - out->ptr[f];
             size_t at = r0 * (size_t)n_cols + (size_t)f;
+            uint8_t *col = out->cols8 ? out->cols8 + (size_t)f * n_rows : NULL;
             if (narrow)
                 for (size_t r = r0; r < r1; r++, at += (size_t)n_cols)
-                    out->bins8[at] = (uint8_t)bin_of(c, nb, x[at]);
+                    col[r] = out->bins8[at] = (uint8_t)bin_of(c, nb, x[at]);
             else
                 for (size_t r = r0; r < r1; r++, at += (size_t)n_cols)
                     out->bins16[at] = bin_of(c, nb, x[at]);

@@ -175,6 +175,10 @@ typedef struct lt_xgb_hist {
      * missing slot fit in a byte, else bins16; the other is NULL. */
     uint8_t *bins8;
     uint16_t *bins16;
+    /* (n_features, n_rows) the same one-byte bins column-major, beside bins8 (NULL with
+     * bins16): the row partition reads one feature of a node's rows, which a column
+     * holds in n_rows bytes that stay in cache, where the rows are n_features apart. */
+    uint8_t *cols8;
 } lt_xgb_hist;
 
 /* The local bin of row r, feature f. */
