@@ -21,7 +21,7 @@ and calls xgb.train. Figures:
                xgb.train on a fresh DMatrix (its sketch and binning happen inside). Both also
                report the process CPU seconds of that span (on a shared machine wall time
                swings with other load; CPU time much less).
-  peak memory  ru_maxrss of each child (os.wait4): the whole process, data included.
+  peak memory  peak RSS of each child (GNU time's %M): the whole process, data included.
   predict      both predict the test rows with the same model (Lathe's, which python3-xgboost
                loads): Lathe's "predicted in X s" (model loaded, rows parsed), python's
                bst.predict on a DMatrix built beforehand (a fresh one per call: xgboost
@@ -63,15 +63,16 @@ def write_csv(path, x, y=None):
 
 
 def child(cmd):
-    """Runs cmd; returns (stdout, stderr, peak RSS in MiB)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(cmd, stdout=out, stderr=err)
-        _, status, ru = os.wait4(p.pid, 0)
-        out.seek(0), err.seek(0)
-        o, e = out.read().decode(), err.read().decode()
-        if os.waitstatus_to_exitcode(status):
-            raise RuntimeError("%s failed:\n%s\n%s" % (cmd[:3], o[-2000:], e[-2000:]))
-        return o, e, ru.ru_maxrss / 1024.0
+    """Runs cmd; returns (stdout, stderr, peak RSS in MiB). The peak comes from GNU time
+    (Debian's `time`), whose own small process forks the command: Linux carries a
+    process's peak RSS across exec, so a child forked straight from this (large) python
+    process would report this process's size when that is larger."""
+    with tempfile.NamedTemporaryFile() as rss:
+        r = subprocess.run(["/usr/bin/time", "-o", rss.name, "-f", "%M"] + cmd,
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError("%s failed:\n%s\n%s" % (cmd[:3], r.stdout[-2000:], r.stderr[-2000:]))
+        return r.stdout, r.stderr, int(open(rss.name).read().split()[-1]) / 1024.0
 
 
 def med(v):

@@ -210,6 +210,10 @@ double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float 
                         v = -y * log(eps) - (1 - y) * log(1 - eps);
                     else if (1 - p < eps)
                         v = -y * log(1 - eps) - (1 - y) * log(eps);
+                    else if (y == 1) /* the other term is exactly 0: one log, same bits */
+                        v = -log(p);
+                    else if (y == 0)
+                        v = -log(1 - p);
                     else
                         v = -y * log(p) - (1 - y) * log(1 - p);
                     break;
