@@ -14,10 +14,14 @@
  * - node ids are given in expansion order (left = n, right = n + 1), leaves hold
  *   eta * weight, base_weights hold the weight.
  *
- * Work is split over OpenMP threads by (node, feature block) for histograms and by
- * (node, feature) for split search, then merged in a fixed order, so a tree depends on
- * the data and the parameters, never on the thread count. Rows of a node are a
- * contiguous range of one index array, partitioned stably at each split. */
+ * Histograms are built a row at a time over all features (the bin matrix is row-major,
+ * one byte per value when the bins fit, so a row is one cache line at most): a node's
+ * rows are cut into fixed blocks, threads take blocks into private buffers, and the
+ * blocks are added in block order. Split search runs by (node, feature). Both merge in a
+ * fixed order, so a tree depends on the data and the parameters, never on the thread
+ * count. Gradient pairs are copied once per tree into one interleaved (grad, hess) float
+ * array, so a row's pair is one load. Rows of a node are a contiguous range of one index
+ * array, partitioned stably (and without branches) at each split. */
 #include "algo/xgboost/xgboost.h"
 
 #include <float.h>
@@ -38,9 +42,11 @@ typedef struct node {
     bool evaluated;
 } node;
 
+/* One block of one node's rows, summed into buf (the node's own histogram for block 0). */
 typedef struct hist_task {
     int node;
-    int f0, f1;
+    size_t begin, end;
+    double *buf;
 } hist_task;
 
 /* A chunk of one node's rows to partition: its left and right counts, then where they go. */
@@ -60,6 +66,10 @@ struct lt_xgb_grower {
     size_t n_rows, n_slots;
     int n_feat;
     uint32_t *rows, *tmp, *tmp2; /* (n_rows) */
+    float *gpair;                /* (n_rows, 2) grad, hess of the tree being grown */
+    size_t blk_rows;             /* rows per histogram block */
+    double *parts;               /* (cap_parts, 2 * n_slots) partial block histograms */
+    size_t cap_parts;
     node *nodes;
     int n_nodes, cap_nodes;
     double **pool; /* free histogram buffers */
@@ -193,6 +203,14 @@ lt_xgb_grower *lt_xgb__grower_new(const lt_xgb_hist *h, const lt_xgb_grow_params
     g->rows = lt_xmalloc(sizeof(uint32_t) * (g->n_rows + 1));
     g->tmp = lt_xmalloc(sizeof(uint32_t) * (g->n_rows + 1));
     g->tmp2 = lt_xmalloc(sizeof(uint32_t) * (g->n_rows + 1));
+    g->gpair = lt_xmalloc(sizeof(float) * 2 * (g->n_rows + 1));
+    /* Blocks of at least 16384 rows, and few enough that the root's partial histograms
+     * stay under 64 MiB whatever the feature count. Fixed by the data's shape. */
+    size_t hist_bytes = sizeof(double) * 2 * (g->n_slots + 1);
+    size_t max_parts = ((size_t)64 << 20) / hist_bytes;
+    if (max_parts < 2) max_parts = 2;
+    g->blk_rows = (g->n_rows + max_parts - 1) / max_parts;
+    if (g->blk_rows < 16384) g->blk_rows = 16384;
     g->level_feats = lt_xmalloc(sizeof(int) * ((size_t)g->n_feat + 1));
     return g;
 }
@@ -209,6 +227,8 @@ void lt_xgb__grower_free(lt_xgb_grower *g)
     free(g->rows);
     free(g->tmp);
     free(g->tmp2);
+    free(g->gpair);
+    free(g->parts);
     free(g->htasks);
     free(g->ptasks);
     free(g->etasks);
@@ -283,32 +303,40 @@ static int sample_features(int *list, int n, double frac, uint64_t seed)
 
 /* ---- histograms -------------------------------------------------------------------- */
 
-static void build_block(const lt_xgb_grower *g, const node *n, int f0, int f1, const float *grad,
-                        const float *hess, double *hist)
+/* Sums the gradient pairs of rows[begin, end) into hist (2 * n_slots doubles, cleared
+ * here): each row adds its pair to one slot per feature. Below the root a node's rows are
+ * scattered over the bin matrix, so rows a few ahead are fetched early (XGBoost's
+ * row-wise kernel does the same). */
+#define BUILD_ROWS(T, bins)                                                                        \
+    for (size_t i = begin; i < end; i++) {                                                         \
+        if (i < stop) {                                                                            \
+            uint32_t pr = rows[i + ahead];                                                         \
+            __builtin_prefetch(bins + (size_t)pr * F);                                             \
+            __builtin_prefetch(gpair + 2 * (size_t)pr);                                            \
+        }                                                                                          \
+        uint32_t r = rows[i];                                                                      \
+        double gg = gpair[2 * (size_t)r], hh = gpair[2 * (size_t)r + 1];                           \
+        const T *b = bins + (size_t)r * F;                                                         \
+        for (size_t f = 0; f < F; f++) {                                                           \
+            double *s = hist + 2 * ((size_t)slot[f] + b[f]);                                       \
+            s[0] += gg;                                                                            \
+            s[1] += hh;                                                                            \
+        }                                                                                          \
+    }
+
+static void build_rows(const lt_xgb_grower *g, size_t begin, size_t end, double *hist)
 {
-    const uint32_t *slot = g->h->slot;
-    memset(hist + 2 * slot[f0], 0, sizeof(double) * 2 * (slot[f1] - slot[f0]));
-    const uint16_t *bins = g->h->bins;
+    memset(hist, 0, sizeof(double) * 2 * g->n_slots);
+    const uint32_t *slot = g->h->slot, *rows = g->rows;
+    const float *gpair = g->gpair;
     const size_t F = (size_t)g->n_feat;
-    const uint32_t *rows = g->rows;
-    /* Below the root a node's rows are scattered over the bin matrix: fetch a few rows
-     * ahead (XGBoost's row-wise kernel does the same). */
-    const size_t ahead = 16, stop = n->end > ahead ? n->end - ahead : 0;
-    for (size_t i = n->begin; i < n->end; i++) {
-        if (i < stop) {
-            uint32_t pr = rows[i + ahead];
-            __builtin_prefetch(bins + (size_t)pr * F + (size_t)f0);
-            __builtin_prefetch(grad + pr);
-            __builtin_prefetch(hess + pr);
-        }
-        uint32_t r = rows[i];
-        double gg = grad[r], hh = hess[r];
-        const uint16_t *b = bins + (size_t)r * F;
-        for (int f = f0; f < f1; f++) {
-            double *s = hist + 2 * ((size_t)slot[f] + b[f]);
-            s[0] += gg;
-            s[1] += hh;
-        }
+    const size_t ahead = 16, stop = end > ahead ? end - ahead : 0;
+    if (g->h->bins8) {
+        const uint8_t *bins = g->h->bins8;
+        BUILD_ROWS(uint8_t, bins)
+    } else {
+        const uint16_t *bins = g->h->bins16;
+        BUILD_ROWS(uint16_t, bins)
     }
 }
 
@@ -319,51 +347,66 @@ static void ensure_htasks(lt_xgb_grower *g, int need)
     g->htasks = lt_xrealloc(g->htasks, sizeof(hist_task) * (size_t)g->cap_htasks);
 }
 
-typedef struct sized {
-    size_t rows;
-    int id;
-} sized;
-
-static int by_rows_desc(const void *a, const void *b)
+/* Builds the histograms of nodes ids[0..k) (each already holding a buffer). Each node's
+ * rows are cut into blocks of blk_rows; threads take blocks (all features of a row at
+ * once, so the bin matrix is read once per level), each into its own buffer, and the
+ * blocks are then added in block order: the same sums at any thread count. */
+static void build_hists(lt_xgb_grower *g, const int *ids, int k)
 {
-    size_t x = ((const sized *)a)->rows, y = ((const sized *)b)->rows;
-    return (x < y) - (x > y);
-}
-
-/* Builds the histograms of nodes ids[0..k) (each already holding a buffer). A node gets
- * feature blocks in proportion to its share of the rows (about 8 tasks per thread in
- * all), and the largest tasks go first, so threads finish together. */
-static void build_hists(lt_xgb_grower *g, const int *ids, int k, const float *grad,
-                        const float *hess)
-{
-    int F = g->n_feat, nt = 0;
-    sized *order = lt_xmalloc(sizeof(sized) * (size_t)k + 1);
-    size_t total = 0;
+    size_t total = 0, n_parts = 0;
+    int nt = 0;
     for (int i = 0; i < k; i++) {
-        order[i] = (sized){g->nodes[ids[i]].end - g->nodes[ids[i]].begin, ids[i]};
-        total += order[i].rows;
+        size_t rows = g->nodes[ids[i]].end - g->nodes[ids[i]].begin;
+        size_t blocks = rows > g->blk_rows ? (rows + g->blk_rows - 1) / g->blk_rows : 1;
+        nt += (int)blocks;
+        n_parts += blocks - 1;
+        total += rows;
     }
-    qsort(order, (size_t)k, sizeof *order, by_rows_desc);
-    ensure_htasks(g, k * (8 * g->threads + 1) + 1);
+    const size_t len = 2 * g->n_slots;
+    if (n_parts > g->cap_parts) {
+        free(g->parts);
+        g->cap_parts = n_parts;
+        g->parts = lt_xmalloc(sizeof(double) * len * n_parts);
+    }
+    ensure_htasks(g, nt + 1);
+    nt = 0;
+    size_t part = 0;
     for (int i = 0; i < k; i++) {
-        int blocks = 1;
-        if (g->threads > 1 && order[i].rows > 4096 && total > 0)
-            blocks = (int)ceil(8.0 * g->threads * (double)order[i].rows / (double)total);
-        if (blocks > F) blocks = F;
-        if (blocks > 8 * g->threads) blocks = 8 * g->threads;
-        if (blocks < 1) blocks = 1;
-        for (int b = 0; b < blocks; b++)
-            g->htasks[nt++] = (hist_task){order[i].id, (int)((long)F * b / blocks),
-                                          (int)((long)F * (b + 1) / blocks)};
+        const node *n = &g->nodes[ids[i]];
+        size_t b = n->begin;
+        do {
+            size_t e = n->end - b > g->blk_rows ? b + g->blk_rows : n->end;
+            double *buf = b == n->begin ? n->hist : g->parts + len * part++;
+            g->htasks[nt++] = (hist_task){ids[i], b, e, buf};
+            b = e;
+        } while (b < n->end);
     }
-    free(order);
     /* Small levels run on the calling thread: a parallel region costs more than it saves,
      * and on a shared machine every barrier waits for the slowest thread to be scheduled
      * (the thresholds here and below keep the sync points to the phases that need them). */
-#pragma omp parallel for num_threads(g->threads) schedule(dynamic, 1) if (total > 16384)
-    for (int t = 0; t < nt; t++) {
-        const node *n = &g->nodes[g->htasks[t].node];
-        build_block(g, n, g->htasks[t].f0, g->htasks[t].f1, grad, hess, n->hist);
+#pragma omp parallel num_threads(g->threads) if (total > 16384)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (int t = 0; t < nt; t++)
+            build_rows(g, g->htasks[t].begin, g->htasks[t].end, g->htasks[t].buf);
+        if (n_parts > 0) {
+            /* Reduce: slices of 4096 values of each node with partial blocks. */
+            const size_t slice = 4096, n_slices = (len + slice - 1) / slice;
+#pragma omp for schedule(dynamic, 1)
+            for (size_t q = 0; q < (size_t)k * n_slices; q++) {
+                int i = (int)(q / n_slices);
+                size_t s0 = (q % n_slices) * slice, s1 = s0 + slice < len ? s0 + slice : len;
+                int t0 = 0;
+                while (g->htasks[t0].node != ids[i])
+                    t0++;
+                double *dst = g->htasks[t0].buf;
+                for (int t = t0 + 1; t < nt && g->htasks[t].node == ids[i]; t++) {
+                    const double *src = g->htasks[t].buf;
+                    for (size_t v = s0; v < s1; v++)
+                        dst[v] += src[v];
+                }
+            }
+        }
     }
 }
 
@@ -426,9 +469,21 @@ static bool split_valid(const lt_xgb_grower *g, const node *n, int n_leaves)
 
 /* Sends rows[t->begin, t->end) of a node left or right by its split, stably, into tmp
  * (left) and tmp2 (right) at the same offsets. */
+#define PARTITION_ROWS(at)                                                                         \
+    for (size_t i = t->begin; i < t->end; i++) {                                                   \
+        if (i < stop) __builtin_prefetch(&at(rows[i + ahead]));                                    \
+        uint32_t row = rows[i];                                                                    \
+        int b = at(row);                                                                           \
+        size_t left = b == miss ? dl : b <= sb;                                                    \
+        /* both stores, one kept: no branch to mispredict on a random split */                     \
+        l[nl] = row;                                                                               \
+        r[nr] = row;                                                                               \
+        nl += left;                                                                                \
+        nr += 1 - left;                                                                            \
+    }
+
 static void partition_chunk(lt_xgb_grower *g, const lt_xgb_split *s, part_task *t)
 {
-    const uint16_t *bins = g->h->bins;
     const size_t F = (size_t)g->n_feat;
     const int f = s->feature, sb = s->bin;
     const int miss = (int)(g->h->ptr[f + 1] - g->h->ptr[f]);
@@ -437,15 +492,16 @@ static void partition_chunk(lt_xgb_grower *g, const lt_xgb_split *s, part_task *
     uint32_t *l = g->tmp + t->begin, *r = g->tmp2 + t->begin;
     size_t nl = 0, nr = 0;
     const size_t ahead = 32, stop = t->end > ahead ? t->end - ahead : 0;
-    for (size_t i = t->begin; i < t->end; i++) {
-        if (i < stop) __builtin_prefetch(bins + (size_t)rows[i + ahead] * F + (size_t)f);
-        uint32_t row = rows[i];
-        int b = bins[(size_t)row * F + (size_t)f];
-        bool left = b == miss ? dl : b <= sb;
-        if (left)
-            l[nl++] = row;
-        else
-            r[nr++] = row;
+    if (g->h->cols8) {
+        const uint8_t *col = g->h->cols8 + (size_t)f * g->n_rows;
+#define COL_AT(q) col[q]
+        PARTITION_ROWS(COL_AT)
+#undef COL_AT
+    } else {
+        const uint16_t *bins = g->h->bins16;
+#define ROW_AT(q) bins[(size_t)(q)*F + (size_t)f]
+        PARTITION_ROWS(ROW_AT)
+#undef ROW_AT
     }
     t->n_left = nl, t->n_right = nr;
 }
@@ -536,9 +592,10 @@ static int expand(lt_xgb_grower *g, const int *ids, int k, int *kids, const floa
                 small[i] =
                     (l->end - l->begin) <= (r->end - r->begin) ? kids[2 * i] : kids[2 * i + 1];
             }
-            build_hists(g, small, k, grad, hess);
+            build_hists(g, small, k);
             size_t len = 2 * g->n_slots;
-#pragma omp parallel for num_threads(g->threads) schedule(static) if ((size_t)k * len > ((size_t)1 << 20))
+#pragma omp parallel for num_threads(g->threads)                                                   \
+    schedule(static) if ((size_t)k * len > ((size_t)1 << 20))
             for (int i = 0; i < k; i++) {
                 const double *par = g->nodes[ids[i]].hist, *sm = g->nodes[small[i]].hist;
                 int other = small[i] == kids[2 * i] ? kids[2 * i + 1] : kids[2 * i];
@@ -666,6 +723,7 @@ int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess, const u
         size_t e = (c + 1) * SUM_CHUNK < n ? (c + 1) * SUM_CHUNK : n;
         for (size_t i = c * SUM_CHUNK; i < e; i++) {
             g->rows[i] = (uint32_t)i;
+            g->gpair[2 * i] = grad[i], g->gpair[2 * i + 1] = hess[i];
             part[2 * c] += grad[i];
             part[2 * c + 1] += hess[i];
         }
@@ -678,7 +736,7 @@ int lt_xgb__grow(lt_xgb_grower *g, const float *grad, const float *hess, const u
     int rc = 0;
     if (g->p.max_depth != 0 || g->p.max_leaves != 0) {
         g->nodes[root].hist = hist_get(g);
-        build_hists(g, &root, 1, grad, hess);
+        build_hists(g, &root, 1);
         level_features(g, feat_mask, round_seed, 0);
         evaluate(g, &root, 1, round_seed);
         rc = g->p.lossguide ? grow_lossguide(g, grad, hess, feat_mask, round_seed, err)

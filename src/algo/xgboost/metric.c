@@ -205,14 +205,22 @@ double lt_xgb__metric_eval(const char *name, const lt_xgb_model *m, const float 
                 case MAE:
                     v = fabs(y - p);
                     break;
-                case LOGLOSS:
-                    if (p < eps)
-                        v = -y * log(eps) - (1 - y) * log(1 - eps);
-                    else if (1 - p < eps)
-                        v = -y * log(1 - eps) - (1 - y) * log(eps);
+                case LOGLOSS: {
+                    /* in float, as XGBoost 1.7's EvalRowLogLoss (bst_float, std::log); the
+                     * term an exact 0/1 label zeroes is skipped (the same value) */
+                    const float pf = (float)p, yf = (float)y, e = 1e-16f;
+                    if (pf < e)
+                        v = -yf * logf(e) - (1 - yf) * logf(1 - e);
+                    else if (1 - pf < e)
+                        v = -yf * logf(1 - e) - (1 - yf) * logf(e);
+                    else if (yf == 1)
+                        v = -logf(pf);
+                    else if (yf == 0)
+                        v = -logf(1 - pf);
                     else
-                        v = -y * log(p) - (1 - y) * log(1 - p);
+                        v = -yf * logf(pf) - (1 - yf) * logf(1 - pf);
                     break;
+                }
                 case ERROR:
                     v = p > threshold ? 1 - y : y;
                     break;

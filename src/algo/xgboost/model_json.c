@@ -442,6 +442,7 @@ done:
         lt_xgb__model_free(m);
         return rc;
     }
+    m->flat = lt_xgb__flat_new(m, 0, m->n_trees);
     *out = m;
     return 0;
 }

@@ -76,6 +76,7 @@ void lt_xgb__model_free(lt_xgb_model *m)
         lt_xgb__tree_free(&m->trees[i]);
     free(m->trees);
     free(m->tree_info);
+    lt_xgb__flat_free(m->flat);
     free(m);
 }
 
@@ -380,6 +381,7 @@ static int xgb_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
         m->best_iteration = best_round;
         m->best_score = best;
     }
+    m->flat = lt_xgb__flat_new(m, 0, m->n_trees);
     s.m = NULL;
     state_free(&s);
     *out = m;

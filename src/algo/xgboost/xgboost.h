@@ -76,6 +76,23 @@ typedef struct lt_xgb_tree {
     float *sum_hess;                /* (n_nodes) cover */
 } lt_xgb_tree;
 
+/* A node of a flattened tree: children by which side the row goes (a leaf has both
+ * pointing to itself and its value in cond), the feature with default_left in the top
+ * bit. */
+typedef struct lt_xgb_flat_node {
+    int32_t child[2]; /* [0] left, [1] right */
+    uint32_t feature; /* | 0x80000000 when a missing value goes left */
+    float cond;       /* threshold (x < cond goes left), or the leaf value */
+} lt_xgb_flat_node;
+
+/* Trees [t0, t1) of a model flattened for batch prediction (predict.c). */
+typedef struct lt_xgb_flat {
+    int t0, t1;
+    lt_xgb_flat_node *nodes; /* (offset[t1 - t0]) */
+    size_t *offset;          /* (t1 - t0 + 1) first node of each tree */
+    int *depth;              /* (t1 - t0) deepest leaf of each tree */
+} lt_xgb_flat;
+
 struct lt_algo_model {
     lt_xgb_objective objective;
     int num_feature;
@@ -87,6 +104,7 @@ struct lt_algo_model {
     int *tree_info;     /* (n_trees) output group of each tree */
     int best_iteration; /* -1 when training had no early stopping */
     double best_score;
+    lt_xgb_flat *flat; /* all trees flattened once the model is complete; NULL before */
 };
 typedef struct lt_algo_model lt_xgb_model;
 
@@ -153,12 +171,26 @@ typedef struct lt_xgb_hist {
     float *min_vals; /* (n_features) below the smallest value, as XGBoost's MinValues */
     uint32_t *slot;  /* (n_features + 1) histogram slot offsets: ptr[f] + f (one missing
                         slot per feature) */
-    uint16_t *bins;  /* (n_rows, n_features) local bin */
+    /* (n_rows, n_features) local bins, row-major: bins8 when every feature's bins and
+     * missing slot fit in a byte, else bins16; the other is NULL. */
+    uint8_t *bins8;
+    uint16_t *bins16;
+    /* (n_features, n_rows) the same one-byte bins column-major, beside bins8 (NULL with
+     * bins16): the row partition reads one feature of a node's rows, which a column
+     * holds in n_rows bytes that stay in cache, where the rows are n_features apart. */
+    uint8_t *cols8;
 } lt_xgb_hist;
 
+/* The local bin of row r, feature f. */
+static inline uint32_t lt_xgb__hist_bin_at(const lt_xgb_hist *h, size_t r, int f)
+{
+    size_t at = r * (size_t)h->n_features + (size_t)f;
+    return h->bins8 ? h->bins8[at] : h->bins16[at];
+}
+
 /* Builds cuts from the dense rows x (n_rows, n_cols) with at most max_bin bins per
- * feature (max_bin <= 65535), then bins every row. Columns with more than 2^18 rows are
- * sketched from a fixed sample of 2^18 rows. */
+ * feature (max_bin <= 65535), then bins every row (into bins8 when they fit a byte). Columns with
+ * more than 2^18 rows are sketched from a fixed sample of 2^18 rows. */
 int lt_xgb__hist_build(const float *x, size_t n_rows, int n_cols, int max_bin, int threads,
                        lt_xgb_hist *out, lt_err *err);
 void lt_xgb__hist_free(lt_xgb_hist *h);
@@ -214,6 +246,9 @@ bool lt_xgb__grower_leaf_rows(const lt_xgb_grower *g, int nid, const uint32_t **
 
 /* The leaf a dense row (n_features floats, NaN = missing) reaches. */
 int lt_xgb__tree_leaf(const lt_xgb_tree *t, const float *row);
+/* Flattens trees [t0, t1) of m. Returns a new value; free with lt_xgb__flat_free. */
+lt_xgb_flat *lt_xgb__flat_new(const lt_xgb_model *m, int t0, int t1);
+void lt_xgb__flat_free(lt_xgb_flat *f);
 /* Adds trees [t0, t1) to margins (n_rows, n_groups) of the dense or CSR rows x. */
 int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, int t1, int threads,
                             float *margins, lt_err *err);

@@ -53,7 +53,7 @@ static double *tiny_hist(const lt_xgb_hist *h)
     double *hist = calloc(2 * h->slot[h->n_features], sizeof(double));
     for (size_t r = 0; r < 4; r++)
         for (int f = 0; f < 3; f++) {
-            uint32_t s = h->slot[f] + h->bins[r * 3 + (size_t)f];
+            uint32_t s = h->slot[f] + lt_xgb__hist_bin_at(h, r, f);
             hist[2 * s] += tiny_g[r];
             hist[2 * s + 1] += tiny_h[r];
         }
@@ -68,8 +68,8 @@ static void split_find_matches_hand_computed_gains(void)
     LT_CHECK_INT(h.ptr[1] - h.ptr[0], ==, 4);
     LT_CHECK_INT(h.ptr[2] - h.ptr[1], ==, 1);
     LT_CHECK_INT(h.ptr[3] - h.ptr[2], ==, 2);
-    LT_CHECK_NEAR(h.cuts[3], 8.00001, 1e-5);   /* max + |max| + 1e-5 */
-    LT_CHECK_INT(h.bins[0 * 3 + 1], ==, 1); /* missing: the slot after f1's one bin */
+    LT_CHECK_NEAR(h.cuts[3], 8.00001, 1e-5);            /* max + |max| + 1e-5 */
+    LT_CHECK_INT(lt_xgb__hist_bin_at(&h, 0, 1), ==, 1); /* missing: the slot after f1's one bin */
     double *hist = tiny_hist(&h);
     lt_xgb_grow_params p = tiny_params();
     lt_xgb_split s;
@@ -337,18 +337,20 @@ static void elementwise_metrics_match_hand_computed_cases(void)
     const float ly[] = {1, 0};
     /* p = 0.5 and sigmoid(2) = 0.8808: logloss = (log 2 - log(1 - 0.8808)) / 2 */
     double p2 = 1 / (1 + exp(-2.0));
-    LT_CHECK_NEAR(lt_xgb__metric_eval("logloss", &m, lm, 2, ly, NULL, 1), (log(2.0) - log(1 - p2)) / 2,
-               1e-6);
-    LT_CHECK_NEAR(lt_xgb__metric_eval("error", &m, lm, 2, ly, NULL, 1), 1.0, 0); /* 0.5 is not > 0.5 */
+    LT_CHECK_NEAR(lt_xgb__metric_eval("logloss", &m, lm, 2, ly, NULL, 1),
+                  (log(2.0) - log(1 - p2)) / 2, 1e-6);
+    LT_CHECK_NEAR(lt_xgb__metric_eval("error", &m, lm, 2, ly, NULL, 1), 1.0,
+                  0); /* 0.5 is not > 0.5 */
     LT_CHECK_NEAR(lt_xgb__metric_eval("error@0.9", &m, lm, 2, ly, NULL, 1), 0.5, 0);
     m.objective = LT_XGB_OBJ_MULTI_SOFTPROB;
     m.num_class = 3;
     const float mm[] = {0, 0, 0, 5, 0, 0};
     const float my[] = {2, 0};
-    LT_CHECK_NEAR(lt_xgb__metric_eval("merror", &m, mm, 2, my, NULL, 1), 0.5, 0); /* row 0 argmax 0 */
+    LT_CHECK_NEAR(lt_xgb__metric_eval("merror", &m, mm, 2, my, NULL, 1), 0.5,
+                  0); /* row 0 argmax 0 */
     double pr = exp(5.0) / (exp(5.0) + 2);
     LT_CHECK_NEAR(lt_xgb__metric_eval("mlogloss", &m, mm, 2, my, NULL, 1), (log(3.0) - log(pr)) / 2,
-               1e-6);
+                  1e-6);
     LT_CHECK(lt_xgb__metric_known("tweedie-nloglik@1.2"));
     LT_CHECK(!lt_xgb__metric_known("ndcg"));
     LT_CHECK(!lt_xgb__metric_known("error@x"));
@@ -436,12 +438,178 @@ static void hyperparameter_errors_name_the_parameter(void)
     lt_dataset_free(ds);
 }
 
+/* Batch prediction (flattened trees, blocks of rows, a fixed number of steps per tree)
+ * gives the same margins as the plain walk lt_xgb__tree_leaf, summed in tree order, for
+ * dense rows with and without NaNs and for rows as CSR with the NaNs left out: a multi-class model
+ * with lossguide trees of uneven depth, 1000 rows (not a multiple of the block), NaNs. */
+static void batch_predict_matches_scalar_walk(void)
+{
+    enum { N = 1000, K = 3 };
+    lt_dataset *ds = random_dataset(N, false, K);
+    lt_err err = {0};
+    lt_algo_model *m = train(ds, NULL,
+                             json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "num_round", "6", "objective",
+                                       "multi:softprob", "num_class", "3", "grow_policy",
+                                       "lossguide", "max_leaves", "11", "max_depth", "0"),
+                             2, &err);
+    LT_CHECK(m != NULL);
+    if (!m) {
+        lt_dataset_free(ds);
+        return;
+    }
+    float *want = calloc((size_t)N * K, sizeof(float)), *got = calloc((size_t)N * K, sizeof(float));
+    for (int r = 0; r < N; r++)
+        for (int t = 0; t < m->n_trees; t++) {
+            const lt_xgb_tree *tr = &m->trees[t];
+            want[r * K + m->tree_info[t]] +=
+                tr->split_cond[lt_xgb__tree_leaf(tr, ds->x.values + (size_t)r * 6)];
+        }
+    int deepest = 0;
+    for (int t = 0; t < m->flat->t1; t++)
+        deepest = m->flat->depth[t] > deepest ? m->flat->depth[t] : deepest;
+    LT_CHECK(deepest > 3); /* lossguide with 11 leaves: some trees deeper than others */
+    LT_CHECK_INT(lt_xgb__predict_margins(m, &ds->x, 0, m->n_trees, 2, got, &err), ==, 0);
+    int bad = 0;
+    for (int i = 0; i < N * K; i++)
+        bad += got[i] != want[i];
+    LT_CHECK_INT(bad, ==, 0);
+    /* blocks without a NaN take the plain-compare path: the first 512 rows lose theirs */
+    for (size_t i = 0; i < 512 * 6; i++)
+        if (isnan(ds->x.values[i])) ds->x.values[i] = 0.25f;
+    memset(want, 0, sizeof(float) * N * K);
+    memset(got, 0, sizeof(float) * N * K);
+    for (int r = 0; r < N; r++)
+        for (int t = 0; t < m->n_trees; t++) {
+            const lt_xgb_tree *tr = &m->trees[t];
+            want[r * K + m->tree_info[t]] +=
+                tr->split_cond[lt_xgb__tree_leaf(tr, ds->x.values + (size_t)r * 6)];
+        }
+    LT_CHECK_INT(lt_xgb__predict_margins(m, &ds->x, 0, m->n_trees, 1, got, &err), ==, 0);
+    bad = 0;
+    for (int i = 0; i < N * K; i++)
+        bad += got[i] != want[i];
+    LT_CHECK_INT(bad, ==, 0);
+
+    /* the same rows as CSR, missing entries absent; trees [2, n) only (no cached flat) */
+    lt_matrix csr = {.kind = LT_MATRIX_CSR, .n_rows = N, .n_cols = 6};
+    size_t nnz = 0;
+    csr.row_ptr = calloc(N + 1, sizeof(size_t));
+    csr.col_idx = calloc((size_t)N * 6, sizeof(*csr.col_idx));
+    csr.values = calloc((size_t)N * 6, sizeof(float));
+    for (int r = 0; r < N; r++) {
+        size_t p = csr.row_ptr[r];
+        for (int f = 0; f < 6; f++) {
+            float v = ds->x.values[(size_t)r * 6 + (size_t)f];
+            if (isnan(v)) continue;
+            csr.col_idx[p] = (uint32_t)f, csr.values[p++] = v;
+        }
+        csr.row_ptr[r + 1] = p;
+        nnz = p;
+    }
+    memset(want, 0, sizeof(float) * N * K);
+    memset(got, 0, sizeof(float) * N * K);
+    for (int r = 0; r < N; r++)
+        for (int t = 2; t < m->n_trees; t++) {
+            const lt_xgb_tree *tr = &m->trees[t];
+            want[r * K + m->tree_info[t]] +=
+                tr->split_cond[lt_xgb__tree_leaf(tr, ds->x.values + (size_t)r * 6)];
+        }
+    csr.nnz = nnz;
+    LT_CHECK_INT(lt_xgb__predict_margins(m, &csr, 2, m->n_trees, 3, got, &err), ==, 0);
+    bad = 0;
+    for (int i = 0; i < N * K; i++)
+        bad += got[i] != want[i];
+    LT_CHECK_INT(bad, ==, 0);
+    free(csr.row_ptr);
+    free(csr.col_idx);
+    free(csr.values);
+    free(want);
+    free(got);
+    lt_algo__xgboost.free(m);
+    lt_dataset_free(ds);
+}
+
+/* Direct summation of the gradient pairs of the rows where keep(row) into hist (slot
+ * layout), returning the totals: the scalar oracle for the blocked histogram kernel. */
+static void direct_hist(const lt_xgb_hist *h, const float *g, const float *hs, const bool *keep,
+                        size_t n, double *hist, double *gsum, double *hsum)
+{
+    memset(hist, 0, sizeof(double) * 2 * h->slot[h->n_features]);
+    *gsum = *hsum = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (!keep[r]) continue;
+        for (int f = 0; f < h->n_features; f++) {
+            uint32_t s = h->slot[f] + lt_xgb__hist_bin_at(h, r, f);
+            hist[2 * s] += g[r];
+            hist[2 * s + 1] += hs[r];
+        }
+        *gsum += g[r], *hsum += hs[r];
+    }
+}
+
+/* The grower's histograms (rows in blocks over 3 threads, private buffers added in block
+ * order, the smaller child built and the larger subtracted) find the same splits as
+ * histograms summed directly: the root of 100,000 rows (7 blocks) and both of its
+ * children, with NaNs and unequal hessians. */
+static void blocked_histograms_match_direct_summation(void)
+{
+    enum { N = 100000, F = 6 };
+    lt_dataset *ds = random_dataset(N, false, 1);
+    lt_xgb_hist h;
+    lt_err err = {0};
+    LT_CHECK_INT(lt_xgb__hist_build(ds->x.values, N, F, 64, 2, &h, &err), ==, 0);
+    LT_CHECK(h.bins8 != NULL && h.cols8 != NULL);
+    float *g = malloc(sizeof(float) * N), *hs = malloc(sizeof(float) * N);
+    bool *keep = malloc(sizeof(bool) * N);
+    for (int r = 0; r < N; r++)
+        g[r] = -ds->labels[r], hs[r] = 1.0f + (float)(r % 3) * 0.5f, keep[r] = true;
+    double *hist = malloc(sizeof(double) * 2 * h.slot[F]), gsum, hsum;
+    lt_xgb_grow_params p = {
+        .eta = 1, .lambda = 1, .max_depth = 2, .colsample_bylevel = 1, .colsample_bynode = 1};
+    int all[F] = {0, 1, 2, 3, 4, 5};
+    lt_xgb_grower *gr = lt_xgb__grower_new(&h, &p, 3);
+    lt_xgb_tree t;
+    memset(&t, 0, sizeof t);
+    LT_CHECK_INT(lt_xgb__grow(gr, g, hs, NULL, 1, &t, NULL, 1, 0, &err), ==, 0);
+    LT_CHECK_INT(t.n_nodes, ==, 7);
+    direct_hist(&h, g, hs, keep, N, hist, &gsum, &hsum);
+    lt_xgb_split want;
+    lt_xgb__split_find(&h, &p, hist, gsum, hsum, all, F, &want);
+    LT_CHECK_INT((int)t.split_index[0], ==, want.feature);
+    LT_CHECK_NEAR(t.split_cond[0], want.cond, 0);
+    LT_CHECK_NEAR(t.loss_chg[0], want.loss_chg, 1e-6 * fabs(want.loss_chg));
+    for (int side = 0; side < 2 && t.n_nodes == 7; side++) {
+        int f = (int)t.split_index[0], nid = side ? t.right[0] : t.left[0];
+        for (int r = 0; r < N; r++) {
+            float v = ds->x.values[(size_t)r * F + (size_t)f];
+            bool left = isnan(v) ? t.default_left[0] : v < t.split_cond[0];
+            keep[r] = left == (side == 0);
+        }
+        direct_hist(&h, g, hs, keep, N, hist, &gsum, &hsum);
+        LT_CHECK_NEAR(t.sum_hess[nid], hsum, 1e-6 * hsum);
+        lt_xgb__split_find(&h, &p, hist, gsum, hsum, all, F, &want);
+        LT_CHECK_INT((int)t.split_index[nid], ==, want.feature);
+        LT_CHECK_NEAR(t.split_cond[nid], want.cond, 0);
+        LT_CHECK_NEAR(t.loss_chg[nid], want.loss_chg, 1e-5 * fabs(want.loss_chg));
+    }
+    lt_xgb__tree_free(&t);
+    lt_xgb__grower_free(gr);
+    lt_xgb__hist_free(&h);
+    free(hist);
+    free(keep);
+    free(g);
+    free(hs);
+    lt_dataset_free(ds);
+}
+
 int main(void)
 {
     LT_RUN(split_find_matches_hand_computed_gains);
     LT_RUN(one_split_tree_end_to_end);
     LT_RUN(training_cache_matches_predict_and_threads_agree);
+    LT_RUN(blocked_histograms_match_direct_summation);
     LT_RUN(json_round_trip_keeps_trees_and_predictions);
+    LT_RUN(batch_predict_matches_scalar_walk);
     LT_RUN(auc_matches_hand_computed_cases);
     LT_RUN(elementwise_metrics_match_hand_computed_cases);
     LT_RUN(malformed_model_json_is_a_clear_einval);
