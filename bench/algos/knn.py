@@ -4,8 +4,8 @@ faiss.IVFFlat model vs faiss IndexFlatL2 / IndexIVFFlat (python3-faiss) on the s
 same run, 2 threads each (Lathe --threads 2 with OPENBLAS_NUM_THREADS=1; faiss
 omp_set_num_threads(2)). Without python3-faiss the reference is sklearn's brute-force
 NearestNeighbors (n_jobs=2) for the flat case only.
-Data: make_blobs 200,000 x 64 float32 (100 centers, cluster_std 6, seed 0) as the index,
-5,000 more rows from the same blobs as queries; k = 10; IVF: 256 lists, nprobe 16.
+Data (the issue's case): make_blobs 100,000 x 64 float32 (100 centers, cluster_std 6, seed 0) as the index,
+10,000 more rows from the same blobs as queries; k = 10; IVF: 256 lists, nprobe 16.
 Lathe's time is what the predict command reports for prediction (model load and CSV
 parsing excluded): search, voting and reading back the k labels. Recall@10 counts a
 returned neighbour whose squared distance is within the exact 10th.
@@ -24,8 +24,8 @@ def recall(d, exact):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lathe", default="build/lathe")
-    ap.add_argument("--rows", type=int, default=200_000)
-    ap.add_argument("--queries", type=int, default=5_000)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=10_000)
     a = ap.parse_args()
     n, nq, dim = a.rows, a.queries, 64
     xall, yall = make_blobs(n_samples=n + nq, n_features=dim, centers=100, cluster_std=6.0,
