@@ -133,12 +133,10 @@ int lt_cli__cmd_stop(int argc, char **argv);
 int lt_cli__cmd_deploy(int argc, char **argv);
 int lt_cli__cmd_tune_job(int argc, char **argv);
 int lt_cli__cmd_transform(int argc, char **argv);
-/* doc_store.c: a stored document, read (new reference in *doc), or changed by fn in one
- * transaction (LastModifiedTime stamped; the status column from status_member and the
- * parent column set when given). */
+/* doc_store.c: a stored document changed by fn in one transaction (LastModifiedTime
+ * stamped; the status column from status_member and the parent column set when given).
+ * Reading one is lt_store_resource_doc. */
 typedef void (*lt_cli__doc_fn)(json_t *doc, void *ctx);
-int lt_cli__doc_load(lt_store *store, const char *kind, const char *name, json_t **doc,
-                     lt_err *err);
 int lt_cli__doc_update(lt_store *store, const char *kind, const char *name, const char *parent,
                        const char *status_member, lt_cli__doc_fn fn, void *ctx, lt_err *err);
 

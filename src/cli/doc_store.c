@@ -1,20 +1,10 @@
-/* The documents the cli-side runners (tuning, transform) read and change: a load, and a
- * read-modify-write in one store transaction, so a runner's change and an API call's (a
+/* The documents the cli-side runners (tuning, transform) change: a read-modify-write in
+ * one store transaction, so a runner's change and an API call's (a
  * Stop) never overwrite each other. */
 #include "cli/cli_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int lt_cli__doc_load(lt_store *store, const char *kind, const char *name, json_t **doc,
-                     lt_err *err)
-{
-    lt_store_resource res = {0};
-    int rc = lt_store_resource_get(store, kind, name, &res, err);
-    if (!rc && lt_json_parse(res.doc, strlen(res.doc), doc, err) != 0) rc = LT_EINTERNAL;
-    lt_store_resource_clear(&res);
-    return rc;
-}
 
 int lt_cli__doc_update(lt_store *store, const char *kind, const char *name, const char *parent,
                        const char *status_member, lt_cli__doc_fn fn, void *ctx, lt_err *err)

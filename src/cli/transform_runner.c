@@ -60,7 +60,7 @@ static bool stop_asked(transform *t)
 {
     json_t *doc = NULL;
     bool stop = false;
-    if (lt_cli__doc_load(t->data->store, LT_STORE_KIND_TRANSFORM_JOB, t->name, &doc, &(lt_err){0}) == 0) {
+    if (lt_store_resource_doc(t->data->store, LT_STORE_KIND_TRANSFORM_JOB, t->name, &doc, &(lt_err){0}) == 0) {
         const char *s = lt_json_str(doc, "TransformJobStatus");
         stop = s && strcmp(s, "Stopping") == 0;
     }
@@ -73,8 +73,8 @@ static int load_model(transform *t, lt_err *err)
     const char *model_name = lt_json_str(t->doc, "ModelName");
     json_t *model = NULL, *spec = NULL;
     char *spec_name = lt_xasprintf("model/%s", model_name);
-    int rc = lt_cli__doc_load(t->data->store, "model", model_name, &model, err);
-    if (!rc) rc = lt_cli__doc_load(t->data->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
+    int rc = lt_store_resource_doc(t->data->store, "model", model_name, &model, err);
+    if (!rc) rc = lt_store_resource_doc(t->data->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
     free(spec_name);
     const char *algorithm = rc ? NULL : lt_json_str(json_array_get(json_object_get(spec, "Image"), 0), "Algorithm");
     t->algo = algorithm ? lt_algo_find(algorithm) : NULL;
@@ -237,7 +237,7 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
     if (rc <= 0) return rc;
     transform t = {.data = data, .name = name};
     t.dir = lt_exec_job_dir(data->dir, "transform", name);
-    rc = lt_cli__doc_load(data->store, LT_STORE_KIND_TRANSFORM_JOB, name, &t.doc, err);
+    rc = lt_store_resource_doc(data->store, LT_STORE_KIND_TRANSFORM_JOB, name, &t.doc, err);
     const char *status = rc ? NULL : lt_json_str(t.doc, "TransformJobStatus");
     if (!rc && status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
         end_state started = {.started = true};

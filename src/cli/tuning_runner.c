@@ -360,7 +360,7 @@ static void observe(runner *r, tally *c)
     for (size_t i = 0; i < r->n_trials; i++) {
         trial *t = &r->trials[i];
         json_t *doc = NULL;
-        if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TRAINING_JOB, t->name, &doc, &(lt_err){0}) != 0) {
+        if (lt_store_resource_doc(r->data->store, LT_STORE_KIND_TRAINING_JOB, t->name, &doc, &(lt_err){0}) != 0) {
             c->non_retryable++;
             c->failed++;
             continue;
@@ -541,7 +541,7 @@ static void recover(runner *r, lt_tune_strategy strategy)
         json_t *doc = NULL;
         int id = -1;
         size_t def = 0;
-        if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &err) == 0) {
+        if (lt_store_resource_doc(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &err) == 0) {
             const char *dname = lt_json_str(doc, "TrainingJobDefinitionName");
             for (size_t j = 0; dname && j < r->n_defs; j++)
                 if (r->defs[j].name && strcmp(r->defs[j].name, dname) == 0) def = j;
@@ -586,7 +586,7 @@ static void warm_start(runner *r)
         free(next);
         for (size_t k = 0; k < l.n; k++) {
             json_t *doc = NULL;
-            if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &(lt_err){0}) == 0) {
+            if (lt_store_resource_doc(r->data->store, LT_STORE_KIND_TRAINING_JOB, l.v[k], &doc, &(lt_err){0}) == 0) {
                 bool found = false;
                 double value = final_metric(doc, d->metric, &found);
                 const char *status = lt_json_str(doc, "TrainingJobStatus");
@@ -739,7 +739,7 @@ static int drive(runner *r, lt_tune_strategy strategy, lt_err *err)
         observe(r, &c);
         json_t *now_doc = NULL;
         const char *status = NULL;
-        if (lt_cli__doc_load(r->data->store, LT_STORE_KIND_TUNING_JOB, r->name, &now_doc, err) == 0)
+        if (lt_store_resource_doc(r->data->store, LT_STORE_KIND_TUNING_JOB, r->name, &now_doc, err) == 0)
             status = lt_json_str(now_doc, "HyperParameterTuningJobStatus");
         bool stopping = stop_signal || (status && strcmp(status, "Stopping") == 0);
         json_decref(now_doc);
@@ -796,7 +796,7 @@ int lt_cli__tuning_run(lt_cli__data *data, const char *name, lt_err *err)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     runner r = {.data = data, .name = name};
-    rc = lt_cli__doc_load(data->store, LT_STORE_KIND_TUNING_JOB, name, &r.doc, err);
+    rc = lt_store_resource_doc(data->store, LT_STORE_KIND_TUNING_JOB, name, &r.doc, err);
     const char *status = rc ? NULL : lt_json_str(r.doc, "HyperParameterTuningJobStatus");
     if (!rc && status && (strcmp(status, "InProgress") == 0 || strcmp(status, "Stopping") == 0)) {
         char region[64], account[16];

@@ -19,7 +19,7 @@ bool lt_serve_model_is_builtin(lt_store *store, const char *model_name)
     char *spec_name = lt_xasprintf("model/%s", model_name);
     json_t *spec = NULL;
     bool builtin = false;
-    if (lt_serve__doc_get(store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, &(lt_err){0}) == 0) {
+    if (lt_store_resource_doc(store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, &(lt_err){0}) == 0) {
         json_t *images = json_object_get(spec, "Image");
         const char *type = lt_json_str(json_array_get(images, 0), "Type");
         builtin = json_array_size(images) == 1 && type && strcmp(type, "algorithm") == 0;

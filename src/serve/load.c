@@ -120,11 +120,11 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
 {
     *out = NULL;
     json_t *ep = NULL, *config = NULL;
-    int rc = lt_serve__doc_get(s->store, "endpoint", endpoint, &ep, err);
+    int rc = lt_store_resource_doc(s->store, "endpoint", endpoint, &ep, err);
     if (rc) return rc; /* deleted meanwhile: nothing to do */
     const char *config_name = lt_json_str(ep, "EndpointConfigName");
     lt_err lerr = {0};
-    int lrc = lt_serve__doc_get(s->store, "endpoint-config", config_name, &config, &lerr);
+    int lrc = lt_store_resource_doc(s->store, "endpoint-config", config_name, &config, &lerr);
     if (lrc == LT_ENOTFOUND)
         lt_err_set(&lerr, LT_EINVAL, "the endpoint config \"%s\" does not exist", config_name);
     static atomic_uint generation;

@@ -9,16 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int lt_serve__doc_get(lt_store *store, const char *kind, const char *name, json_t **doc,
-                      lt_err *err)
-{
-    lt_store_resource res = {0};
-    int rc = lt_store_resource_get(store, kind, name, &res, err);
-    if (!rc && lt_json_parse(res.doc, strlen(res.doc), doc, err) != 0) rc = LT_EINTERNAL;
-    lt_store_resource_clear(&res);
-    return rc;
-}
-
 static int load_container(const lt_serve__model_ctx *ctx, const char *label,
                           const json_t *container, const json_t *image, const char *cdir,
                           int instances, lt_serve_container *out, lt_err *err)
@@ -84,11 +74,11 @@ int lt_serve__model_load(const lt_serve__model_ctx *ctx, const char *model_name,
 {
     json_t *model = NULL, *spec = NULL;
     char *spec_name = lt_xasprintf("model/%s", model_name);
-    int rc = lt_serve__doc_get(ctx->store, "model", model_name, &model, err);
+    int rc = lt_store_resource_doc(ctx->store, "model", model_name, &model, err);
     if (rc == LT_ENOTFOUND)
         rc = lt_err_set(err, LT_EINVAL, "the model \"%s\" of variant %s does not exist", model_name,
                         variant);
-    if (!rc) rc = lt_serve__doc_get(ctx->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
+    if (!rc) rc = lt_store_resource_doc(ctx->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
     free(spec_name);
     json_t *images = json_object_get(spec, "Image");
     json_t *primary = json_object_get(model, "PrimaryContainer");

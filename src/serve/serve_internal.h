@@ -42,9 +42,6 @@ typedef struct lt_serve__model_ctx {
     const atomic_bool *cancel; /* see lt_serve_program_params */
 } lt_serve__model_ctx;
 
-/* A stored document, parsed (new reference). */
-int lt_serve__doc_get(lt_store *store, const char *kind, const char *name, json_t **doc,
-                      lt_err *err);
 /* Loads model_name's containers under dir into out (named variant, instances workers per
  * serve program) and appends each one's DeployedImages entry to deployed (may be NULL).
  * On failure out holds what was loaded so far: clear it with lt_serve__variant_clear. */

@@ -91,6 +91,16 @@ int lt_store_resource_get(lt_store *store, const char *kind, const char *name,
     return store->be->resource_get(store->impl, kind, name, out, err);
 }
 
+int lt_store_resource_doc(lt_store *store, const char *kind, const char *name, json_t **doc,
+                          lt_err *err)
+{
+    lt_store_resource res = {0};
+    int rc = lt_store_resource_get(store, kind, name, &res, err);
+    if (!rc && lt_json_parse(res.doc, strlen(res.doc), doc, err) != 0) rc = LT_EINTERNAL;
+    lt_store_resource_clear(&res);
+    return rc;
+}
+
 int lt_store_resource_get_by_arn(lt_store *store, const char *arn, lt_store_resource *out,
                                  lt_err *err)
 {

@@ -105,6 +105,10 @@ int lt_store_resource_create(lt_store *store, const lt_store_resource *res, lt_e
  * LT_ENOTFOUND if absent. */
 int lt_store_resource_get(lt_store *store, const char *kind, const char *name,
                           lt_store_resource *out, lt_err *err);
+/* The document of (kind, name), parsed: a new reference in *doc. LT_ENOTFOUND if absent,
+ * LT_EINTERNAL if what is stored is not JSON. */
+int lt_store_resource_doc(lt_store *store, const char *kind, const char *name, json_t **doc,
+                          lt_err *err);
 /* Finds by ARN (exact) and fills *out (caller clears). LT_ENOTFOUND if absent. */
 int lt_store_resource_get_by_arn(lt_store *store, const char *arn, lt_store_resource *out,
                                  lt_err *err);
