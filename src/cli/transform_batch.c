@@ -181,14 +181,32 @@ typedef struct pool {
     pthread_mutex_t lock;
     lt_err err; /* the failure of batch failed_at */
     int rc;
+    atomic_bool stopped;
+    _Atomic int64_t next_stop_check_ns; /* one thread asks at a time, every STOP_CHECK_MS */
 } pool;
+
+/* Whether the job's Stop came; the store is asked by one thread at most every
+ * LT_CLI__TRANSFORM_STOP_CHECK_MS, so a large object stops within about that much plus
+ * the batches in flight. */
+static bool stop_seen(pool *p)
+{
+    if (!p->tx->stop_asked) return false;
+    if (atomic_load(&p->stopped)) return true;
+    int64_t now = lt_monotonic_ns(), due = atomic_load(&p->next_stop_check_ns);
+    if (now < due ||
+        !atomic_compare_exchange_strong(&p->next_stop_check_ns, &due,
+                                        now + (int64_t)LT_CLI__TRANSFORM_STOP_CHECK_MS * 1000000))
+        return false;
+    if (p->tx->stop_asked(p->tx->stop_ctx)) atomic_store(&p->stopped, true);
+    return atomic_load(&p->stopped);
+}
 
 static void *worker(void *arg)
 {
     pool *p = arg;
     for (;;) {
         size_t i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->batches->n || i > atomic_load(&p->failed_at)) break;
+        if (i >= p->batches->n || i > atomic_load(&p->failed_at) || stop_seen(p)) break;
         lt_err err = {0};
         int rc = run_batch(p->tx, p->data, &p->batches->items[i], p->uri, &p->outs[i], &err);
         if (!rc) continue;
@@ -217,6 +235,8 @@ int lt_cli__transform_object(const lt_cli__transform *tx, const char *data, size
     for (size_t i = 0; i < batches.n; i++) lt_buf_init(&p.outs[i], out->max);
     atomic_init(&p.next, 0);
     atomic_init(&p.failed_at, SIZE_MAX);
+    atomic_init(&p.stopped, false);
+    atomic_init(&p.next_stop_check_ns, lt_monotonic_ns() + (int64_t)LT_CLI__TRANSFORM_STOP_CHECK_MS * 1000000);
     pthread_mutex_init(&p.lock, NULL);
     size_t n_threads = (size_t)tx->concurrency < batches.n ? (size_t)tx->concurrency : batches.n;
     pthread_t *threads = lt_xcalloc(n_threads, sizeof *threads);
@@ -228,6 +248,7 @@ int lt_cli__transform_object(const lt_cli__transform *tx, const char *data, size
     free(threads);
     pthread_mutex_destroy(&p.lock);
     if (atomic_load(&p.failed_at) != SIZE_MAX) rc = lt_err_set(err, p.rc, "%s", p.err.msg);
+    else if (atomic_load(&p.stopped)) rc = LT_CLI__TRANSFORM_STOPPED;
     size_t total = 0;
     for (size_t i = 0; i < batches.n; i++) total += p.outs[i].len;
     if (!rc && total > out->max)

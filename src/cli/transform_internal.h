@@ -36,11 +36,19 @@ typedef struct lt_cli__transform {
     int concurrency;          /* MaxConcurrentTransforms, >= 1 */
     int threads;              /* CPU threads one batch may use to parse and predict */
     lt_cli__transform_dp *dp; /* NULL without filters or join */
+    /* Asked between batches, at most every LT_CLI__TRANSFORM_STOP_CHECK_MS: whether the
+     * job's Stop came. NULL: never stop inside an object. */
+    bool (*stop_asked)(void *ctx);
+    void *stop_ctx;
 } lt_cli__transform;
+
+enum { LT_CLI__TRANSFORM_STOP_CHECK_MS = 200, LT_CLI__TRANSFORM_STOPPED = 1 };
 
 /* Transforms one input object (data, len; named uri in messages) into out, in input order.
  * LT_EINVAL "<uri> record <n>: <why>" for a record the model or a filter refuses (the
- * lowest such record when batches run concurrently), or one larger than MaxPayloadInMB. */
+ * lowest such record when batches run concurrently), or one larger than MaxPayloadInMB.
+ * LT_CLI__TRANSFORM_STOPPED (positive) when tx->stop_asked said so between batches: out
+ * is then incomplete and must not be written. */
 int lt_cli__transform_object(const lt_cli__transform *tx, const char *data, size_t len,
                              const char *uri, lt_buf *out, lt_err *err);
 

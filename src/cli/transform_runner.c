@@ -4,7 +4,8 @@
  * (transform_batch.c: split, batched, predicted, DataProcessing applied) and written as
  * <S3OutputPath>/<key relative to the input prefix>.out in the Accept's format, records in
  * input order. A record the model refuses fails the job with the object and the record named;
- * outputs already written stay. Stop is seen between objects. */
+ * outputs already written stay. Stop is seen between objects and between the batches of
+ * one object (an object stopped part way writes no output). */
 #include "algo/algo.h"
 #include "cli/cli_internal.h"
 #include "cli/transform_internal.h"
@@ -56,8 +57,9 @@ static int set_state(transform *t, const end_state *e, lt_err *err)
                               "TransformJobStatus", apply_state, (void *)e, err);
 }
 
-static bool stop_asked(transform *t)
+static bool stop_asked(void *ctx)
 {
+    transform *t = ctx;
     json_t *doc = NULL;
     bool stop = false;
     if (lt_store_resource_doc(t->data->store, LT_STORE_KIND_TRANSFORM_JOB, t->name, &doc, &(lt_err){0}) == 0) {
@@ -135,7 +137,7 @@ static int transform_object(transform *t, const char *bucket, const char *key, c
     size_t pl = strlen(prefix);
     char *out_uri = lt_xasprintf("%s%s%s.out", prefix, pl && prefix[pl - 1] == '/' ? "" : "/", rel);
     const char *type = lt_algo_response_type(t->tx.accept);
-    if (!rc)
+    if (!rc) /* not when stopped part way (LT_CLI__TRANSFORM_STOPPED) */
         rc = lt_blob_uri_put_bytes(t->data->blob, out_uri, out.data ? out.data : "", out.len, type, err);
     free(out_uri);
     free(uri);
@@ -175,6 +177,8 @@ static int setup(transform *t, lt_err *err)
     if (concurrency <= 0) concurrency = t->batch ? 1 : cpus;
     tx->concurrency = concurrency > 64 ? 64 : (int)concurrency;
     tx->threads = cpus > tx->concurrency ? (int)(cpus / tx->concurrency) : 1;
+    tx->stop_asked = stop_asked;
+    tx->stop_ctx = t;
     tx->algo = t->algo;
     tx->model = t->model;
     tx->batch = t->batch;
@@ -210,13 +214,13 @@ static int run(transform *t, lt_err *err)
     const char *slash = key ? strrchr(key, '/') : NULL;
     size_t base = slash ? (size_t)(slash - key) + 1 : 0;
     for (size_t i = 0; !rc && i < l.n; i++) {
-        if (stop_asked(t)) {
+        const char *rel = l.keys[i] + (strlen(l.keys[i]) > base ? base : 0);
+        rc = stop_asked(t) ? LT_CLI__TRANSFORM_STOPPED : transform_object(t, l.bucket, l.keys[i], rel, err);
+        if (rc == LT_CLI__TRANSFORM_STOPPED) {
             end_state e = {.status = "Stopped"};
             rc = set_state(t, &e, err);
             goto done;
         }
-        const char *rel = l.keys[i] + (strlen(l.keys[i]) > base ? base : 0);
-        rc = transform_object(t, l.bucket, l.keys[i], rel, err);
     }
     if (!rc) {
         end_state e = {.status = "Completed"};

@@ -80,6 +80,7 @@ class Handler(BaseHTTPRequestHandler):
             out.append(SCALE * (sum(a * b for a, b in zip(WEIGHTS["w"], x)) + WEIGHTS["b"]))
         if os.environ.get("LOG_BATCHES"):
             print(f"batch of {len(out)} rows", flush=True)
+        time.sleep(float(os.environ.get("BATCH_DELAY", "0")))
         extra = []
         attrs = self.headers.get("X-Amzn-SageMaker-Custom-Attributes")
         if attrs:
@@ -552,3 +553,36 @@ def test_update_endpoint_is_blue_green_under_traffic(byo, tmp_path):
     assert seen[0] == pytest.approx(3 * base)
     wait_for(lambda: not any(alive(p) for p in old), timeout=15, what="the old worker to stop")
     assert len(serve_pids(server)) == 2
+
+
+def test_stop_is_seen_between_the_batches_of_one_object(byo, tmp_path):
+    server, sm, rt, s3 = byo
+    # 400 single-record batches at 50 ms each: 20 s if the Stop were only seen between objects.
+    linear_model(server, tmp_path, s3, sm, "slow", env={"LOG_BATCHES": "1", "BATCH_DELAY": "0.05"})
+    s3.put_object(Bucket=BUCKET, Key="big/one.csv", Body=csv_body([[1, 2, 3]] * 400).encode())
+    sm.create_transform_job(
+        TransformJobName="bt-stop", ModelName="slow", BatchStrategy="SingleRecord",
+        MaxConcurrentTransforms=1,
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                        "S3Uri": f"s3://{BUCKET}/big/"}},
+                        "ContentType": "text/csv", "SplitType": "Line"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/out/bt-stop"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    def some_batches():
+        try:
+            return "batch of 1 rows" in log_text(server, "/aws/sagemaker/TransformJobs")
+        except ClientError:  # the log group appears with the job's first line
+            return False
+    wait_for(some_batches, timeout=60, what="the first batch")
+    t0 = time.monotonic()
+    sm.stop_transform_job(TransformJobName="bt-stop")
+    d = wait_for(lambda: (x := sm.describe_transform_job(TransformJobName="bt-stop"))
+                 ["TransformJobStatus"] not in ("InProgress", "Stopping") and x, timeout=30,
+                 what="the stopped transform")
+    assert d["TransformJobStatus"] == "Stopped", d
+    assert time.monotonic() - t0 < 8, "the Stop waited for the whole object"
+    batches = log_text(server, "/aws/sagemaker/TransformJobs").count("batch of 1 rows")
+    assert 0 < batches < 300, batches
+    # An object stopped part way writes no output.
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="out/bt-stop").get("KeyCount", 0) == 0
+    assert serve_pids(server) == []
