@@ -170,13 +170,30 @@ int lt_cli__cmd_transform(int argc, char **argv)
     const char *accept = lt_cli__option(argc, argv, used, "accept");
     const char *split = lt_cli__option(argc, argv, used, "split");
     const char *strategy = lt_cli__option(argc, argv, used, "strategy");
+    const char *input_filter = lt_cli__option(argc, argv, used, "input-filter");
+    const char *output_filter = lt_cli__option(argc, argv, used, "output-filter");
+    const char *join = lt_cli__option(argc, argv, used, "join-source");
+    const char *assemble = lt_cli__option(argc, argv, used, "assemble-with");
+    const char *concurrency = lt_cli__option(argc, argv, used, "concurrency");
+    const char *payload = lt_cli__option(argc, argv, used, "max-payload-mb");
     const char *name = lt_cli__option(argc, argv, used, "name");
     bool no_wait = lt_cli__flag(argc, argv, used, "no-wait");
     int rc = 0;
     if (!model || !input || !output) {
-        fprintf(stderr, "usage: lathe transform --model NAME --input s3://... --output s3://...\n"
-                        "         [--content-type T] [--accept T] [--split Line|None]\n"
-                        "         [--strategy MultiRecord|SingleRecord] [--name JOB] [--no-wait]\n");
+        fprintf(stderr,
+                "usage: lathe transform --model NAME --input s3://... --output s3://...\n"
+                "         [--content-type T] [--accept T] [--split Line|None|RecordIO]\n"
+                "         [--strategy MultiRecord|SingleRecord] [--max-payload-mb N]\n"
+                "         [--concurrency N] [--assemble-with Line|None]\n"
+                "         [--input-filter JSONPATH] [--output-filter JSONPATH]\n"
+                "         [--join-source Input|None] [--name JOB] [--no-wait]\n");
+        rc = 2;
+    }
+    /* Numbers are checked here; everything else is the API's to judge, with its messages. */
+    int64_t concurrency_n = 0, payload_n = 0;
+    if (!rc && ((concurrency && lt_parse_i64(concurrency, 1, 1000, &concurrency_n, "--concurrency", &err)) ||
+                (payload && lt_parse_i64(payload, 0, 100, &payload_n, "--max-payload-mb", &err)))) {
+        fprintf(stderr, "lathe transform: %s\n", err.msg);
         rc = 2;
     }
     if (!rc && (rc = connect_client(argc, argv, used, &r, &err)) != 0) rc = 1;
@@ -184,14 +201,25 @@ int lt_cli__cmd_transform(int argc, char **argv)
     char *job = name ? lt_xstrdup(name) : lt_xasprintf("%s-%lld", model ? model : "transform",
                                                         (long long)(lt_now_ms() / 1000));
     if (!rc) {
+        /* Unset options are left out, so the server's (or a serve program's) defaults apply. */
         json_t *req = json_pack(
-            "{s:s, s:s, s:s, s:{s:{s:{s:s, s:s}}, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:i}}",
-            "TransformJobName", job, "ModelName", model, "BatchStrategy",
-            strategy ? strategy : "MultiRecord", "TransformInput", "DataSource", "S3DataSource",
-            "S3DataType", "S3Prefix", "S3Uri", input, "ContentType", type ? type : "text/csv",
-            "SplitType", split ? split : "Line", "TransformOutput", "S3OutputPath", output, "Accept",
-            accept ? accept : "text/csv", "AssembleWith", "Line", "TransformResources",
-            "InstanceType", "ml.m5.large", "InstanceCount", 1);
+            "{s:s, s:s, s:{s:{s:{s:s, s:s}}, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:i}}",
+            "TransformJobName", job, "ModelName", model, "TransformInput", "DataSource",
+            "S3DataSource", "S3DataType", "S3Prefix", "S3Uri", input, "ContentType",
+            type ? type : "text/csv", "SplitType", split ? split : "Line", "TransformOutput",
+            "S3OutputPath", output, "Accept", accept ? accept : "text/csv", "AssembleWith",
+            assemble ? assemble : "Line", "TransformResources", "InstanceType", "ml.m5.large",
+            "InstanceCount", 1);
+        if (strategy) json_object_set_new(req, "BatchStrategy", json_string(strategy));
+        if (concurrency) json_object_set_new(req, "MaxConcurrentTransforms", json_integer(concurrency_n));
+        if (payload) json_object_set_new(req, "MaxPayloadInMB", json_integer(payload_n));
+        if (input_filter || output_filter || join) {
+            json_t *dp = json_object();
+            if (input_filter) json_object_set_new(dp, "InputFilter", json_string(input_filter));
+            if (output_filter) json_object_set_new(dp, "OutputFilter", json_string(output_filter));
+            if (join) json_object_set_new(dp, "JoinSource", json_string(join));
+            json_object_set_new(req, "DataProcessing", dp);
+        }
         json_t *out = call(&r, "CreateTransformJob", req, &err);
         if (!out) rc = 1;
         else fprintf(stderr, "created %s\n", lt_json_str(out, "TransformJobArn"));

@@ -102,6 +102,25 @@ def test_lathe_transform_cli(env):
     assert "bt-cli: Completed" in out.stdout
     body = s3.get_object(Bucket=BUCKET, Key="out/cli/a.csv.out")["Body"].read().decode()
     assert len(body.split()) == 3
+    # The request options: the input joined to the answer, then its first column and the
+    # answer's last field kept, two batches at a time.
+    out = subprocess.run([LATHE_BIN, "transform", "--model", "bt-model", "--input", f"s3://{BUCKET}/in/batch/",
+                          "--output", f"s3://{BUCKET}/out/cli-dp", "--name", "bt-cli-dp",
+                          "--join-source", "Input", "--output-filter", "$[0,-1]",
+                          "--concurrency", "2", "--strategy", "SingleRecord", "--max-payload-mb", "1"],
+                         env=cli_env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    d = sm.describe_transform_job(TransformJobName="bt-cli-dp")
+    assert d["DataProcessing"]["OutputFilter"] == "$[0,-1]", d
+    assert d["DataProcessing"]["JoinSource"] == "Input", d
+    assert d["MaxConcurrentTransforms"] == 2 and d["BatchStrategy"] == "SingleRecord"
+    lines = s3.get_object(Bucket=BUCKET, Key="out/cli-dp/a.csv.out")["Body"].read().decode().split()
+    assert [line.split(",")[0] for line in lines] == ["0", "10", "0.2"], lines
+    assert all(len(line.split(",")) == 2 for line in lines), lines
+    bad = subprocess.run([LATHE_BIN, "transform", "--model", "bt-model", "--input", f"s3://{BUCKET}/in/batch/",
+                          "--output", f"s3://{BUCKET}/out/x", "--concurrency", "0"],
+                         env=cli_env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--concurrency" in bad.stderr, bad.stderr
 
 
 # ---- XGBoost models: DataProcessing, RecordIO, MaxConcurrentTransforms --------------------
