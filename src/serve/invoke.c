@@ -272,7 +272,7 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
                                  req->endpoint);
         reply_error(reply, 400, "ValidationError", msg, 0, NULL);
         free(msg);
-        lt_serve__set_release(set);
+        lt_serve__set_release_on_request(s, set);
         return;
     }
     lt_serve__variant_invoke(v, req, reply);
@@ -280,7 +280,7 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
     if (reply->status == 200 && lt_serve__capture_sampled(set->capture))
         lt_serve__capture(s, set->capture, req->endpoint, v->name, req, reply->content_type,
                           reply->body, reply->len);
-    lt_serve__set_release(set);
+    lt_serve__set_release_on_request(s, set);
 }
 
 void lt_serve_reply_free(lt_serve_reply *reply)

@@ -18,9 +18,8 @@ void lt_serve__variant_clear(lt_serve_variant *v)
     memset(v, 0, sizeof *v);
 }
 
-void lt_serve__set_release(lt_serve_set *set)
+static void set_free(lt_serve_set *set)
 {
-    if (!set || atomic_fetch_sub(&set->refs, 1) != 1) return;
     for (size_t i = 0; i < set->n; i++) lt_serve__variant_clear(&set->variants[i]);
     free(set->variants);
     if (set->dir) lt_rm_rf(set->dir, &(lt_err){0});
@@ -28,6 +27,37 @@ void lt_serve__set_release(lt_serve_set *set)
     json_decref(set->capture);
     free(set->config);
     free(set);
+}
+
+void lt_serve__set_release(lt_serve_set *set)
+{
+    if (set && atomic_fetch_sub(&set->refs, 1) == 1) set_free(set);
+}
+
+void lt_serve__set_release_on_request(lt_serve *s, lt_serve_set *set)
+{
+    if (!set || atomic_fetch_sub(&set->refs, 1) != 1) return;
+    pthread_mutex_lock(&s->queue_lock);
+    set->retired_next = s->retired;
+    s->retired = set;
+    pthread_cond_signal(&s->queue_cond);
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* Frees the sets requests retired; called with queue_lock held, returns with it held. */
+static void free_retired(lt_serve *s)
+{
+    while (s->retired) {
+        lt_serve_set *list = s->retired;
+        s->retired = NULL;
+        pthread_mutex_unlock(&s->queue_lock);
+        while (list) {
+            lt_serve_set *next = list->retired_next;
+            set_free(list);
+            list = next;
+        }
+        pthread_mutex_lock(&s->queue_lock);
+    }
 }
 
 static lt_serve_slot *find_slot(lt_serve *s, const char *endpoint)
@@ -98,8 +128,11 @@ static void *worker_main(void *arg)
     lt_serve *s = arg;
     pthread_mutex_lock(&s->queue_lock);
     for (;;) {
-        while (!s->head && !s->closing) pthread_cond_wait(&s->queue_cond, &s->queue_lock);
+        while (!s->head && !s->retired && !s->closing)
+            pthread_cond_wait(&s->queue_cond, &s->queue_lock);
+        free_retired(s);
         if (s->closing) break;
+        if (!s->head) continue;
         lt_serve_task *t = s->head;
         s->head = t->next;
         if (!s->head) s->tail = NULL;
@@ -200,6 +233,9 @@ void lt_serve_close(lt_serve *s)
     pthread_cond_broadcast(&s->queue_cond);
     pthread_mutex_unlock(&s->queue_lock);
     pthread_join(s->worker, NULL);
+    pthread_mutex_lock(&s->queue_lock);
+    free_retired(s);
+    pthread_mutex_unlock(&s->queue_lock);
     lt_serve__capture_close(s);
     for (lt_serve_task *t = s->head, *n; t; t = n) {
         n = t->next;

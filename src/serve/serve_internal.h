@@ -62,6 +62,7 @@ typedef struct lt_serve_set {
     lt_serve_variant *variants;
     size_t n;
     double total_weight;
+    struct lt_serve_set *retired_next; /* in lt_serve.retired once its last user is gone */
 } lt_serve_set;
 
 typedef struct lt_serve_slot {
@@ -126,9 +127,10 @@ struct lt_serve {
     size_t n_slots;
 
     pthread_t worker;
-    pthread_mutex_t queue_lock;
+    pthread_mutex_t queue_lock; /* guards the task queue and retired */
     pthread_cond_t queue_cond;
     lt_serve_task *head, *tail;
+    lt_serve_set *retired; /* sets a request dropped last, for the worker to free */
     bool closing;
     atomic_bool stopping; /* set first thing at close: loads still starting programs give up */
     lt_serve_capture *capture;
@@ -140,6 +142,10 @@ void lt_serve__variant_clear(lt_serve_variant *v);
 /* The set an endpoint serves, with a reference for the caller (NULL when none). */
 lt_serve_set *lt_serve__acquire(lt_serve *serve, const char *endpoint);
 void lt_serve__set_release(lt_serve_set *set);
+/* The same from a request thread: a set it drops last (an update or a delete swapped it
+ * out while the request ran) is freed by the worker thread, so no request waits for a
+ * serve program to stop (up to its SIGTERM grace). */
+void lt_serve__set_release_on_request(lt_serve *s, lt_serve_set *set);
 
 /* Builds what the endpoint's stored state asks for (its config, its desired weights and
  * counts) and records the outcome in the endpoint's document: InService with the current

@@ -527,16 +527,18 @@ def test_update_endpoint_is_blue_green_under_traffic(byo, tmp_path):
         {"VariantName": "AllTraffic", "ModelName": "green", "InitialInstanceCount": 2,
          "InstanceType": "ml.m5.large"}])
     base = (sum(a * b for a, b in zip(WEIGHTS["w"], [1, 1, 1])) + WEIGHTS["b"])
-    seen, failures, stop = [], [], threading.Event()
+    seen, failures, latencies, stop = [], [], [], threading.Event()
 
     def traffic():
         client = server.client("sagemaker-runtime")
         while not stop.is_set():
+            t0 = time.monotonic()
             try:
                 seen.append(float(client.invoke_endpoint(EndpointName="bg", ContentType="text/csv",
                                                          Body=b"1,1,1\n")["Body"].read()))
             except Exception as exc:  # noqa: BLE001 - every failure is counted
                 failures.append(repr(exc))
+            latencies.append(time.monotonic() - t0)
 
     t = threading.Thread(target=traffic)
     t.start()
@@ -553,6 +555,8 @@ def test_update_endpoint_is_blue_green_under_traffic(byo, tmp_path):
     assert seen[0] == pytest.approx(3 * base)
     wait_for(lambda: not any(alive(p) for p in old), timeout=15, what="the old worker to stop")
     assert len(serve_pids(server)) == 2
+    # No request waits for the old program to stop (the worker thread stops it).
+    assert max(latencies) < 2.5, f"a request waited {max(latencies):.1f} s"
 
 
 def test_stop_is_seen_between_the_batches_of_one_object(byo, tmp_path):
