@@ -255,8 +255,14 @@ int lt_read__csv(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset **o
         }
         chunks[i].end = pos;
     }
+    /* One chunk (every small input: a real-time request) runs on this thread without an
+     * OpenMP region, whose start and end cost more than parsing a row. */
+    if (n_chunks == 1) {
+        chunk_count(&chunks[0]);
+    } else {
 #pragma omp parallel for num_threads(n_chunks) schedule(static, 1)
-    for (int i = 0; i < n_chunks; i++) chunk_count(&chunks[i]);
+        for (int i = 0; i < n_chunks; i++) chunk_count(&chunks[i]);
+    }
     size_t rows = 0, lines = 1;
     for (int i = 0; i < n_chunks; i++) {
         chunks[i].first_row = rows;
@@ -311,9 +317,13 @@ int lt_read__csv(const char *data, size_t len, lt_read__ctx *ctx, lt_dataset **o
         free(labels);
         goto done;
     }
+    if (n_chunks == 1) {
+        chunk_parse(&chunks[0], width, ctx->label_size, x, labels, weights);
+    } else {
 #pragma omp parallel for num_threads(n_chunks) schedule(static, 1)
-    for (int i = 0; i < n_chunks; i++)
-        chunk_parse(&chunks[i], width, ctx->label_size, x, labels, weights);
+        for (int i = 0; i < n_chunks; i++)
+            chunk_parse(&chunks[i], width, ctx->label_size, x, labels, weights);
+    }
     for (int i = 0; i < n_chunks; i++) {
         if (chunks[i].rc) {
             rc = lt_err_set(err, chunks[i].rc, "%s:%zu: %s", ctx->source, chunks[i].err_line,

@@ -163,6 +163,10 @@ int lt_uri_decode(lt_buf *out, const char *in, size_t len, lt_err *err);
 
 bool lt_str_starts_with(const char *s, const char *prefix);
 bool lt_str_ends_with(const char *s, const char *suffix);
+/* Copies src into dst (cap bytes, cap > 0), cut to fit and always NUL-terminated; returns
+ * strlen(src), so a result >= cap means it was cut. For fixed fields on hot paths, where
+ * snprintf(dst, cap, "%s", src) costs a format parse. */
+size_t lt_str_copy(char *dst, size_t cap, const char *src);
 /* Whole-string decimal parse with range check; LT_EINVAL names `what` on failure. */
 int lt_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out, const char *what,
                  lt_err *err);

@@ -16,6 +16,14 @@ bool lt_str_ends_with(const char *s, const char *suffix)
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+size_t lt_str_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src), k = n < cap ? n : cap - 1;
+    memcpy(dst, src, k);
+    dst[k] = '\0';
+    return n;
+}
+
 int lt_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out, const char *what,
                  lt_err *err)
 {

@@ -37,7 +37,7 @@ static int refuse_auth(lt_http__req *req, lt_auth_result r, const lt_err *err)
 
 int lt_http__runtime_begin(lt_http__req *req)
 {
-    snprintf(req->op, sizeof req->op, "InvokeEndpoint");
+    lt_str_copy(req->op, sizeof req->op, "InvokeEndpoint");
     lt_err err = {0};
     lt_auth_result r = lt_http__auth_begin(req, "sagemaker", &err);
     if (r != LT_AUTH_OK) return refuse_auth(req, r, &err);

@@ -84,7 +84,7 @@ int lt_http__queue_json_error(lt_http__req *req, int status, const char *type, c
     }
     MHD_add_response_header(resp, "Content-Type", amz_json_content_type);
     MHD_add_response_header(resp, "x-amzn-ErrorType", type);
-    if (!req->op[0]) snprintf(req->op, sizeof req->op, "error");
+    if (!req->op[0]) lt_str_copy(req->op, sizeof req->op, "error");
     return lt_http__queue(req, status, resp);
 }
 
@@ -119,7 +119,7 @@ static lt_http__req *req_new(lt_http_server *server, struct MHD_Connection *conn
     req->start_ns = lt_monotonic_ns();
     next_request_id(server, req->request_id);
     req->path = lt_xstrdup(url);
-    snprintf(req->method, sizeof req->method, "%s", method);
+    lt_str_copy(req->method, sizeof req->method, method);
     lt_buf q;
     lt_buf_init(&q, 1 << 16);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
@@ -155,13 +155,13 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 
 static int serve_ping(lt_http__req *req)
 {
-    snprintf(req->op, sizeof req->op, "Ping");
+    lt_str_copy(req->op, sizeof req->op, "Ping");
     return lt_http__queue_text(req, 200, "text/plain", "", 0);
 }
 
 static int serve_metrics(lt_http__req *req)
 {
-    snprintf(req->op, sizeof req->op, "Metrics");
+    lt_str_copy(req->op, sizeof req->op, "Metrics");
     char *text = lt_http__metrics_render(&req->server->metrics);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);

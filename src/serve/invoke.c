@@ -24,7 +24,7 @@ static void reply_error(lt_serve_reply *r, int status, const char *type, const c
     }
     r->body = lt_json_dump(body);
     r->len = strlen(r->body);
-    snprintf(r->content_type, sizeof r->content_type, "application/json");
+    lt_str_copy(r->content_type, sizeof r->content_type, "application/json");
     json_decref(body);
 }
 
@@ -168,7 +168,7 @@ static void invoke_builtin(const lt_serve_container *c, const char *who, const c
                 reply->len = answer.len;
                 reply->body = lt_buf_take(&answer);
                 if (!reply->body) reply->body = lt_xstrdup("");
-                snprintf(reply->content_type, sizeof reply->content_type, "%s", response_type);
+                lt_str_copy(reply->content_type, sizeof reply->content_type, response_type);
             }
         }
         free(out);
@@ -215,7 +215,7 @@ static void invoke_program(const lt_serve_variant *v, const lt_serve_container *
         return;
     }
     reply->status = 200;
-    snprintf(reply->custom_attributes, sizeof reply->custom_attributes, "%s", ans.custom_attributes);
+    lt_str_copy(reply->custom_attributes, sizeof reply->custom_attributes, ans.custom_attributes);
     reply->body = ans.body;
     reply->len = ans.len;
     snprintf(reply->content_type, sizeof reply->content_type, "%s",
@@ -249,7 +249,7 @@ void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request 
         held = reply->body;
         body = held;
         len = reply->len;
-        snprintf(type, sizeof type, "%s", reply->content_type);
+        lt_str_copy(type, sizeof type, reply->content_type);
         reply->body = NULL;
     }
     free(held);
@@ -276,7 +276,7 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
         return;
     }
     lt_serve__variant_invoke(v, req, reply);
-    snprintf(reply->variant, sizeof reply->variant, "%s", v->name);
+    lt_str_copy(reply->variant, sizeof reply->variant, v->name);
     if (reply->status == 200 && lt_serve__capture_sampled(set->capture))
         lt_serve__capture(s, set->capture, req->endpoint, v->name, req, reply->content_type,
                           reply->body, reply->len);

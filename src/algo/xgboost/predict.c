@@ -144,6 +144,40 @@ static void predict_block(const lt_xgb_model *m, const lt_xgb_flat *f, const flo
     }
 }
 
+/* Rows [r0, r1) (at most BLOCK) of x into margins; scratch (BLOCK rows of F + 1 floats,
+ * NaN) for CSR input, NULL for dense. */
+static void predict_rows(const lt_xgb_model *m, const lt_xgb_flat *f, const lt_matrix *x,
+                         size_t r0, size_t r1, int k, float *dense, float *margins)
+{
+    const int F = m->num_feature;
+    int cnt = (int)(r1 - r0);
+    const float *rows[BLOCK];
+    for (int i = 0; i < cnt; i++) {
+        size_t r = r0 + (size_t)i;
+        if (dense) {
+            float *row = dense + (size_t)i * (size_t)(F + 1);
+            for (size_t p = x->row_ptr[r]; p < x->row_ptr[r + 1]; p++)
+                row[x->col_idx[p]] = x->values[p];
+            rows[i] = row;
+        } else {
+            rows[i] = x->values + r * (size_t)F;
+        }
+    }
+    /* absent CSR entries are NaN in the scratch rows */
+    bool has_nan = dense != NULL;
+    for (int i = 0; i < cnt && !has_nan; i++)
+        for (int c = 0; c < F; c++)
+            has_nan |= isnan(rows[i][c]);
+    predict_block(m, f, rows, cnt, k, has_nan, margins + r0 * (size_t)k);
+    if (dense)
+        for (int i = 0; i < cnt; i++) {
+            size_t r = r0 + (size_t)i;
+            float *row = dense + (size_t)i * (size_t)(F + 1);
+            for (size_t p = x->row_ptr[r]; p < x->row_ptr[r + 1]; p++)
+                row[x->col_idx[p]] = NAN;
+        }
+}
+
 int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, int t1, int threads,
                             float *margins, lt_err *err)
 {
@@ -170,37 +204,19 @@ int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, i
     if (scratch)
         for (size_t i = 0; i < (size_t)BLOCK * (size_t)(F + 1) * (size_t)nth; i++)
             scratch[i] = NAN;
-#pragma omp parallel for num_threads(nth) schedule(dynamic, 8) if (nblk > 1)
-    for (size_t b = 0; b < nblk; b++) {
-        size_t r0 = b * BLOCK, r1 = r0 + BLOCK < n ? r0 + BLOCK : n;
-        int cnt = (int)(r1 - r0);
-        const float *rows[BLOCK];
-        float *dense =
-            csr ? scratch + (size_t)omp_get_thread_num() * BLOCK * (size_t)(F + 1) : NULL;
-        for (int i = 0; i < cnt; i++) {
-            size_t r = r0 + (size_t)i;
-            if (dense) {
-                float *row = dense + (size_t)i * (size_t)(F + 1);
-                for (size_t p = x->row_ptr[r]; p < x->row_ptr[r + 1]; p++)
-                    row[x->col_idx[p]] = x->values[p];
-                rows[i] = row;
-            } else {
-                rows[i] = x->values + r * (size_t)F;
-            }
-        }
-        /* absent CSR entries are NaN in the scratch rows */
-        bool has_nan = dense != NULL;
-        for (int i = 0; i < cnt && !has_nan; i++)
-            for (int c = 0; c < F; c++)
-                has_nan |= isnan(rows[i][c]);
-        predict_block(m, f, rows, cnt, k, has_nan, margins + r0 * (size_t)k);
-        if (dense)
-            for (int i = 0; i < cnt; i++) {
-                size_t r = r0 + (size_t)i;
-                float *row = dense + (size_t)i * (size_t)(F + 1);
-                for (size_t p = x->row_ptr[r]; p < x->row_ptr[r + 1]; p++)
-                    row[x->col_idx[p]] = NAN;
-            }
+    /* One block (a real-time request) runs here without an OpenMP region: starting one
+     * costs about as much as walking a row through 100 trees. */
+    if (nblk <= 1 || nth == 1) {
+        for (size_t b = 0; b < nblk; b++)
+            predict_rows(m, f, x, b * BLOCK, b * BLOCK + BLOCK < n ? b * BLOCK + BLOCK : n, k,
+                         scratch, margins);
+    } else {
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 8)
+        for (size_t b = 0; b < nblk; b++)
+            predict_rows(m, f, x, b * BLOCK, b * BLOCK + BLOCK < n ? b * BLOCK + BLOCK : n, k,
+                         scratch ? scratch + (size_t)omp_get_thread_num() * BLOCK * (size_t)(F + 1)
+                                 : NULL,
+                         margins);
     }
     free(scratch);
     lt_xgb__flat_free(own);

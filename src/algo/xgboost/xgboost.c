@@ -480,7 +480,10 @@ static int xgb_predict(const lt_algo_model *m, const lt_matrix *x, int threads, 
         margins[i] = base;
     int rc = lt_xgb__predict_margins(m, x, 0, m->n_trees, threads, margins, err);
     int nth = threads > 0 ? threads : omp_get_max_threads();
-    if (!rc) {
+    if (!rc && (n < 4096 || nth == 1)) { /* no OpenMP region for a few rows */
+        for (size_t i = 0; i < n; i++)
+            lt_xgb__transform(m, margins + i * (size_t)k, false, out + i * width);
+    } else if (!rc) {
 #pragma omp parallel for num_threads(nth) schedule(static)
         for (size_t i = 0; i < n; i++)
             lt_xgb__transform(m, margins + i * (size_t)k, false, out + i * width);

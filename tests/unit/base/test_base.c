@@ -213,6 +213,20 @@ static void atomic_write_replaces_the_file_whole(void)
     free(dir);
 }
 
+static void str_copy_cuts_to_fit_and_terminates(void)
+{
+    char small[4];
+    LT_CHECK_INT(lt_str_copy(small, sizeof small, "abcdef"), ==, 6); /* cut: 6 >= 4 */
+    LT_CHECK_STR(small, "abc");
+    LT_CHECK_INT(lt_str_copy(small, sizeof small, "abc"), ==, 3); /* exactly fits */
+    LT_CHECK_STR(small, "abc");
+    LT_CHECK_INT(lt_str_copy(small, sizeof small, ""), ==, 0);
+    LT_CHECK_STR(small, "");
+    char one[1];
+    LT_CHECK_INT(lt_str_copy(one, sizeof one, "x"), ==, 1);
+    LT_CHECK_STR(one, "");
+}
+
 static void parse_i64_checks_range_and_trailing_text(void)
 {
     int64_t v = 0;
@@ -252,6 +266,7 @@ int main(void)
     LT_RUN(json_parse_reports_line_and_column);
     LT_RUN(atomic_write_replaces_the_file_whole);
     LT_RUN(parse_i64_checks_range_and_trailing_text);
+    LT_RUN(str_copy_cuts_to_fit_and_terminates);
     LT_RUN(random_tokens_use_the_requested_alphabet);
     return lt_test_summary();
 }
