@@ -1,5 +1,6 @@
-"""Helpers shared by the training- and processing-job tests: script-mode source tarballs,
-job requests as the SageMaker SDK builds them, and waiting for a job to end."""
+"""Helpers shared by the job, endpoint and transform tests: script-mode source tarballs,
+job requests as the SageMaker SDK builds them, a python3-xgboost model as SageMaker's
+container stores it, and waiting for a job to end."""
 import io
 import tarfile
 import time
@@ -19,6 +20,25 @@ def tarball(files):
             info.mode = 0o755
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def python_xgboost_model(tmp_path):
+    """A 20-round binary:logistic booster trained by python3-xgboost on scikit-learn's breast
+    cancer set, and its model.tar.gz as SageMaker's XGBoost container writes it (its own JSON
+    format as `xgboost-model`). Returns (booster, x, model_tar_bytes)."""
+    import xgboost as xgb
+    from sklearn.datasets import load_breast_cancer
+    data = load_breast_cancer()
+    x, y = data.data, data.target
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.3,
+                         "tree_method": "hist", "nthread": 1}, xgb.DMatrix(x, label=y),
+                        num_boost_round=20)
+    path = tmp_path / "xgboost-model.json"
+    booster.save_model(str(path))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(path, arcname="xgboost-model")
+    return booster, x, buf.getvalue()
 
 
 def put_script(s3, bucket, job, script, extra=None):

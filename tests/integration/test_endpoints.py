@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import LATHE_BIN, Server, assert_clean_log
-from jobs_util import ROLE, wait_for, wait_job
+from jobs_util import ROLE, python_xgboost_model, wait_for, wait_job
 
 BUCKET = "lathe-models"
 KMEANS_IMAGE = "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1"
@@ -300,18 +300,8 @@ def test_cli_deploy_predict_and_endpoints(env, tmp_path):
 def test_python_xgboost_model_serves_the_same_predictions(env, tmp_path):
     server, sm, rt, s3 = env
     import xgboost as xgb
-    from sklearn.datasets import load_breast_cancer
-    data = load_breast_cancer()
-    x, y = data.data, data.target
-    booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.3,
-                         "tree_method": "hist", "nthread": 1}, xgb.DMatrix(x, label=y),
-                        num_boost_round=20)
-    path = tmp_path / "xgboost-model.json"
-    booster.save_model(str(path))
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        tar.add(path, arcname="xgboost-model")
-    s3.put_object(Bucket=BUCKET, Key="xgb/model.tar.gz", Body=buf.getvalue())
+    booster, x, model_tar = python_xgboost_model(tmp_path)
+    s3.put_object(Bucket=BUCKET, Key="xgb/model.tar.gz", Body=model_tar)
     sm.create_model(ModelName="xgb-model", ExecutionRoleArn=ROLE, PrimaryContainer={
         "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
         "ModelDataUrl": f"s3://{BUCKET}/xgb/model.tar.gz"})

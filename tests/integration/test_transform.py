@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
-from jobs_util import ROLE, wait_for
+from jobs_util import ROLE, python_xgboost_model, wait_for
 from test_endpoints import KMEANS_IMAGE, kmeans_artifact
 
 BUCKET = "lathe-models"  # kmeans_artifact writes here
@@ -132,24 +132,11 @@ XGB_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-
 def xgb_env(server, tmp_path):
     """A python3-xgboost model (its own JSON format in model.tar.gz) as model "bt-xgb", and
     the booster itself to predict independently."""
-    import io
-    import tarfile
-    import xgboost as xgb
-    from sklearn.datasets import load_breast_cancer
     s3 = server.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     sm = server.client("sagemaker")
-    data = load_breast_cancer()
-    x, y = data.data, data.target
-    booster = xgb.train({"objective": "binary:logistic", "max_depth": 4, "eta": 0.3,
-                         "tree_method": "hist", "nthread": 1}, xgb.DMatrix(x, label=y),
-                        num_boost_round=20)
-    path = tmp_path / "xgboost-model.json"
-    booster.save_model(str(path))
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        tar.add(path, arcname="xgboost-model")
-    s3.put_object(Bucket=BUCKET, Key="xgb/model.tar.gz", Body=buf.getvalue())
+    booster, x, model_tar = python_xgboost_model(tmp_path)
+    s3.put_object(Bucket=BUCKET, Key="xgb/model.tar.gz", Body=model_tar)
     sm.create_model(ModelName="bt-xgb", ExecutionRoleArn=ROLE, PrimaryContainer={
         "Image": XGB_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/xgb/model.tar.gz"})
     return sm, s3, booster, x.astype(np.float32)
