@@ -205,13 +205,62 @@ static void transpose_times(const pca_data *p, const float *q, int l, double *z,
 }
 
 /* Replaces a (rows, l), column-major, by an orthonormal basis of its columns. */
-static int orthonormalize(double *a, size_t rows, int l, double *tau, lt_err *err)
+static int householder_qr(double *a, size_t rows, int l, double *tau, lt_err *err)
 {
     lapack_int r = (lapack_int)rows;
     lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, r, l, a, r, tau);
     if (!info) info = LAPACKE_dorgqr(LAPACK_COL_MAJOR, r, l, l, a, r, tau);
     return info ? lt_err_set(err, LT_EINTERNAL, "pca: QR factorisation failed (info %d)", (int)info)
                 : 0;
+}
+
+enum { CHOL_QR_BLOCK = 8192 };
+
+/* One CholeskyQR pass: A := A.R^-1 where R^T.R = A^T.A. The Gram matrix and the triangular
+ * solve are BLAS-3 over row blocks split across the threads. Returns false (a untouched)
+ * when A^T.A is not positive definite in floating point. */
+static bool cholesky_qr_pass(double *a, size_t rows, int l, int nth, double *gram /* (nth+1, l, l) */)
+{
+    size_t ll = (size_t)l * (size_t)l, nblk = (rows + CHOL_QR_BLOCK - 1) / CHOL_QR_BLOCK;
+    memset(gram, 0, (size_t)(nth + 1) * ll * sizeof(double));
+#pragma omp parallel num_threads(nth)
+    {
+        double *g = gram + (size_t)(omp_get_thread_num() + 1) * ll;
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < nblk; b++) {
+            size_t r0 = b * CHOL_QR_BLOCK, m = rows - r0 < CHOL_QR_BLOCK ? rows - r0 : CHOL_QR_BLOCK;
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, l, (int)m, 1.0, a + r0,
+                        (int)rows, 1.0, g, l);
+        }
+    }
+    double *r = gram; /* the sum, in thread order */
+    for (int t = 1; t <= nth; t++)
+        for (size_t i = 0; i < ll; i++) r[i] += gram[(size_t)t * ll + i];
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', l, r, l) != 0) return false;
+#pragma omp parallel for num_threads(nth) schedule(static)
+    for (size_t b = 0; b < nblk; b++) {
+        size_t r0 = b * CHOL_QR_BLOCK, m = rows - r0 < CHOL_QR_BLOCK ? rows - r0 : CHOL_QR_BLOCK;
+        cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, (int)m, l,
+                    1.0, r, l, a + r0, (int)rows);
+    }
+    return true;
+}
+
+/* Replaces a (rows, l), column-major, by an orthonormal basis of its columns. A tall matrix
+ * (the n x l sketch) takes CholeskyQR twice (CholeskyQR2: the second pass restores the
+ * orthogonality the first loses to the squared condition number), split over the threads:
+ * LAPACK's Householder QR ran on one thread with level-2 updates and was the largest share
+ * of the randomized mode's time on 500,000 rows. Householder QR remains for small matrices
+ * and for a sketch whose Gram matrix is not positive definite (numerically rank-deficient). */
+static int orthonormalize(double *a, size_t rows, int l, int nth, double *tau, double *gram,
+                          lt_err *err)
+{
+    /* A failed pass leaves a as it was, and after a first pass a still spans the same
+     * columns: Householder QR can take over from either. */
+    if (rows >= (size_t)CHOL_QR_BLOCK && rows > (size_t)l * 4 &&
+        cholesky_qr_pass(a, rows, l, nth, gram) && cholesky_qr_pass(a, rows, l, nth, gram))
+        return 0;
+    return householder_qr(a, rows, l, tau, err);
 }
 
 static void to_float(const double *a, size_t count, float *out)
@@ -241,8 +290,9 @@ static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uin
     double *s = malloc((size_t)l * sizeof(double));
     double *u = malloc(d * l * sizeof(double)); /* (dim, l) */
     double *vt = malloc((size_t)l * l * sizeof(double));
+    double *gram = malloc((size_t)(p->nth + 1) * l * l * sizeof(double)); /* CholeskyQR */
     int rc = 0;
-    if (!yf || !yd || !acc || !tmp || !w || !tau || !s || !u || !vt) {
+    if (!yf || !yd || !acc || !tmp || !w || !tau || !s || !u || !vt || !gram) {
         rc = lt_err_set(err, LT_ENOMEM,
                         "pca: out of memory for a randomized SVD of %zu x %zu, "
                         "%d columns",
@@ -258,16 +308,16 @@ static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uin
     times(p, w, l, yf);
     for (size_t i = 0; i < n * l; i++)
         yd[i] = yf[i];
-    if ((rc = orthonormalize(yd, n, l, tau, err))) goto done;
+    if ((rc = orthonormalize(yd, n, l, p->nth, tau, gram, err))) goto done;
     to_float(yd, n * l, yf);
     for (int it = 0; it < power_iters; it++) {
         transpose_times(p, yf, l, yd, acc, tmp);
-        if ((rc = orthonormalize(yd, d, l, tau, err))) goto done;
+        if ((rc = orthonormalize(yd, d, l, p->nth, tau, gram, err))) goto done;
         to_float(yd, d * l, w);
         times(p, w, l, yf);
         for (size_t i = 0; i < n * l; i++)
             yd[i] = yf[i];
-        if ((rc = orthonormalize(yd, n, l, tau, err))) goto done;
+        if ((rc = orthonormalize(yd, n, l, p->nth, tau, gram, err))) goto done;
         to_float(yd, n * l, yf);
     }
     /* B^T = A^T.Q (dim, l) = U S V^T, so B's right singular vectors are U's columns. */
@@ -286,6 +336,7 @@ static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uin
     }
 done:
     free(yf), free(yd), free(acc), free(tmp), free(w), free(tau), free(s), free(u), free(vt);
+    free(gram);
     return rc;
 }
 

@@ -291,6 +291,46 @@ static void corrupt_model_fails_cleanly(void)
     }
 }
 
+/* Enough rows (20,000 >= CholeskyQR's block) that the randomized mode orthonormalizes its
+ * sketch with CholeskyQR2 rather than Householder: it must find the axes and the explained
+ * variance the regular mode finds from the covariance. Data: five axes of variance
+ * 100, 49, 16, 4, 1 (each along a coordinate) in 12 dimensions plus small noise, offset by 5. */
+static void randomized_on_many_rows_matches_regular(void)
+{
+    enum { N = 20000, D = 12, NC = 3 };
+    float *v = lt_xmalloc(sizeof(float) * N * D);
+    uint64_t st = 12345;
+    const double scale[5] = {10, 7, 4, 2, 1};
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < D; j++) {
+            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+            double u = ((double)(st >> 11) * 0x1.0p-53) * 2 - 1; /* uniform in (-1, 1) */
+            v[i * D + j] = (float)(5 + (j < 5 ? scale[j] : 0.05) * u);
+        }
+    lt_dataset *ds = dense(v, N, D);
+    lt_err err = {0};
+    lt_algo_model *reg = train(ds, hps("12", "3", "algorithm_mode", "regular", NULL), &err);
+    lt_algo_model *rnd = train(ds, hps("12", "3", "algorithm_mode", "randomized", NULL), &err);
+    LT_CHECK(reg != NULL && rnd != NULL);
+    if (reg && rnd) {
+        json_t *a = saved(reg), *b = saved(rnd);
+        for (size_t c = 0; c < NC; c++) {
+            double dot = 0;
+            for (size_t q = 0; q < D; q++) dot += comp_at(a, c, q) * comp_at(b, c, q);
+            LT_CHECK(fabs(fabs(dot) - 1) < 1e-4);
+            LT_CHECK(fabs(comp_at(b, c, c) - 1) < 1e-3); /* axis c is coordinate c */
+            LT_CHECK(fabs(num_at(a, "explained_variance_ratio", c) -
+                          num_at(b, "explained_variance_ratio", c)) < 1e-4);
+        }
+        json_decref(a);
+        json_decref(b);
+    }
+    if (reg) lt_algo__pca.free(reg);
+    if (rnd) lt_algo__pca.free(rnd);
+    lt_dataset_free(ds);
+    free(v);
+}
+
 static void registry_finds_pca(void)
 {
     LT_CHECK(lt_algo_find("pca") == &lt_algo__pca);
@@ -300,6 +340,7 @@ int main(void)
 {
     LT_RUN(points_on_a_line_give_that_direction);
     LT_RUN(cross_has_known_variances);
+    LT_RUN(randomized_on_many_rows_matches_regular);
     LT_RUN(subtract_mean_false_uses_the_origin);
     LT_RUN(model_round_trips_and_formats_projection);
     LT_RUN(bad_hyperparameters_are_named);
