@@ -81,6 +81,23 @@ class BenchServer:
         return dict(req.headers.items())
 
 
+def deploy_endpoint(sm, name, model, instances=1, timeout_s=60):
+    """CreateEndpointConfig (one variant, AllTraffic) and CreateEndpoint named `name` for
+    `model`, then waits until it leaves Creating; asserts it is InService."""
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": instances,
+         "InstanceType": "ml.m5.large"}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        d = sm.describe_endpoint(EndpointName=name)
+        if d["EndpointStatus"] != "Creating" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert d["EndpointStatus"] == "InService", d
+    return d
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 

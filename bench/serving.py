@@ -34,7 +34,7 @@ import urllib.request
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lathe_bench import BenchServer, free_port  # noqa: E402
+from lathe_bench import BenchServer, deploy_endpoint, free_port  # noqa: E402
 
 FLASK_APP = r'''
 import os
@@ -114,16 +114,7 @@ def main():
         sm.create_model(ModelName="xgb", ExecutionRoleArn="arn:aws:iam::000000000000:role/b",
                         PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
                                           "ModelDataUrl": "s3://bench-serving/xgb/model.tar.gz"})
-        sm.create_endpoint_config(EndpointConfigName="xgb", ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": "xgb", "InitialInstanceCount": 1,
-             "InstanceType": "ml.m5.large"}])
-        sm.create_endpoint(EndpointName="xgb", EndpointConfigName="xgb")
-        for _ in range(300):
-            d = sm.describe_endpoint(EndpointName="xgb")
-            if d["EndpointStatus"] != "Creating":
-                break
-            time.sleep(0.05)
-        assert d["EndpointStatus"] == "InService", d
+        deploy_endpoint(sm, "xgb", "xgb")
         got = json.loads(rt.invoke_endpoint(EndpointName="xgb", ContentType="text/csv",
                                             Body=row)["Body"].read())["predictions"][0]["score"]
         assert abs(got - expected) < 1e-5, (got, expected)

@@ -15,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lathe_bench import BenchServer, free_port  # noqa: E402
+from lathe_bench import BenchServer, deploy_endpoint, free_port  # noqa: E402
 from serving import lua, wrk  # noqa: E402
 
 SERVE = r'''#!/usr/bin/env python3
@@ -73,16 +73,7 @@ def main():
         wbuf = "0" if args.split_writes else "65536"
         sm.create_model(ModelName="c", ExecutionRoleArn="arn:aws:iam::000000000000:role/b",
                         PrimaryContainer={"Image": "bench/const:v1", "Environment": {"WBUFSIZE": wbuf}})
-        sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": "c", "InitialInstanceCount": args.workers,
-             "InstanceType": "ml.m5.large"}])
-        sm.create_endpoint(EndpointName="c", EndpointConfigName="c")
-        for _ in range(600):
-            d = sm.describe_endpoint(EndpointName="c")
-            if d["EndpointStatus"] != "Creating":
-                break
-            time.sleep(0.05)
-        assert d["EndpointStatus"] == "InService", d
+        deploy_endpoint(sm, "c", "c", instances=args.workers, timeout_s=30)
         headers = srv.signed_headers("POST", "/endpoints/c/invocations", row.encode(),
                                      {"Content-Type": "text/csv", "Accept": "text/csv"})
         via_rate, via_bad, via_p99 = wrk(srv.endpoint + "/endpoints/c/invocations", lua(row, headers),

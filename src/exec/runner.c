@@ -332,16 +332,13 @@ static int load_job(lt_exec_job *job, lt_err *err)
     int rc = lt_exec__doc_refresh(job, err);
     if (rc) return rc;
     char *spec_name = lt_xasprintf("%s/%s", job->job_kind, job->name);
-    lt_store_resource res = {0};
-    rc = lt_store_resource_get(job->store, LT_STORE_KIND_JOB_SPEC, spec_name, &res, err);
     json_t *spec = NULL;
-    if (!rc && lt_json_parse(res.doc, strlen(res.doc), &spec, err) != 0) rc = LT_EINTERNAL;
+    rc = lt_store_resource_doc(job->store, LT_STORE_KIND_JOB_SPEC, spec_name, &spec, err);
     if (!rc) {
         job->image = json_incref(json_object_get(spec, "Image"));
         if (!job->image) rc = lt_err_set(err, LT_EINTERNAL, "the job's spec names no image");
     }
     json_decref(spec);
-    lt_store_resource_clear(&res);
     free(spec_name);
     if (rc) return rc;
     job->n_hosts = (int)hosts_count(job);

@@ -176,19 +176,26 @@ def test_stop_and_bad_requests(env):
     assert e.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
+def start_slow_tuning(srv, name):
+    """A 5-trial Bayesian tuning job, one trial at a time, each trial sleeping 0.3 s; returns
+    once two trials have finished (the runner is mid-job) and the runner's pid."""
+    s3, sm = srv.client("s3"), srv.client("sagemaker")
+    s3.create_bucket(Bucket=BUCKET)
+    src = put_script(s3, BUCKET, "tune", SCRIPT)
+    req = tuning_request(name, src, strategy="Bayesian", max_jobs=5, parallel=1)
+    req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "0.3"
+    sm.create_hyper_parameter_tuning_job(**req)
+    wait_for(lambda: sm.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name)["TrainingJobStatusCounters"]["Completed"] >= 2,
+        timeout=60, what="two finished trials")
+    return json.load(open(os.path.join(srv.data_dir, "jobs", "tuning", name, "runner.json")))["pid"]
+
+
 def test_tuning_carries_on_after_its_runner_dies(tmp_path):
     srv = Server(tmp_path / "data").start()
     try:
-        s3, sm = srv.client("s3"), srv.client("sagemaker")
-        s3.create_bucket(Bucket=BUCKET)
-        src = put_script(s3, BUCKET, "tune", SCRIPT)
-        req = tuning_request("phoenix", src, strategy="Bayesian", max_jobs=5, parallel=1)
-        req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "0.3"
-        sm.create_hyper_parameter_tuning_job(**req)
-        wait_for(lambda: sm.describe_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName="phoenix")["TrainingJobStatusCounters"]["Completed"] >= 2,
-            timeout=60, what="two finished trials")
-        pid = json.load(open(os.path.join(srv.data_dir, "jobs", "tuning", "phoenix", "runner.json")))["pid"]
+        sm = srv.client("sagemaker")
+        pid = start_slow_tuning(srv, "phoenix")
         os.kill(pid, signal.SIGKILL)
         d = wait_tuning(sm, "phoenix", timeout=120)
         assert d["HyperParameterTuningJobStatus"] == "Completed", d.get("FailureReason")
@@ -534,18 +541,9 @@ def test_tuning_carries_on_after_a_server_restart(tmp_path):
     srv = Server(tmp_path / "data").start()
     again = None
     try:
-        s3, sm = srv.client("s3"), srv.client("sagemaker")
-        s3.create_bucket(Bucket=BUCKET)
-        src = put_script(s3, BUCKET, "tune", SCRIPT)
-        req = tuning_request("survivor", src, strategy="Bayesian", max_jobs=5, parallel=1)
-        req["TrainingJobDefinition"]["StaticHyperParameters"]["sleep"] = "0.3"
-        sm.create_hyper_parameter_tuning_job(**req)
-        wait_for(lambda: sm.describe_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName="survivor")["TrainingJobStatusCounters"]["Completed"] >= 2,
-            timeout=60, what="two finished trials")
+        pid = start_slow_tuning(srv, "survivor")
         # The whole platform goes down: the server (kill -9) and the tuning runner with it.
         srv.kill()
-        pid = json.load(open(os.path.join(srv.data_dir, "jobs", "tuning", "survivor", "runner.json")))["pid"]
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
