@@ -4,9 +4,10 @@
  * (float within a block of at most 2048 rows, double across blocks), then its top
  * num_components eigenpairs with LAPACKE_dsyevr.
  * randomized: Halko, Martinsson & Tropp, "Finding structure with randomness" (2011),
- * algorithms 4.4 (randomized subspace iteration) and 5.1 (direct SVD): Y = A.Omega with
- * num_components + extra_components Gaussian columns, q power iterations with a QR
- * (LAPACKE_dgeqrf/dorgqr) after each product, then the SVD of the small B = Q^T.A.
+ * algorithms 4.4 (randomized subspace iteration) and 5.1 (direct SVD) on
+ * num_components + extra_components Gaussian columns, q power iterations, then the SVD of
+ * the small B = Q^T.A. Each iteration is one pass over the data (W := orth(A^T.A.W)) and
+ * B comes from the last pass without storing the n x l sketch: see randomized_svd.
  * The iteration count follows scikit-learn's randomized_svd: 7 when num_components is
  * under a tenth of min(rows, dim), else 4. extra_components -1 is SageMaker's documented
  * default, max(10, num_components).
@@ -161,25 +162,15 @@ static int gram(const pca_data *p, double *cov, lt_err *err)
     return 0;
 }
 
-/* The randomized path keeps its tall matrices column-major, as LAPACK wants them, so QR
- * needs no transposition; a row-major block (m, dim) is a column-major (dim, m). */
+/* The randomized path keeps its matrices column-major, as LAPACK wants them; a row-major
+ * block (m, dim) is a column-major (dim, m). */
 
-/* y (n, l) = A.w, w (dim, l), both column-major. */
-static void times(const pca_data *p, const float *w, int l, float *y)
-{
-#pragma omp parallel for num_threads(p->nth) schedule(static)
-    for (size_t b = 0; b < p->nblk; b++) {
-        size_t r0 = b * p->block, m = p->n - r0 < p->block ? p->n - r0 : p->block;
-        const float *blk = centered_block(p, omp_get_thread_num(), r0, m);
-        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)m, l, p->dim, 1.0f, blk, p->dim,
-                    w, p->dim, 0.0f, y + r0, (int)p->n);
-    }
-}
-
-/* z (dim, l) = A^T.q, q (n, l), both column-major; float within a block, double across
- * blocks. */
-static void transpose_times(const pca_data *p, const float *q, int l, double *z, double *acc,
-                            float *tmp)
+/* z (dim, l) = A^T.A.w, w (dim, l), in one pass over the rows: each block is centred once
+ * and used twice while it is in cache (y_b = A_b.w, then A_b^T.y_b), so the n x l sketch
+ * A.w is never stored. Float within a block, double across blocks, in a fixed block order
+ * per thread, so the sum depends only on the thread count. */
+static void gram_times(const pca_data *p, const float *w, int l, double *z, double *acc,
+                       float *ybuf /* (nth, block, l) */, float *tmp /* (nth, dim, l) */)
 {
     size_t dl = (size_t)p->dim * l;
     memset(acc, 0, (size_t)p->nth * dl * sizeof(double));
@@ -187,13 +178,15 @@ static void transpose_times(const pca_data *p, const float *q, int l, double *z,
     {
         int t = omp_get_thread_num();
         double *a = acc + (size_t)t * dl;
-        float *tt = tmp + (size_t)t * dl;
+        float *tt = tmp + (size_t)t * dl, *y = ybuf + (size_t)t * p->block * l;
 #pragma omp for schedule(static)
         for (size_t b = 0; b < p->nblk; b++) {
             size_t r0 = b * p->block, m = p->n - r0 < p->block ? p->n - r0 : p->block;
             const float *blk = centered_block(p, t, r0, m);
+            cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)m, l, p->dim, 1.0f, blk,
+                        p->dim, w, p->dim, 0.0f, y, (int)m);
             cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, p->dim, l, (int)m, 1.0f, blk,
-                        p->dim, q + r0, (int)p->n, 0.0f, tt, p->dim);
+                        p->dim, y, (int)m, 0.0f, tt, p->dim);
             for (size_t i = 0; i < dl; i++)
                 a[i] += tt[i];
         }
@@ -214,116 +207,71 @@ static int householder_qr(double *a, size_t rows, int l, double *tau, lt_err *er
                 : 0;
 }
 
-enum { CHOL_QR_BLOCK = 8192 };
-
-/* One CholeskyQR pass: A := A.R^-1 where R^T.R = A^T.A. The Gram matrix and the triangular
- * solve are BLAS-3 over row blocks split across the threads. Returns false (a untouched)
- * when A^T.A is not positive definite in floating point. */
-static bool cholesky_qr_pass(double *a, size_t rows, int l, int nth, double *gram /* (nth+1, l, l) */)
-{
-    size_t ll = (size_t)l * (size_t)l, nblk = (rows + CHOL_QR_BLOCK - 1) / CHOL_QR_BLOCK;
-    memset(gram, 0, (size_t)(nth + 1) * ll * sizeof(double));
-#pragma omp parallel num_threads(nth)
-    {
-        double *g = gram + (size_t)(omp_get_thread_num() + 1) * ll;
-#pragma omp for schedule(static)
-        for (size_t b = 0; b < nblk; b++) {
-            size_t r0 = b * CHOL_QR_BLOCK, m = rows - r0 < CHOL_QR_BLOCK ? rows - r0 : CHOL_QR_BLOCK;
-            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, l, (int)m, 1.0, a + r0,
-                        (int)rows, 1.0, g, l);
-        }
-    }
-    double *r = gram; /* the sum, in thread order */
-    for (int t = 1; t <= nth; t++)
-        for (size_t i = 0; i < ll; i++) r[i] += gram[(size_t)t * ll + i];
-    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', l, r, l) != 0) return false;
-#pragma omp parallel for num_threads(nth) schedule(static)
-    for (size_t b = 0; b < nblk; b++) {
-        size_t r0 = b * CHOL_QR_BLOCK, m = rows - r0 < CHOL_QR_BLOCK ? rows - r0 : CHOL_QR_BLOCK;
-        cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, (int)m, l,
-                    1.0, r, l, a + r0, (int)rows);
-    }
-    return true;
-}
-
-/* Replaces a (rows, l), column-major, by an orthonormal basis of its columns. A tall matrix
- * (the n x l sketch) takes CholeskyQR twice (CholeskyQR2: the second pass restores the
- * orthogonality the first loses to the squared condition number), split over the threads:
- * LAPACK's Householder QR ran on one thread with level-2 updates and was the largest share
- * of the randomized mode's time on 500,000 rows. Householder QR remains for small matrices
- * and for a sketch whose Gram matrix is not positive definite (numerically rank-deficient). */
-static int orthonormalize(double *a, size_t rows, int l, int nth, double *tau, double *gram,
-                          lt_err *err)
-{
-    /* A failed pass leaves a as it was, and after a first pass a still spans the same
-     * columns: Householder QR can take over from either. */
-    if (rows >= (size_t)CHOL_QR_BLOCK && rows > (size_t)l * 4 &&
-        cholesky_qr_pass(a, rows, l, nth, gram) && cholesky_qr_pass(a, rows, l, nth, gram))
-        return 0;
-    return householder_qr(a, rows, l, tau, err);
-}
-
-static void to_float(const double *a, size_t count, float *out)
-{
-    for (size_t i = 0; i < count; i++)
-        out[i] = (float)a[i];
-}
-
 static double rng_unit(uint64_t *s)
 {
     return ((double)(lt_algo__rng_next(s) >> 11) + 0.5) * 0x1.0p-53; /* (0, 1): Box-Muller logs it */
 }
 
-/* Writes the top nc right singular vectors of A into m (components, singular values). */
-static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uint64_t seed,
-                          lt_algo_model *m, lt_err *err)
+/* Eigenvalues of the sketch's Gram matrix below this share of the largest carry no
+ * direction that float sums can resolve. */
+#define SKETCH_RANK_TOL 1e-10
+
+/* The final step of Halko et al.'s algorithm 5.1 without the n x l sketch. With Y = A.W,
+ * Q = orth(Y) and B = Q^T.A: Y^T.Y = W^T.A^T.A.W = W^T.Z, so with W^T.Z = V.L.V^T,
+ * Q = Y.V.L^-1/2 and B^T = A^T.Q = Z.V.L^-1/2 (dim, r), whose SVD gives B's singular values
+ * and right singular vectors. Writes the top nc into m. Returns 1 when Y has rank below
+ * nc (the data has fewer directions than asked for), 0 when done. */
+static int project_and_svd(const double *z, const float *w, size_t d, int l, int nc,
+                           lt_algo_model *m, lt_err *err)
 {
-    size_t n = p->n, d = (size_t)p->dim;
-    size_t big = n > d ? n : d;
-    /* all column-major */
-    float *yf = malloc(big * l * sizeof(float));                   /* (n, l) */
-    double *yd = malloc(big * l * sizeof(double));                 /* (n, l) or (dim, l) */
-    double *acc = malloc((size_t)p->nth * d * l * sizeof(double)); /* (nth, dim, l) */
-    float *tmp = malloc((size_t)p->nth * d * l * sizeof(float));   /* (nth, dim, l) */
-    float *w = malloc(d * l * sizeof(float));                      /* (dim, l) */
-    double *tau = malloc((size_t)l * sizeof(double));
+    double *g = malloc((size_t)l * l * sizeof(double));   /* (l, l) */
+    double *ev = malloc((size_t)l * sizeof(double));
+    double *v = malloc((size_t)l * l * sizeof(double));   /* (l, l) */
+    double *bt = malloc(d * l * sizeof(double));          /* (dim, r) */
+    double *u = malloc(d * l * sizeof(double));           /* (dim, r) */
     double *s = malloc((size_t)l * sizeof(double));
-    double *u = malloc(d * l * sizeof(double)); /* (dim, l) */
     double *vt = malloc((size_t)l * l * sizeof(double));
-    double *gram = malloc((size_t)(p->nth + 1) * l * l * sizeof(double)); /* CholeskyQR */
+    lapack_int *isuppz = malloc(2 * (size_t)l * sizeof(lapack_int));
     int rc = 0;
-    if (!yf || !yd || !acc || !tmp || !w || !tau || !s || !u || !vt || !gram) {
-        rc = lt_err_set(err, LT_ENOMEM,
-                        "pca: out of memory for a randomized SVD of %zu x %zu, "
-                        "%d columns",
-                        n, d, l);
+    if (!g || !ev || !v || !bt || !u || !s || !vt || !isuppz) {
+        rc = lt_err_set(err, LT_ENOMEM, "pca: out of memory for the projected data");
         goto done;
     }
-    uint64_t st = seed * 0x2545F4914F6CDD1DULL + 7;
-    for (size_t i = 0; i < d * l; i += 2) { /* Box-Muller, two normals per draw */
-        double r = sqrt(-2 * log(rng_unit(&st))), a = 2 * M_PI * rng_unit(&st);
-        w[i] = (float)(r * cos(a));
-        if (i + 1 < d * l) w[i + 1] = (float)(r * sin(a));
+    for (int i = 0; i < l; i++) /* g = W^T.Z, made exactly symmetric */
+        for (int j = 0; j <= i; j++) {
+            double a = 0, b = 0;
+            for (size_t q = 0; q < d; q++) {
+                a += (double)w[(size_t)i * d + q] * z[(size_t)j * d + q];
+                b += (double)w[(size_t)j * d + q] * z[(size_t)i * d + q];
+            }
+            g[(size_t)i * l + j] = g[(size_t)j * l + i] = (a + b) / 2;
+        }
+    lapack_int found = 0;
+    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'A', 'U', l, g, l, 0, 0, 0, 0, 0.0,
+                                     &found, ev, v, l, isuppz);
+    if (info || found != l) {
+        rc = lt_err_set(err, LT_EINTERNAL, "pca: eigendecomposition of the sketch failed (info %d)",
+                        (int)info);
+        goto done;
     }
-    times(p, w, l, yf);
-    for (size_t i = 0; i < n * l; i++)
-        yd[i] = yf[i];
-    if ((rc = orthonormalize(yd, n, l, p->nth, tau, gram, err))) goto done;
-    to_float(yd, n * l, yf);
-    for (int it = 0; it < power_iters; it++) {
-        transpose_times(p, yf, l, yd, acc, tmp);
-        if ((rc = orthonormalize(yd, d, l, p->nth, tau, gram, err))) goto done;
-        to_float(yd, d * l, w);
-        times(p, w, l, yf);
-        for (size_t i = 0; i < n * l; i++)
-            yd[i] = yf[i];
-        if ((rc = orthonormalize(yd, n, l, p->nth, tau, gram, err))) goto done;
-        to_float(yd, n * l, yf);
+    int r = 0; /* dsyevr's eigenvalues ascend: keep the top r */
+    while (r < l && ev[l - 1 - r] > ev[l - 1] * SKETCH_RANK_TOL) r++;
+    if (r < nc || ev[l - 1] <= 0) {
+        rc = 1;
+        goto done;
     }
-    /* B^T = A^T.Q (dim, l) = U S V^T, so B's right singular vectors are U's columns. */
-    transpose_times(p, yf, l, yd, acc, tmp);
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)d, l, yd, (lapack_int)d, s,
-                                     u, (lapack_int)d, vt, l);
+    for (int k = 0; k < r; k++) { /* column k of B^T: Z.v / sqrt(lambda), largest first */
+        const double *vk = v + (size_t)(l - 1 - k) * l;
+        double scale = 1 / sqrt(ev[l - 1 - k]);
+        for (size_t q = 0; q < d; q++) {
+            double acc = 0;
+            for (int j = 0; j < l; j++)
+                acc += z[(size_t)j * d + q] * vk[j];
+            bt[(size_t)k * d + q] = acc * scale;
+        }
+    }
+    info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)d, r, bt, (lapack_int)d, s, u,
+                          (lapack_int)d, vt, r);
     if (info) {
         rc = lt_err_set(err, LT_EINTERNAL, "pca: SVD of the projected data failed (info %d)",
                         (int)info);
@@ -335,8 +283,49 @@ static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uin
         m->singular_values[j] = s[j];
     }
 done:
-    free(yf), free(yd), free(acc), free(tmp), free(w), free(tau), free(s), free(u), free(vt);
-    free(gram);
+    free(g), free(ev), free(v), free(bt), free(u), free(s), free(vt), free(isuppz);
+    return rc;
+}
+
+/* Writes the top nc right singular vectors of A into m (components, singular values).
+ * Randomized subspace iteration (Halko et al., algorithm 4.4) run on the row space: W
+ * starts Gaussian (dim, l) and each iteration is W := orth(A^T.A.W), one pass over the
+ * data, with the small QR on the dim x l side. After q iterations A.W spans
+ * (A.A^T)^q.A.Omega, the range algorithm 4.4 and scikit-learn's randomized_svd find with
+ * 2q + 2 passes; here it takes q + 1. Returns 1 as project_and_svd does. */
+static int randomized_svd(const pca_data *p, int nc, int l, int power_iters, uint64_t seed,
+                          lt_algo_model *m, lt_err *err)
+{
+    size_t d = (size_t)p->dim;
+    double *z = malloc(d * l * sizeof(double));                    /* (dim, l) */
+    double *acc = malloc((size_t)p->nth * d * l * sizeof(double)); /* (nth, dim, l) */
+    float *tmp = malloc((size_t)p->nth * d * l * sizeof(float));   /* (nth, dim, l) */
+    float *ybuf = malloc((size_t)p->nth * p->block * l * sizeof(float));
+    float *w = malloc(d * l * sizeof(float)); /* (dim, l) */
+    double *tau = malloc((size_t)l * sizeof(double));
+    int rc = 0;
+    if (!z || !acc || !tmp || !ybuf || !w || !tau) {
+        rc = lt_err_set(err, LT_ENOMEM,
+                        "pca: out of memory for a randomized SVD of %zu x %zu, %d columns", p->n,
+                        d, l);
+        goto done;
+    }
+    uint64_t st = seed * 0x2545F4914F6CDD1DULL + 7;
+    for (size_t i = 0; i < d * l; i += 2) { /* Box-Muller, two normals per draw */
+        double r = sqrt(-2 * log(rng_unit(&st))), a = 2 * M_PI * rng_unit(&st);
+        w[i] = (float)(r * cos(a));
+        if (i + 1 < d * l) w[i + 1] = (float)(r * sin(a));
+    }
+    for (int it = 0; it < power_iters; it++) {
+        gram_times(p, w, l, z, acc, ybuf, tmp);
+        if ((rc = householder_qr(z, d, l, tau, err))) goto done;
+        for (size_t i = 0; i < d * l; i++)
+            w[i] = (float)z[i];
+    }
+    gram_times(p, w, l, z, acc, ybuf, tmp);
+    rc = project_and_svd(z, w, d, l, nc, m, err);
+done:
+    free(z), free(acc), free(tmp), free(ybuf), free(w), free(tau);
     return rc;
 }
 
@@ -456,6 +445,9 @@ static int pca_train(const lt_algo_train_args *args, lt_algo_model **out, lt_err
         int l = (size_t)nc + over > lim ? (int)lim : nc + over;
         int iters = (double)nc < 0.1 * (double)lim ? 7 : 4;
         rc = randomized_svd(&p, nc, l, iters, seed, m, err);
+        /* Data of lower rank than num_components: the sketch cannot name the missing
+         * axes, and the covariance's eigenvectors can. */
+        if (rc == 1) rc = regular_eig(&p, nc, denom, m, &total, err);
     } else {
         rc = regular_eig(&p, nc, denom, m, &total, err);
     }

@@ -291,10 +291,10 @@ static void corrupt_model_fails_cleanly(void)
     }
 }
 
-/* Enough rows (20,000 >= CholeskyQR's block) that the randomized mode orthonormalizes its
- * sketch with CholeskyQR2 rather than Householder: it must find the axes and the explained
- * variance the regular mode finds from the covariance. Data: five axes of variance
- * 100, 49, 16, 4, 1 (each along a coordinate) in 12 dimensions plus small noise, offset by 5. */
+/* 20,000 rows, so the randomized mode's passes span many row blocks and both threads: it
+ * must find the axes and the explained variance the regular mode finds from the covariance.
+ * Data: five axes of variance 100, 49, 16, 4, 1 (each along a coordinate) in 12 dimensions
+ * plus small noise, offset by 5. */
 static void randomized_on_many_rows_matches_regular(void)
 {
     enum { N = 20000, D = 12, NC = 3 };
@@ -331,6 +331,45 @@ static void randomized_on_many_rows_matches_regular(void)
     free(v);
 }
 
+/* Points along (2, 1, 2) / 3 in three dimensions: rank 1, with two components asked for.
+ * The randomized sketch has one direction only, so the second axis must come from the
+ * covariance: both modes give the line first (ratio 1), then an orthogonal unit axis with
+ * no variance. */
+static void randomized_on_data_of_lower_rank_than_asked(void)
+{
+    float v[3 * 7];
+    for (int i = 0; i < 7; i++) {
+        float t = (float)(i - 3);
+        v[3 * i] = 4 + 2 * t / 3, v[3 * i + 1] = -1 + t / 3, v[3 * i + 2] = 2 * t / 3;
+    }
+    lt_dataset *ds = dense(v, 7, 3);
+    const char *modes[] = {"regular", "randomized"};
+    for (int k = 0; k < 2; k++) {
+        lt_err err = {0};
+        lt_algo_model *m = train(ds, hps("3", "2", "algorithm_mode", modes[k], NULL), &err);
+        if (!m) {
+            LT_FAIL_AT("%s: %s", modes[k], err.msg);
+            continue;
+        }
+        json_t *root = saved(m);
+        const double line[3] = {2.0 / 3, 1.0 / 3, 2.0 / 3};
+        double dot01 = 0, norm1 = 0, along = 0;
+        for (int q = 0; q < 3; q++) {
+            LT_CHECK(fabs(comp_at(root, 0, q) - line[q]) < 1e-5);
+            dot01 += comp_at(root, 0, q) * comp_at(root, 1, q);
+            norm1 += comp_at(root, 1, q) * comp_at(root, 1, q);
+            along += comp_at(root, 1, q) * line[q];
+        }
+        LT_CHECK(fabs(dot01) < 1e-5 && fabs(along) < 1e-5);
+        LT_CHECK(fabs(norm1 - 1) < 1e-5);
+        LT_CHECK(fabs(num_at(root, "explained_variance_ratio", 0) - 1) < 1e-5);
+        LT_CHECK(fabs(num_at(root, "explained_variance_ratio", 1)) < 1e-5);
+        json_decref(root);
+        lt_algo__pca.free(m);
+    }
+    lt_dataset_free(ds);
+}
+
 static void registry_finds_pca(void)
 {
     LT_CHECK(lt_algo_find("pca") == &lt_algo__pca);
@@ -341,6 +380,7 @@ int main(void)
     LT_RUN(points_on_a_line_give_that_direction);
     LT_RUN(cross_has_known_variances);
     LT_RUN(randomized_on_many_rows_matches_regular);
+    LT_RUN(randomized_on_data_of_lower_rank_than_asked);
     LT_RUN(subtract_mean_false_uses_the_origin);
     LT_RUN(model_round_trips_and_formats_projection);
     LT_RUN(bad_hyperparameters_are_named);
