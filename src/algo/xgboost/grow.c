@@ -304,16 +304,35 @@ static int sample_features(int *list, int n, double frac, uint64_t seed)
 /* ---- histograms -------------------------------------------------------------------- */
 
 /* Sums the gradient pairs of rows[begin, end) into hist (2 * n_slots doubles, cleared
- * here): each row adds its pair to one slot per feature. Below the root a node's rows are
- * scattered over the bin matrix, so rows a few ahead are fetched early (XGBoost's
- * row-wise kernel does the same). */
+ * here): each row adds its pair to one slot per feature. Two rows go through the features
+ * together, sharing each feature's slot offset and giving the core two independent
+ * read-add-write chains (the two updates stay in order, so a shared bin is still summed
+ * right). Below the root a node's rows are scattered over the bin matrix, so rows a few
+ * ahead are fetched early (XGBoost's row-wise kernel does the same). */
 #define BUILD_ROWS(T, bins)                                                                        \
-    for (size_t i = begin; i < end; i++) {                                                         \
-        if (i < stop) {                                                                            \
-            uint32_t pr = rows[i + ahead];                                                         \
-            __builtin_prefetch(bins + (size_t)pr * F);                                             \
-            __builtin_prefetch(gpair + 2 * (size_t)pr);                                            \
+    size_t i = begin;                                                                              \
+    for (; i + 1 < end; i += 2) {                                                                  \
+        if (i + 1 < stop) {                                                                        \
+            uint32_t p0 = rows[i + ahead], p1 = rows[i + 1 + ahead];                               \
+            __builtin_prefetch(bins + (size_t)p0 * F);                                             \
+            __builtin_prefetch(gpair + 2 * (size_t)p0);                                            \
+            __builtin_prefetch(bins + (size_t)p1 * F);                                             \
+            __builtin_prefetch(gpair + 2 * (size_t)p1);                                            \
         }                                                                                          \
+        uint32_t r0 = rows[i], r1 = rows[i + 1];                                                   \
+        double g0 = gpair[2 * (size_t)r0], h0 = gpair[2 * (size_t)r0 + 1];                         \
+        double g1 = gpair[2 * (size_t)r1], h1 = gpair[2 * (size_t)r1 + 1];                         \
+        const T *b0 = bins + (size_t)r0 * F, *b1 = bins + (size_t)r1 * F;                          \
+        for (size_t f = 0; f < F; f++) {                                                           \
+            double *base = hist + 2 * (size_t)slot[f];                                             \
+            double *s0 = base + 2 * (size_t)b0[f], *s1 = base + 2 * (size_t)b1[f];                 \
+            s0[0] += g0;                                                                           \
+            s0[1] += h0;                                                                           \
+            s1[0] += g1;                                                                           \
+            s1[1] += h1;                                                                           \
+        }                                                                                          \
+    }                                                                                              \
+    for (; i < end; i++) {                                                                         \
         uint32_t r = rows[i];                                                                      \
         double gg = gpair[2 * (size_t)r], hh = gpair[2 * (size_t)r + 1];                           \
         const T *b = bins + (size_t)r * F;                                                         \
