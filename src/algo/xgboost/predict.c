@@ -56,6 +56,11 @@ void lt_xgb__flat_free(lt_xgb_flat *f)
     free(f);
 }
 
+/* Children are byte offsets from the tree's first node, so a step addresses its node with
+ * one add (a 16-byte index would need a shift too). */
+#define NODE_AT(i) ((int32_t)((i) * (int32_t)sizeof(lt_xgb_flat_node)))
+#define NODE(nd, off) ((const lt_xgb_flat_node *)((const char *)(nd) + (off)))
+
 lt_xgb_flat *lt_xgb__flat_new(const lt_xgb_model *m, int t0, int t1)
 {
     lt_xgb_flat *f = lt_xcalloc(1, sizeof *f);
@@ -82,9 +87,9 @@ lt_xgb_flat *lt_xgb__flat_new(const lt_xgb_model *m, int t0, int t1)
         }
         for (int i = 0; i < tr->n_nodes; i++) {
             if (tr->left[i] < 0)
-                nd[i] = (lt_xgb_flat_node){{i, i}, 0, tr->split_cond[i]};
+                nd[i] = (lt_xgb_flat_node){{NODE_AT(i), NODE_AT(i)}, 0, tr->split_cond[i]};
             else
-                nd[i] = (lt_xgb_flat_node){{tr->left[i], tr->right[i]},
+                nd[i] = (lt_xgb_flat_node){{NODE_AT(tr->left[i]), NODE_AT(tr->right[i])},
                                            tr->split_index[i] |
                                                (tr->default_left[i] ? DEFAULT_LEFT : 0),
                                            tr->split_cond[i]};
@@ -114,14 +119,14 @@ static void predict_block(const lt_xgb_model *m, const lt_xgb_flat *f, const flo
         for (int r = 0; r < n; r++)
             for (int t = 0; t < f->t1 - f->t0; t++) {
                 const lt_xgb_flat_node *nd = f->nodes + f->offset[t];
-                int nid = 0;
-                while (nd[nid].child[0] != nid) { /* a leaf points to itself */
-                    const lt_xgb_flat_node *p = &nd[nid];
+                int32_t at = 0;
+                while (NODE(nd, at)->child[0] != at) { /* a leaf points to itself */
+                    const lt_xgb_flat_node *p = NODE(nd, at);
                     float v = rows[r][p->feature & ~DEFAULT_LEFT];
-                    if (isnan(v)) nid = p->child[(p->feature & DEFAULT_LEFT) ? 0 : 1];
-                    else nid = v < p->cond ? p->child[0] : p->child[1];
+                    if (isnan(v)) at = p->child[(p->feature & DEFAULT_LEFT) ? 0 : 1];
+                    else at = v < p->cond ? p->child[0] : p->child[1];
                 }
-                margins[(size_t)r * (size_t)k + (size_t)m->tree_info[f->t0 + t]] += nd[nid].cond;
+                margins[(size_t)r * (size_t)k + (size_t)m->tree_info[f->t0 + t]] += NODE(nd, at)->cond;
             }
         return;
     }
@@ -133,7 +138,7 @@ static void predict_block(const lt_xgb_model *m, const lt_xgb_flat *f, const flo
         for (int d = 0; d < f->depth[t]; d++) {
             if (has_nan) {
                 for (int r = 0; r < n; r++) {
-                    const lt_xgb_flat_node *p = &nd[at[r]];
+                    const lt_xgb_flat_node *p = NODE(nd, at[r]);
                     float v = rows[r][p->feature & ~DEFAULT_LEFT];
                     /* !(v < cond) is also true for NaN: right unless missing goes left */
                     int miss_left = (v != v) & (int)(p->feature >> 31);
@@ -141,14 +146,14 @@ static void predict_block(const lt_xgb_model *m, const lt_xgb_flat *f, const flo
                 }
             } else {
                 for (int r = 0; r < n; r++) {
-                    const lt_xgb_flat_node *p = &nd[at[r]];
+                    const lt_xgb_flat_node *p = NODE(nd, at[r]);
                     at[r] = p->child[!(rows[r][p->feature & ~DEFAULT_LEFT] < p->cond)];
                 }
             }
         }
         int group = m->tree_info[f->t0 + t];
         for (int r = 0; r < n; r++)
-            margins[(size_t)r * (size_t)k + (size_t)group] += nd[at[r]].cond;
+            margins[(size_t)r * (size_t)k + (size_t)group] += NODE(nd, at[r])->cond;
     }
 }
 
@@ -173,9 +178,13 @@ static void predict_rows(const lt_xgb_model *m, const lt_xgb_flat *f, const lt_m
     }
     /* absent CSR entries are NaN in the scratch rows */
     bool has_nan = dense != NULL;
-    for (int i = 0; i < cnt && !has_nan; i++)
-        for (int c = 0; c < F; c++)
-            has_nan |= isnan(rows[i][c]);
+    if (!dense) { /* the block's rows are contiguous: one branch-free (vectorised) scan */
+        const float *v = rows[0];
+        int any = 0;
+        for (size_t i = 0; i < (size_t)cnt * (size_t)F; i++)
+            any |= v[i] != v[i];
+        has_nan = any;
+    }
     predict_block(m, f, rows, cnt, k, has_nan, margins + r0 * (size_t)k);
     if (dense)
         for (int i = 0; i < cnt; i++) {

@@ -80,7 +80,7 @@ typedef struct lt_xgb_tree {
  * pointing to itself and its value in cond), the feature with default_left in the top
  * bit. */
 typedef struct lt_xgb_flat_node {
-    int32_t child[2]; /* [0] left, [1] right */
+    int32_t child[2]; /* [0] left, [1] right: byte offsets from the tree's first node */
     uint32_t feature; /* | 0x80000000 when a missing value goes left */
     float cond;       /* threshold (x < cond goes left), or the leaf value */
 } lt_xgb_flat_node;
