@@ -56,15 +56,22 @@ void lt_xgb__flat_free(lt_xgb_flat *f)
     free(f);
 }
 
-/* Children are byte offsets from the tree's first node, so a step addresses its node with
- * one add (a 16-byte index would need a shift too). */
-#define NODE_AT(i) ((int32_t)((i) * (int32_t)sizeof(lt_xgb_flat_node)))
-#define NODE(nd, off) ((const lt_xgb_flat_node *)((const char *)(nd) + (off)))
+/* Children are byte offsets from the first node of all the trees, so a step addresses its
+ * node with one add (a 16-byte index would need a shift too) and a walk is one number. */
+#define NODE(nodes, off) ((const lt_xgb_flat_node *)((const char *)(nodes) + (off)))
+#define FLAT_MAX_NODES ((size_t)UINT32_MAX / sizeof(lt_xgb_flat_node))
 
 lt_xgb_flat *lt_xgb__flat_new(const lt_xgb_model *m, int t0, int t1)
 {
-    lt_xgb_flat *f = lt_xcalloc(1, sizeof *f);
     int n_trees = t1 - t0, most = 1;
+    size_t total = 0;
+    for (int t = 0; t < n_trees; t++) {
+        int nn = m->trees[t0 + t].n_nodes;
+        total += (size_t)(nn > 0 ? nn : 1);
+        if (nn > most) most = nn;
+    }
+    if (total > FLAT_MAX_NODES) return NULL;
+    lt_xgb_flat *f = lt_xcalloc(1, sizeof *f);
     f->t0 = t0, f->t1 = t1;
     f->offset = lt_xmalloc(sizeof(size_t) * ((size_t)n_trees + 1));
     f->depth = lt_xmalloc(sizeof(int) * ((size_t)n_trees + 1));
@@ -72,7 +79,6 @@ lt_xgb_flat *lt_xgb__flat_new(const lt_xgb_model *m, int t0, int t1)
     for (int t = 0; t < n_trees; t++) {
         int nn = m->trees[t0 + t].n_nodes;
         f->offset[t + 1] = f->offset[t] + (size_t)(nn > 0 ? nn : 1);
-        if (nn > most) most = nn;
     }
     f->nodes = lt_xmalloc(sizeof(lt_xgb_flat_node) * (f->offset[n_trees] + 1));
     /* a tree's nodes reach depth n_nodes at most: 2 ints per stacked node */
@@ -80,20 +86,22 @@ lt_xgb_flat *lt_xgb__flat_new(const lt_xgb_model *m, int t0, int t1)
     for (int t = 0; t < n_trees; t++) {
         const lt_xgb_tree *tr = &m->trees[t0 + t];
         lt_xgb_flat_node *nd = f->nodes + f->offset[t];
+#define AT(i) ((uint32_t)((f->offset[t] + (size_t)(i)) * sizeof(lt_xgb_flat_node)))
         if (tr->n_nodes <= 0) { /* no nodes: a zero leaf */
-            nd[0] = (lt_xgb_flat_node){{0, 0}, 0, 0.0f};
+            nd[0] = (lt_xgb_flat_node){{AT(0), AT(0)}, 0, 0.0f};
             f->depth[t] = 0;
             continue;
         }
         for (int i = 0; i < tr->n_nodes; i++) {
             if (tr->left[i] < 0)
-                nd[i] = (lt_xgb_flat_node){{NODE_AT(i), NODE_AT(i)}, 0, tr->split_cond[i]};
+                nd[i] = (lt_xgb_flat_node){{AT(i), AT(i)}, 0, tr->split_cond[i]};
             else
-                nd[i] = (lt_xgb_flat_node){{NODE_AT(tr->left[i]), NODE_AT(tr->right[i])},
+                nd[i] = (lt_xgb_flat_node){{AT(tr->left[i]), AT(tr->right[i])},
                                            tr->split_index[i] |
                                                (tr->default_left[i] ? DEFAULT_LEFT : 0),
                                            tr->split_cond[i]};
         }
+#undef AT
         f->depth[t] = tree_depth(tr, stack);
     }
     free(stack);
@@ -103,42 +111,77 @@ lt_xgb_flat *lt_xgb__flat_new(const lt_xgb_model *m, int t0, int t1)
 #define BLOCK 64
 #define LOCKSTEP_MIN_ROWS 4
 
+#define TREE_LANES 8
+
+/* Adds trees [f->t0, f->t1) to one row's margins (a real-time request of a row or two).
+ * One row has no other rows to overlap with, so TREE_LANES trees walk side by side, one
+ * level per pass, without branches: eight independent chains of dependent loads where a
+ * tree-by-tree walk has one, and no mispredicted branches when the rows of consecutive
+ * requests differ. Measured on a 100-tree depth-6 model: 0.93 us a row, against 1.5 us
+ * (the same row again) and 3.5 us (rows that differ) for the branchy walk tree by tree.
+ * The leaves are added in tree order: the same sums as the block walk. */
+static void walk_one_row(const lt_xgb_model *m, const lt_xgb_flat *f, const float *row,
+                         bool has_nan, int k, float *margins)
+{
+    const lt_xgb_flat_node *nodes = f->nodes;
+    int n_trees = f->t1 - f->t0;
+    float sum = margins[0]; /* one group: the running sum stays in a register */
+    for (int t0 = 0; t0 < n_trees; t0 += TREE_LANES) {
+        int lanes = n_trees - t0 < TREE_LANES ? n_trees - t0 : TREE_LANES, depth = 0;
+        uint32_t at[TREE_LANES];
+        for (int j = 0; j < TREE_LANES; j++) { /* unused lanes walk tree t0 again */
+            int t = t0 + (j < lanes ? j : 0);
+            at[j] = (uint32_t)(f->offset[t] * sizeof(lt_xgb_flat_node));
+            if (f->depth[t] > depth) depth = f->depth[t];
+        }
+        if (has_nan) {
+            for (int d = 0; d < depth; d++)
+#pragma GCC unroll 8
+                for (int j = 0; j < TREE_LANES; j++) {
+                    const lt_xgb_flat_node *p = NODE(nodes, at[j]);
+                    float v = row[p->feature & ~DEFAULT_LEFT];
+                    /* !(v < cond) is also true for NaN: right unless missing goes left */
+                    int miss_left = (v != v) & (int)(p->feature >> 31);
+                    at[j] = p->child[!(v < p->cond) & !miss_left];
+                }
+        } else {
+            for (int d = 0; d < depth; d++)
+#pragma GCC unroll 8
+                for (int j = 0; j < TREE_LANES; j++) {
+                    const lt_xgb_flat_node *p = NODE(nodes, at[j]);
+                    at[j] = p->child[!(row[p->feature & ~DEFAULT_LEFT] < p->cond)];
+                }
+        }
+        for (int j = 0; j < lanes; j++) {
+            if (k == 1)
+                sum += NODE(nodes, at[j])->cond;
+            else
+                margins[m->tree_info[f->t0 + t0 + j]] += NODE(nodes, at[j])->cond;
+        }
+    }
+    if (k == 1) margins[0] = sum;
+}
+
 /* Adds trees [f->t0, f->t1) to the margins of rows[0..n) (n <= BLOCK). With has_nan
  * false no row holds a NaN and the step is a plain compare. */
 static void predict_block(const lt_xgb_model *m, const lt_xgb_flat *f, const float *const *rows,
                           int n, int k, bool has_nan, float *margins)
 {
     if (n < LOCKSTEP_MIN_ROWS) {
-        /* A request of a row or two (real-time inference): a plain walk over the flattened
-         * nodes (one 16-byte record per step, where the tree's own arrays take four cache
-         * lines). Its branches let the CPU run ahead down the predicted path; the lockstep
-         * walk has nothing to overlap with one row and pays its whole chain of dependent
-         * loads. Measured on a 100-tree depth-6 model, one row per call: 1.6 us (the same
-         * row again) and 3.9 us (rows that differ, so branches mispredict), against about
-         * 8 us lockstep. Same sums, same order. */
         for (int r = 0; r < n; r++)
-            for (int t = 0; t < f->t1 - f->t0; t++) {
-                const lt_xgb_flat_node *nd = f->nodes + f->offset[t];
-                int32_t at = 0;
-                while (NODE(nd, at)->child[0] != at) { /* a leaf points to itself */
-                    const lt_xgb_flat_node *p = NODE(nd, at);
-                    float v = rows[r][p->feature & ~DEFAULT_LEFT];
-                    if (isnan(v)) at = p->child[(p->feature & DEFAULT_LEFT) ? 0 : 1];
-                    else at = v < p->cond ? p->child[0] : p->child[1];
-                }
-                margins[(size_t)r * (size_t)k + (size_t)m->tree_info[f->t0 + t]] += NODE(nd, at)->cond;
-            }
+            walk_one_row(m, f, rows[r], has_nan, k, margins + (size_t)r * (size_t)k);
         return;
     }
-    int32_t at[BLOCK];
+    const lt_xgb_flat_node *nodes = f->nodes;
+    uint32_t at[BLOCK];
     for (int t = 0; t < f->t1 - f->t0; t++) {
-        const lt_xgb_flat_node *nd = f->nodes + f->offset[t];
+        uint32_t root = (uint32_t)(f->offset[t] * sizeof(lt_xgb_flat_node));
         for (int r = 0; r < n; r++)
-            at[r] = 0;
+            at[r] = root;
         for (int d = 0; d < f->depth[t]; d++) {
             if (has_nan) {
                 for (int r = 0; r < n; r++) {
-                    const lt_xgb_flat_node *p = NODE(nd, at[r]);
+                    const lt_xgb_flat_node *p = NODE(nodes, at[r]);
                     float v = rows[r][p->feature & ~DEFAULT_LEFT];
                     /* !(v < cond) is also true for NaN: right unless missing goes left */
                     int miss_left = (v != v) & (int)(p->feature >> 31);
@@ -146,14 +189,14 @@ static void predict_block(const lt_xgb_model *m, const lt_xgb_flat *f, const flo
                 }
             } else {
                 for (int r = 0; r < n; r++) {
-                    const lt_xgb_flat_node *p = NODE(nd, at[r]);
+                    const lt_xgb_flat_node *p = NODE(nodes, at[r]);
                     at[r] = p->child[!(rows[r][p->feature & ~DEFAULT_LEFT] < p->cond)];
                 }
             }
         }
         int group = m->tree_info[f->t0 + t];
         for (int r = 0; r < n; r++)
-            margins[(size_t)r * (size_t)k + (size_t)group] += NODE(nd, at[r])->cond;
+            margins[(size_t)r * (size_t)k + (size_t)group] += NODE(nodes, at[r])->cond;
     }
 }
 
@@ -214,6 +257,9 @@ int lt_xgb__predict_margins(const lt_xgb_model *m, const lt_matrix *x, int t0, i
     const lt_xgb_flat *f = m->flat && m->flat->t0 == t0 && m->flat->t1 == t1 ? m->flat : NULL;
     lt_xgb_flat *own = f ? NULL : lt_xgb__flat_new(m, t0, t1);
     if (own) f = own;
+    if (!f)
+        return lt_err_set(err, LT_ELIMIT, "xgboost: the model has more than %zu nodes",
+                          FLAT_MAX_NODES);
     /* CSR rows are scattered into a NaN-filled dense block per thread. */
     const bool csr = x->kind == LT_MATRIX_CSR;
     float *scratch =

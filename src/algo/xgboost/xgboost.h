@@ -80,12 +80,14 @@ typedef struct lt_xgb_tree {
  * pointing to itself and its value in cond), the feature with default_left in the top
  * bit. */
 typedef struct lt_xgb_flat_node {
-    int32_t child[2]; /* [0] left, [1] right: byte offsets from the tree's first node */
+    uint32_t child[2]; /* [0] left, [1] right: byte offsets from the first node of
+                          lt_xgb_flat.nodes */
     uint32_t feature; /* | 0x80000000 when a missing value goes left */
     float cond;       /* threshold (x < cond goes left), or the leaf value */
 } lt_xgb_flat_node;
 
-/* Trees [t0, t1) of a model flattened for batch prediction (predict.c). */
+/* Trees [t0, t1) of a model flattened for batch prediction (predict.c); lt_xgb__flat_new
+ * gives NULL past 2^32 bytes of nodes. */
 typedef struct lt_xgb_flat {
     int t0, t1;
     lt_xgb_flat_node *nodes; /* (offset[t1 - t0]) */

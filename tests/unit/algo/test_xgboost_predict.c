@@ -32,13 +32,15 @@ static void grow(lt_xgb_tree *t, int *n, int node, int depth, int max_depth, int
     grow(t, n, r, depth + 1, max_depth, F);
 }
 
-static void predict_margins_equal_the_scalar_walk(void)
+/* GROUPS output groups (1: a binary or regression model); missing: whether a fifth of
+ * the values are NaN, or none (the walks' NaN-free paths). */
+static void check_walks(const int GROUPS, bool missing_values)
 {
-    enum { F = 11, N = 517, TREES = 37, GROUPS = 3 };
+    enum { F = 11, N = 517, TREES = 37 };
     lt_xgb_model *m = lt_xcalloc(1, sizeof *m);
     m->num_feature = F;
-    m->num_class = GROUPS;
-    m->objective = LT_XGB_OBJ_MULTI_SOFTPROB;
+    m->num_class = GROUPS > 1 ? GROUPS : 0;
+    m->objective = GROUPS > 1 ? LT_XGB_OBJ_MULTI_SOFTPROB : LT_XGB_OBJ_BINARY_LOGISTIC;
     for (int i = 0; i < TREES; i++) {
         lt_xgb_tree t;
         lt_xgb__tree_alloc(&t, 255);
@@ -55,7 +57,7 @@ static void predict_margins_equal_the_scalar_walk(void)
     size_t nnz = 0;
     for (size_t r = 0; r < N; r++) {
         for (size_t c = 0; c < F; c++) {
-            bool missing = rnd(5) == 0;
+            bool missing = missing_values && rnd(5) == 0;
             float v = (float)rnd(2001) / 1000.0f - 1.0f;
             dense[r * F + c] = missing ? NAN : v;
             if (!missing) col_idx[nnz] = (uint32_t)c, values[nnz++] = v;
@@ -85,7 +87,7 @@ static void predict_margins_equal_the_scalar_walk(void)
             free(got);
         }
     }
-    /* A request of a few rows takes the plain walk over the flattened nodes: the same
+    /* A request of a few rows walks several trees side by side for each row: the same
      * margins, for dense rows and CSR rows alike. */
     for (size_t len = 1; len <= 5; len++)
         for (size_t r0 = 0; r0 + len <= N; r0 += 97) {
@@ -95,7 +97,7 @@ static void predict_margins_equal_the_scalar_walk(void)
                             .row_ptr = row_ptr + r0, .col_idx = col_idx, .nnz = nnz};
             const lt_matrix *views[] = {&vd, &vc};
             for (int in = 0; in < 2; in++) {
-                float got[5 * GROUPS] = {0};
+                float got[5 * 3] = {0};
                 lt_err err = {0};
                 LT_CHECK_INT(lt_xgb__predict_margins(m, views[in], 0, TREES, 1, got, &err), ==, 0);
                 LT_CHECK_INT(memcmp(got, want + r0 * GROUPS, len * GROUPS * sizeof(float)), ==, 0);
@@ -109,8 +111,26 @@ static void predict_margins_equal_the_scalar_walk(void)
     lt_xgb__model_free(m);
 }
 
+static void predict_margins_equal_the_scalar_walk(void)
+{
+    check_walks(3, true);
+}
+
+static void one_group_equals_the_scalar_walk(void)
+{
+    check_walks(1, true);
+}
+
+static void rows_without_missing_values_equal_the_scalar_walk(void)
+{
+    check_walks(1, false);
+    check_walks(3, false);
+}
+
 int main(void)
 {
     LT_RUN(predict_margins_equal_the_scalar_walk);
+    LT_RUN(one_group_equals_the_scalar_walk);
+    LT_RUN(rows_without_missing_values_equal_the_scalar_walk);
     return lt_test_summary();
 }
