@@ -323,6 +323,45 @@ static void auc_matches_hand_computed_cases(void)
     LT_CHECK_NEAR(lt_xgb__auc(s4, y1, NULL, 4, true, scratch), 1.0, 1e-12);
 }
 
+/* Weighted pairs: positive above negative counts 1, a tie 1/2, over all positive-negative
+ * pairs. O(n^2), independent of the sort. */
+static double pairwise_auc(const double *s, const float *y, const float *w, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            if (y[i] != 1 || y[j] != 0) continue;
+            double pw = (double)w[i] * w[j];
+            den += pw;
+            num += s[i] > s[j] ? pw : s[i] == s[j] ? pw / 2 : 0;
+        }
+    return num / den;
+}
+
+/* 3,000 rows with many tied scores, weighted: the radix path (scores that are floats,
+ * negative ones and -0 among them) and the comparison path (scores that are not) both
+ * give the pairwise area. */
+static void auc_matches_pairwise_count_on_both_sort_paths(void)
+{
+    enum { N = 3000 };
+    double *sf = lt_xmalloc(sizeof(double) * N), *sd = lt_xmalloc(sizeof(double) * N);
+    double *scratch = lt_xmalloc(sizeof(double) * 2 * N);
+    float *y = lt_xmalloc(sizeof(float) * N), *w = lt_xmalloc(sizeof(float) * N);
+    uint64_t st = 99;
+    for (size_t i = 0; i < N; i++) {
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        int level = (int)((st >> 33) % 41) - 20; /* 41 distinct values: many ties */
+        sf[i] = level == 0 ? (i % 2 ? -0.0 : 0.0) : (double)((float)level * 0.37f);
+        sd[i] = level * 0.1 + 1e-12; /* not representable as floats */
+        y[i] = ((st >> 20) % 3 == 0) ^ (level > 5) ? 1.0f : 0.0f;
+        w[i] = 0.5f + (float)((st >> 40) % 4);
+    }
+    LT_CHECK_NEAR(lt_xgb__auc(sf, y, w, N, false, scratch), pairwise_auc(sf, y, w, N), 1e-12);
+    LT_CHECK_NEAR(lt_xgb__auc(sd, y, w, N, false, scratch), pairwise_auc(sd, y, w, N), 1e-12);
+    LT_CHECK_NEAR(lt_xgb__auc(sf, y, NULL, N, false, scratch), lt_xgb__auc(sd, y, NULL, N, false, scratch), 1e-12);
+    free(sf), free(sd), free(scratch), free(y), free(w);
+}
+
 static void elementwise_metrics_match_hand_computed_cases(void)
 {
     lt_xgb_model m = {.objective = LT_XGB_OBJ_SQUAREDERROR};
@@ -611,6 +650,7 @@ int main(void)
     LT_RUN(json_round_trip_keeps_trees_and_predictions);
     LT_RUN(batch_predict_matches_scalar_walk);
     LT_RUN(auc_matches_hand_computed_cases);
+    LT_RUN(auc_matches_pairwise_count_on_both_sort_paths);
     LT_RUN(elementwise_metrics_match_hand_computed_cases);
     LT_RUN(malformed_model_json_is_a_clear_einval);
     LT_RUN(hyperparameter_errors_name_the_parameter);
