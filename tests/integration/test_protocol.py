@@ -123,6 +123,22 @@ def test_oversized_body_is_refused_with_413(server):
         assert r.status == 200
 
 
+def test_header_block_past_the_connection_pool_is_431_and_the_server_serves_on(server):
+    # 20 KiB of headers fit the 32 KiB per-connection pool; 40 KiB do not and get 431
+    # (Request Header Fields Too Large), not a dropped connection.
+    def ping(header_bytes):
+        req = urllib.request.Request(server.endpoint + "/ping",
+                                     headers={"X-Padding": "z" * header_bytes})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+    assert ping(20000) == 200
+    assert ping(40000) == 431
+    assert ping(10) == 200
+
+
 def test_ping_and_metrics(server, sm):
     with urllib.request.urlopen(server.endpoint + "/ping", timeout=5) as r:
         assert r.status == 200
