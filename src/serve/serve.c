@@ -1,5 +1,6 @@
-/* The endpoint registry and its worker: notifications and the start-up reconcile queue
- * loads, the worker builds each new set off the request path and swaps it in. */
+/* The endpoint registry and its loaders: notifications and the start-up reconcile queue
+ * loads, a loader builds each new set off the request path and swaps it in. Loaders run
+ * different endpoints' tasks side by side and one endpoint's tasks in order. */
 #include "serve/serve_internal.h"
 
 #include <stdlib.h>
@@ -40,7 +41,7 @@ void lt_serve__set_release_on_request(lt_serve *s, lt_serve_set *set)
     pthread_mutex_lock(&s->queue_lock);
     set->retired_next = s->retired;
     s->retired = set;
-    pthread_cond_signal(&s->queue_cond);
+    pthread_cond_broadcast(&s->queue_cond);
     pthread_mutex_unlock(&s->queue_lock);
 }
 
@@ -123,25 +124,51 @@ static void run_task(lt_serve *s, const lt_serve_task *t)
     lt_serve__set_release(serving);
 }
 
-static void *worker_main(void *arg)
+/* The first queued task whose endpoint no loader is working on, unlinked; NULL if none. */
+static lt_serve_task *take_runnable(lt_serve *s)
 {
-    lt_serve *s = arg;
+    for (lt_serve_task **at = &s->head, *prev = NULL; *at; prev = *at, at = &(*at)->next) {
+        bool busy = false;
+        for (int i = 0; i < LT_SERVE__LOADERS && !busy; i++)
+            busy = s->busy[i] && strcmp(s->busy[i], (*at)->endpoint) == 0;
+        if (busy) continue;
+        lt_serve_task *t = *at;
+        *at = t->next;
+        if (s->tail == t) s->tail = prev;
+        return t;
+    }
+    return NULL;
+}
+
+typedef struct loader_arg {
+    lt_serve *s;
+    int index;
+} loader_arg;
+
+static void *loader_main(void *arg)
+{
+    lt_serve *s = ((loader_arg *)arg)->s;
+    int me = ((loader_arg *)arg)->index;
+    free(arg);
     pthread_mutex_lock(&s->queue_lock);
     for (;;) {
-        while (!s->head && !s->retired && !s->closing)
-            pthread_cond_wait(&s->queue_cond, &s->queue_lock);
         free_retired(s);
         if (s->closing) break;
-        if (!s->head) continue;
-        lt_serve_task *t = s->head;
-        s->head = t->next;
-        if (!s->head) s->tail = NULL;
+        lt_serve_task *t = take_runnable(s);
+        if (!t) {
+            pthread_cond_wait(&s->queue_cond, &s->queue_lock);
+            continue;
+        }
+        s->busy[me] = t->endpoint;
         pthread_mutex_unlock(&s->queue_lock);
         run_task(s, t);
+        pthread_mutex_lock(&s->queue_lock);
+        s->busy[me] = NULL;
+        /* a task of this endpoint may wait for another loader */
+        pthread_cond_broadcast(&s->queue_cond);
         free(t->endpoint);
         free(t->action);
         free(t);
-        pthread_mutex_lock(&s->queue_lock);
     }
     pthread_mutex_unlock(&s->queue_lock);
     return NULL;
@@ -156,7 +183,7 @@ void lt_serve_notify(lt_serve *s, const char *endpoint, const char *action)
     if (s->tail) s->tail->next = t;
     else s->head = t;
     s->tail = t;
-    pthread_cond_signal(&s->queue_cond);
+    pthread_cond_broadcast(&s->queue_cond);
     pthread_mutex_unlock(&s->queue_lock);
 }
 
@@ -209,10 +236,15 @@ int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *da
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->queue_lock, NULL);
     pthread_cond_init(&s->queue_cond, NULL);
-    if (pthread_create(&s->worker, NULL, worker_main, s) != 0) {
-        free(s->data_dir);
-        free(s);
-        return lt_err_set(err, LT_ENOMEM, "cannot start the endpoint runtime's thread");
+    for (int i = 0; i < LT_SERVE__LOADERS; i++) {
+        loader_arg *a = lt_xmalloc(sizeof *a);
+        *a = (loader_arg){s, i};
+        if (pthread_create(&s->loaders[i], NULL, loader_main, a) != 0) {
+            free(a);
+            lt_serve_close(s);
+            return lt_err_set(err, LT_ENOMEM, "cannot start the endpoint runtime's threads");
+        }
+        s->n_loaders++;
     }
     int rc = lt_serve__capture_open(s, err);
     if (rc) {
@@ -232,7 +264,7 @@ void lt_serve_close(lt_serve *s)
     s->closing = true;
     pthread_cond_broadcast(&s->queue_cond);
     pthread_mutex_unlock(&s->queue_lock);
-    pthread_join(s->worker, NULL);
+    for (int i = 0; i < s->n_loaders; i++) pthread_join(s->loaders[i], NULL);
     pthread_mutex_lock(&s->queue_lock);
     free_retired(s);
     pthread_mutex_unlock(&s->queue_lock);

@@ -15,7 +15,8 @@
  * pipeline: each container's answer is the next one's request.
  *
  * Thread safety: lt_serve_invoke may be called from any number of threads; loads run on
- * the module's own worker thread. A served set is reference-counted, so an in-flight
+ * the module's own loader threads (different endpoints side by side, one endpoint's
+ * changes in order). A served set is reference-counted, so an in-flight
  * request keeps the models it started with alive across a swap.
  */
 #ifndef LT_SERVE_H
@@ -38,7 +39,7 @@ void lt_serve_close(lt_serve *serve);
 
 /* Tells the runtime that an endpoint's desired state changed (after the change committed):
  * action "start" (CreateEndpoint), "update" (UpdateEndpoint, weights and capacities) or
- * "delete" (DeleteEndpoint). Loads happen on the worker thread; this returns at once. */
+ * "delete" (DeleteEndpoint). Loads happen on a loader thread; this returns at once. */
 void lt_serve_notify(lt_serve *serve, const char *endpoint, const char *action);
 
 typedef struct lt_serve_request {

@@ -79,6 +79,7 @@ typedef struct lt_serve_task {
 } lt_serve_task;
 
 enum { LT_SERVE__DOWN, LT_SERVE__STARTING, LT_SERVE__READY };
+enum { LT_SERVE__LOADERS = 4 };
 enum { LT_SERVE__TAIL_LINES = 8 };
 
 /* program.c: one worker process of a serve program; state and port are read by request
@@ -126,11 +127,16 @@ struct lt_serve {
     lt_serve_slot *slots;
     size_t n_slots;
 
-    pthread_t worker;
-    pthread_mutex_t queue_lock; /* guards the task queue and retired */
-    pthread_cond_t queue_cond;
+    /* Loaders: a task runs on any free one, but never beside another task of its own
+     * endpoint, so one endpoint's tasks keep their order while a slow load (a serve
+     * program taking minutes to answer /ping) holds up no other endpoint. */
+    pthread_t loaders[LT_SERVE__LOADERS];
+    int n_loaders; /* started (joined at close) */
+    const char *busy[LT_SERVE__LOADERS]; /* the endpoint each loader works on, or NULL */
+    pthread_mutex_t queue_lock; /* guards the task queue, busy and retired */
+    pthread_cond_t queue_cond;  /* broadcast: waiters wait for different things */
     lt_serve_task *head, *tail;
-    lt_serve_set *retired; /* sets a request dropped last, for the worker to free */
+    lt_serve_set *retired; /* sets a request dropped last, for a loader to free */
     bool closing;
     atomic_bool stopping; /* set first thing at close: loads still starting programs give up */
     lt_serve_capture *capture;
@@ -143,7 +149,7 @@ void lt_serve__variant_clear(lt_serve_variant *v);
 lt_serve_set *lt_serve__acquire(lt_serve *serve, const char *endpoint);
 void lt_serve__set_release(lt_serve_set *set);
 /* The same from a request thread: a set it drops last (an update or a delete swapped it
- * out while the request ran) is freed by the worker thread, so no request waits for a
+ * out while the request ran) is freed by a loader thread, so no request waits for a
  * serve program to stop (up to its SIGTERM grace). */
 void lt_serve__set_release_on_request(lt_serve *s, lt_serve_set *set);
 

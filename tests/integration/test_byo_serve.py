@@ -292,11 +292,20 @@ def test_program_that_never_passes_ping_fails_the_endpoint(byo, tmp_path):
     server, sm, rt, s3 = byo
     linear_model(server, tmp_path, s3, sm, "deaf", env={"NEVER_READY": "1"})
     create_endpoint(sm, "deaf", "deaf")
+    # While deaf's load waits out its start-up limit, another endpoint loads beside it.
+    linear_model(server, tmp_path, s3, sm, "quick")
+    create_endpoint(sm, "quick", "quick")
+    d = wait_endpoint(sm, "quick", timeout=STARTUP_TIMEOUT_S)
+    assert d["EndpointStatus"] == "InService", d.get("FailureReason")
+    assert sm.describe_endpoint(EndpointName="deaf")["EndpointStatus"] == "Creating"
+    r = rt.invoke_endpoint(EndpointName="quick", ContentType="text/csv", Body=b"0,0,0\n")
+    assert float(r["Body"].read()) == pytest.approx(0.75)
     d = wait_endpoint(sm, "deaf", timeout=STARTUP_TIMEOUT_S + 30)
     assert d["EndpointStatus"] == "Failed"
     reason = d["FailureReason"]
     assert "did not pass the ping health check" in reason and f"within {STARTUP_TIMEOUT_S} s" in reason, reason
     assert "linear serve: 3 weights" in reason, reason  # the tail of its output
+    sm.delete_endpoint(EndpointName="quick")
     assert wait_for(lambda: serve_pids(server) == [] or None, timeout=15, what="the workers to stop")
     with pytest.raises(ClientError) as e:
         rt.invoke_endpoint(EndpointName="deaf", ContentType="text/csv", Body=b"1,2,3\n")
