@@ -88,6 +88,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--batch-rows", type=int, default=1_000_000)
+    ap.add_argument("--server-threads", type=int, default=None,
+                    help="lathe server --threads (default: the server's own, max(4, CPUs))")
     args = ap.parse_args()
     import xgboost as xgb
     from sklearn.datasets import make_classification
@@ -104,7 +106,7 @@ def main():
     row = ",".join("%.6g" % v for v in x[0]) + "\n"
     expected = float(booster.predict(xgb.DMatrix(x[:1]))[0])
 
-    with BenchServer(args.lathe) as srv:
+    with BenchServer(args.lathe, threads=args.server_threads) as srv:
         import boto3
         kw = dict(endpoint_url=srv.endpoint, region_name="us-east-1",
                   aws_access_key_id=srv.creds.access_key, aws_secret_access_key=srv.creds.secret_key)
