@@ -132,18 +132,6 @@ void lt_xgb__gradients(const lt_xgb_model *m, const float *margins, size_t n, in
     const lt_xgb_objective obj = m->objective;
     const float spw = (float)m->scale_pos_weight, rho = (float)m->tweedie_variance_power;
     const float pmds = (float)m->poisson_max_delta_step;
-    if (obj == LT_XGB_OBJ_BINARY_LOGISTIC && k == 1) {
-        /* The most used objective, without the per-row switch: the same arithmetic as its
-         * case below. */
-#pragma omp parallel for num_threads(threads) schedule(static) if (n > 16384)
-        for (size_t i = 0; i < n; i++) {
-            float w = weights ? weights[i] : 1.0f, y = labels[i];
-            if (y == 1.0f) w *= spw;
-            float s = sigmoidf(margins[i]);
-            grad[i] = (s - y) * w, hess[i] = fmaxf(s * (1.0f - s), 1e-16f) * w;
-        }
-        return;
-    }
 #pragma omp parallel for num_threads(threads) schedule(static) if (n > 16384)
     for (size_t i = 0; i < n; i++) {
         float w = weights ? weights[i] : 1.0f, y = labels[i];
