@@ -1,6 +1,7 @@
 /* Batch transform jobs: CreateTransformJob, DescribeTransformJob, ListTransformJobs,
- * StopTransformJob. Create checks the model (that it exists: a built-in algorithm's model is
- * transformed in-process, any other through its serve programs), the input data, SplitType,
+ * StopTransformJob. Create checks the model (that it exists and is not multi-model: a
+ * built-in algorithm's model is transformed in-process, any other through its serve
+ * programs), the input data, SplitType,
  * DataProcessing (its filters parsed by base's JSONPath subset) and the output URI, stores the
  * job InProgress and tells the executor, whose transform runner (`lathe job run transform
  * NAME`) does the work. */
@@ -31,6 +32,16 @@ static int check_model(lt_api_ctx *ctx, const char *model, lt_err *err)
     else if (rc)
         rc = lt_err_set(err, rc, "%s", inner.msg);
     lt_store_resource_clear(&res);
+    json_t *doc = NULL;
+    if (!rc && lt_store_resource_doc(ctx->store, "model", model, &doc, &inner) == 0) {
+        const char *mode = lt_json_str(json_object_get(doc, "PrimaryContainer"), "Mode");
+        if (mode && strcmp(mode, "MultiModel") == 0)
+            rc = lt_err_set(err, LT_EINVAL,
+                            "Model \"%s\" is a multi-model model (Mode MultiModel): batch "
+                            "transform takes a model of one artifact.",
+                            model);
+    }
+    json_decref(doc);
     return rc;
 }
 

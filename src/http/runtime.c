@@ -115,6 +115,8 @@ int lt_http__runtime_finish(lt_http__req *req)
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Inference-Id"),
         .custom_attributes =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Custom-Attributes"),
+        .target_model =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Target-Model"),
         .body = req->body.data ? req->body.data : "",
         .len = req->body.len,
     };

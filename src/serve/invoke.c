@@ -128,8 +128,9 @@ static int parse(const char *type, const char *body, size_t len, lt_dataset **ou
 }
 
 /* One built-in container, in-process. On success reply holds the answer (status 200). */
-static void invoke_builtin(const lt_serve_container *c, const char *who, const char *type,
-                           const char *accept, const char *body, size_t len, lt_serve_reply *reply)
+static void invoke_model(const lt_algo *algo, const lt_algo_model *model, const char *who,
+                         const char *type, const char *accept, const char *body, size_t len,
+                         lt_serve_reply *reply)
 {
     const char *response_type = lt_algo_response_type(accept);
     lt_dataset *ds = NULL;
@@ -150,15 +151,15 @@ static void invoke_builtin(const lt_serve_container *c, const char *who, const c
         if (rc) model_error(reply, who, 400, err.msg);
     }
     if (!rc) {
-        size_t width = c->algo->output_width(c->model);
+        size_t width = algo->output_width(model);
         double *out = lt_xcalloc(ds->x.n_rows * width + 1, sizeof *out);
-        rc = c->algo->predict(c->model, &ds->x, 1, out, &err);
+        rc = algo->predict(model, &ds->x, 1, out, &err);
         if (rc) {
             model_error(reply, who, 400, err.msg);
         } else {
             lt_buf answer;
             lt_buf_init(&answer, (size_t)1 << 30);
-            rc = lt_algo_format_predictions(c->algo, c->model, out, ds->x.n_rows, accept, &answer,
+            rc = lt_algo_format_predictions(algo, model, out, ds->x.n_rows, accept, &answer,
                                             &err);
             if (rc) {
                 lt_buf_free(&answer);
@@ -174,6 +175,27 @@ static void invoke_builtin(const lt_serve_container *c, const char *who, const c
         free(out);
     }
     lt_dataset_free(ds);
+}
+
+/* One built-in container, in-process: its model, or for a multi-model container the one
+ * TargetModel names (loaded on its first call). */
+static void invoke_builtin(const lt_serve_container *c, const char *who, const char *type,
+                           const char *accept, const char *target, const char *body, size_t len,
+                           lt_serve_reply *reply)
+{
+    if (!c->mme) {
+        invoke_model(c->algo, c->model, who, type, accept, body, len, reply);
+        return;
+    }
+    lt_algo_model *model = NULL;
+    lt_err err = {0};
+    int rc = lt_serve__mme_get(c->mme, target, &model, &err);
+    if (rc) {
+        reply_error(reply, 400, "ValidationError", err.msg, 0, NULL);
+        return;
+    }
+    invoke_model(c->algo, model, who, type, accept, body, len, reply);
+    lt_serve__mme_put(c->mme, model);
 }
 
 /* One serve program's container, proxied. A non-2xx answer is the runtime's ModelError
@@ -227,6 +249,20 @@ void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request 
 {
     /* A serial inference pipeline: each container's answer (body and content type) is the
      * next one's request; the client's Accept applies to the last container. */
+    /* TargetModel goes with a multi-model endpoint, which is one container, and only
+     * there. */
+    bool multi = v->n_containers == 1 && v->containers[0].mme;
+    const char *target = req->target_model && *req->target_model ? req->target_model : NULL;
+    if (multi != (target != NULL)) {
+        memset(reply, 0, sizeof *reply);
+        reply_error(reply, 400, "ValidationError",
+                    multi ? "This is a multi-model endpoint: name the model to invoke with "
+                            "TargetModel (a key under the model's S3 prefix)."
+                          : "TargetModel is for multi-model endpoints; this endpoint serves one "
+                            "model.",
+                    0, NULL);
+        return;
+    }
     const char *body = req->body;
     size_t len = req->len;
     char type[128];
@@ -242,7 +278,8 @@ void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request 
             invoke_program(v, c, who, type, last ? req->accept : NULL, req->custom_attributes, body,
                            len, reply);
         else
-            invoke_builtin(c, who, type, last ? req->accept : NULL, body, len, reply);
+            invoke_builtin(c, who, type, last ? req->accept : NULL, req->target_model, body, len,
+                           reply);
         free(held);
         held = NULL;
         if (reply->status != 200 || last) break;
@@ -289,7 +326,8 @@ bool lt_serve_in_process(lt_serve *s, const char *endpoint)
     bool in_process = true;
     for (size_t i = 0; set && i < set->n && in_process; i++)
         for (size_t c = 0; c < set->variants[i].n_containers && in_process; c++)
-            in_process = set->variants[i].containers[c].program == NULL;
+            in_process = !set->variants[i].containers[c].program &&
+                         !set->variants[i].containers[c].mme; /* a first call downloads */
     lt_serve__set_release_on_request(s, set);
     return in_process;
 }

@@ -24,6 +24,24 @@ static int load_container(const lt_serve__model_ctx *ctx, const char *label,
                           "image %s of %s has no serve program (type %s): push a directory with an "
                           "executable `serve` at its top with `lathe image push`",
                           lt_json_str(container, "Image"), label, type ? type : "unknown");
+    const char *mode = lt_json_str(container, "Mode");
+    if (mode && strcmp(mode, "MultiModel") == 0) {
+        if (!ctx->multi_model_ok)
+            return lt_err_set(err, LT_EINVAL,
+                              "%s is a multi-model container (Mode MultiModel): batch transform "
+                              "takes models of one artifact",
+                              label);
+        if (!builtin || !lt_json_str(container, "ModelDataUrl"))
+            return lt_err_set(err, LT_EINVAL,
+                              "%s: Mode MultiModel is served for built-in algorithm images with "
+                              "an S3 prefix as ModelDataUrl",
+                              label);
+        int rc = lt_mkdir_p(cdir, 0755, err);
+        if (rc) return rc;
+        out->algo = algo;
+        out->mme = lt_serve__mme_new(ctx->blob, algo, lt_json_str(container, "ModelDataUrl"), cdir);
+        return 0;
+    }
     /* A serve program sees the model at /opt/ml/model: the tarball goes into its own dir. */
     char *mdir = builtin ? lt_xstrdup(cdir) : lt_xasprintf("%s/model", cdir);
     char *tarball = lt_xasprintf("%s.tar.gz", cdir);

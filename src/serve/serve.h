@@ -49,6 +49,8 @@ typedef struct lt_serve_request {
     const char *target_variant; /* may be NULL: weighted routing */
     const char *inference_id;   /* X-Amzn-SageMaker-Inference-Id, for data capture; may be NULL */
     const char *custom_attributes; /* X-Amzn-SageMaker-Custom-Attributes; may be NULL */
+    const char *target_model; /* X-Amzn-SageMaker-Target-Model: a multi-model endpoint's
+                                 model, a key under its S3 prefix; may be NULL */
     const char *body;
     size_t len;
 } lt_serve_request;

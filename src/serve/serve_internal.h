@@ -12,11 +12,24 @@
 #include <stdatomic.h>
 
 /* One container of a variant: a built-in algorithm's model, in-process, or a serve program. */
+/* multi_model.c: the models of a Mode MultiModel container, loaded on their first call. */
+typedef struct lt_serve__mme lt_serve__mme;
+/* prefix: the container's ModelDataUrl; dir: scratch for unpacking. */
+lt_serve__mme *lt_serve__mme_new(lt_blob *blob, const lt_algo *algo, const char *prefix,
+                                 const char *dir);
+void lt_serve__mme_free(lt_serve__mme *m);
+/* The model TargetModel target names, loaded on its first call; held until
+ * lt_serve__mme_put. LT_EINVAL for a malformed target, LT_ENOTFOUND when no object is
+ * there, else what loading gave; err says which, in words for the caller. */
+int lt_serve__mme_get(lt_serve__mme *m, const char *target, lt_algo_model **model, lt_err *err);
+void lt_serve__mme_put(lt_serve__mme *m, const lt_algo_model *model);
+
 typedef struct lt_serve_container {
     char *name; /* "primary", or the pipeline container's hostname */
     const lt_algo *algo;
-    lt_algo_model *model;
-    lt_serve_program *program;
+    lt_algo_model *model;      /* a single built-in model */
+    lt_serve__mme *mme;        /* or, for Mode MultiModel, the models TargetModel names */
+    lt_serve_program *program; /* or a serve program */
 } lt_serve_container;
 
 typedef struct lt_serve_variant {
@@ -40,6 +53,7 @@ typedef struct lt_serve__model_ctx {
     int64_t answer_timeout_ms;
     size_t max_answer_bytes;
     const atomic_bool *cancel; /* see lt_serve_program_params */
+    bool multi_model_ok;       /* endpoints serve Mode MultiModel; batch transform does not */
 } lt_serve__model_ctx;
 
 /* Loads model_name's containers under dir into out (named variant, instances workers per

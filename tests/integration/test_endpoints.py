@@ -327,6 +327,102 @@ def test_python_xgboost_model_serves_the_same_predictions(env, tmp_path):
     assert np.max(np.abs(np.array([p["score"] for p in js["predictions"]]) - want[:5])) < 1e-5
 
 
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def test_multi_model_endpoint_serves_each_target_model(env, tmp_path):
+    # Mode MultiModel: ModelDataUrl is an S3 prefix, and each call's TargetModel names a
+    # model.tar.gz under it, loaded on its first call, including one uploaded after the
+    # endpoint went InService.
+    server, sm, rt, s3 = env
+    import xgboost as xgb
+    first, x, first_tar = python_xgboost_model(tmp_path)
+    y = (x[:, 0] > np.median(x[:, 0])).astype(float)
+    second = xgb.train({"objective": "binary:logistic", "max_depth": 2, "eta": 0.5,
+                        "tree_method": "hist", "nthread": 1}, xgb.DMatrix(x, label=y), 5)
+    (tmp_path / "second").mkdir()
+    second.save_model(str(tmp_path / "second" / "xgboost-model.json"))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(tmp_path / "second" / "xgboost-model.json", arcname="xgboost-model")
+    s3.put_object(Bucket=BUCKET, Key="mme/first.tar.gz", Body=first_tar)
+    sm.create_model(ModelName="mme", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": XGBOOST_IMAGE, "Mode": "MultiModel", "ModelDataUrl": f"s3://{BUCKET}/mme/"})
+    assert sm.describe_model(ModelName="mme")["PrimaryContainer"]["Mode"] == "MultiModel"
+
+    def serve(name):
+        sm.create_endpoint_config(EndpointConfigName=name + "-cfg", ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1,
+             "InstanceType": "ml.m5.large"}])
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=name + "-cfg")
+        d = wait_endpoint(sm, name)
+        assert d["EndpointStatus"] == "InService", d.get("FailureReason")
+    serve("mme")
+    s3.put_object(Bucket=BUCKET, Key="mme/sub/second.tar.gz", Body=buf.getvalue())
+    rows = x[:20]
+    body = "".join(",".join(repr(float(v)) for v in r) + "\n" for r in rows)
+
+    def predict(target):
+        r = rt.invoke_endpoint(EndpointName="mme", ContentType="text/csv", Accept="text/csv",
+                               TargetModel=target,
+                               Body=body)
+        return np.array([float(v) for v in r["Body"].read().decode().split()])
+    for _ in range(2):  # the first call loads, the second finds it loaded
+        assert np.max(np.abs(predict("first.tar.gz") - first.predict(xgb.DMatrix(rows)))) < 1e-5
+        assert np.max(np.abs(predict("sub/second.tar.gz") -
+                             second.predict(xgb.DMatrix(rows)))) < 1e-5
+
+    def refused(**kw):
+        with pytest.raises(ClientError) as e:
+            rt.invoke_endpoint(ContentType="text/csv", Body=body, **kw)
+        return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+    code, msg = refused(EndpointName="mme")
+    assert code == "ValidationError" and "TargetModel" in msg
+    code, msg = refused(EndpointName="mme", TargetModel="missing.tar.gz")
+    assert code == "ValidationError" and f"s3://{BUCKET}/mme/missing.tar.gz" in msg
+    code, msg = refused(EndpointName="mme", TargetModel="../escape.tar.gz")
+    assert code == "ValidationError" and ".." in msg
+    assert np.max(np.abs(predict("first.tar.gz") - first.predict(xgb.DMatrix(rows)))) < 1e-5
+
+    # Batch transform takes models of one artifact: refused at Create, saying why.
+    with pytest.raises(ClientError) as e:
+        sm.create_transform_job(
+            TransformJobName="mme-batch", ModelName="mme",
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                            "S3Uri": f"s3://{BUCKET}/mme/"}},
+                            "ContentType": "text/csv"},
+            TransformOutput={"S3OutputPath": f"s3://{BUCKET}/mme-out/"},
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert "multi-model" in e.value.response["Error"]["Message"]
+
+    # TargetModel on a single-model endpoint, and models that cannot be multi-model.
+    s3.put_object(Bucket=BUCKET, Key="single/model.tar.gz", Body=first_tar)
+    sm.create_model(ModelName="single", ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": XGBOOST_IMAGE, "ModelDataUrl": f"s3://{BUCKET}/single/model.tar.gz"})
+    serve("single")
+    code, msg = refused(EndpointName="single", TargetModel="first.tar.gz")
+    assert code == "ValidationError" and "multi-model" in msg
+    image = tmp_path / "byo-image"
+    image.mkdir()
+    (image / "serve").write_text("#!/bin/sh\nexit 1\n")
+    (image / "serve").chmod(0o755)
+    push = subprocess.run([LATHE_BIN, "image", "push", "team/byo:v1", str(image), "--data-dir",
+                           server.data_dir], capture_output=True, text=True)
+    assert push.returncode == 0, push.stderr
+    for container, words in [
+            ({"Image": XGBOOST_IMAGE, "Mode": "Several", "ModelDataUrl": f"s3://{BUCKET}/mme/"},
+             "[SingleModel, MultiModel]"),
+            ({"Image": XGBOOST_IMAGE, "Mode": "MultiModel"}, "needs ModelDataUrl"),
+            ({"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/byo:v1",
+              "Mode": "MultiModel", "ModelDataUrl": f"s3://{BUCKET}/mme/"},
+             "multi-model bring-your-own containers are not supported")]:
+        with pytest.raises(ClientError) as e:
+            sm.create_model(ModelName="bad-mme", ExecutionRoleArn=ROLE, PrimaryContainer=container)
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+        assert words in e.value.response["Error"]["Message"]
+
+
 def test_data_capture_writes_sagemaker_records(env, tmp_path, monkeypatch):
     server, sm, rt, s3 = env
     url = kmeans_artifact(tmp_path, s3, "cap/model.tar.gz", [[0, 0], [10, 10]])
