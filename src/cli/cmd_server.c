@@ -76,6 +76,16 @@ static int lookup_key(void *ctx, const char *access_key, char *secret, size_t ca
     return lt_cli__key_secret((lt_store *)ctx, access_key, secret, cap, err);
 }
 
+/* LATHE_SHUTDOWN_GRACE_S: how long a stopping server waits for calls to serve programs
+ * (1 to 3600; unset or invalid: the server's default, 10 s). */
+static int shutdown_grace_s(void)
+{
+    const char *v = getenv("LATHE_SHUTDOWN_GRACE_S");
+    int64_t s = 0;
+    if (v && lt_parse_i64(v, 1, 3600, &s, "LATHE_SHUTDOWN_GRACE_S", NULL) == 0) return (int)s;
+    return 0;
+}
+
 static void print_banner(const server_options *o, int port, const char *admin_key)
 {
     /* Absolute, so the export line works from any directory. */
@@ -148,6 +158,7 @@ int lt_cli__cmd_server(int argc, char **argv)
             .key_lookup_ctx = data.store,
             .logs_root = logs_root,
             .account_id = o.account_id,
+            .shutdown_grace_s = shutdown_grace_s(),
         };
         rc = lt_http_server_start(&server, &cfg, &err);
     }

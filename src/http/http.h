@@ -112,6 +112,8 @@ typedef struct lt_http_config {
     const char *logs_root;       /* the exec module's log streams (DATA/logs), served by
                                     the CloudWatch Logs read API; NULL: none */
     const char *account_id;      /* in the Logs API's ARNs; NULL: "000000000000" */
+    int shutdown_grace_s;        /* how long stopping waits for calls to serve programs before
+                                    they are cut short (lt_serve_interrupt); 0: 10 s */
 } lt_http_config;
 
 typedef struct lt_http_server lt_http_server;
@@ -119,7 +121,8 @@ typedef struct lt_http_server lt_http_server;
 /* Binds and starts serving. LT_EIO with the reason (address in use, ...). */
 int lt_http_server_start(lt_http_server **out, const lt_http_config *cfg, lt_err *err);
 int lt_http_server_port(const lt_http_server *server);
-/* Stops accepting, finishes or drops in-flight requests, frees the server. */
+/* Stops accepting, finishes or drops in-flight requests (calls to serve programs get
+ * shutdown_grace_s to answer, then ServiceUnavailable), frees the server. */
 void lt_http_server_stop(lt_http_server *server);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 typedef struct job {
     void (*run)(void *);
@@ -81,6 +82,24 @@ bool lt_http__offload_submit(lt_http__offload *o, void (*run)(void *), void *arg
     pthread_mutex_unlock(&o->lock);
     if (!taken) free(j);
     return taken;
+}
+
+bool lt_http__offload_drain(lt_http__offload *o, int64_t timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
+    pthread_mutex_lock(&o->lock);
+    o->stopping = true;
+    pthread_cond_broadcast(&o->wake);
+    int rc = 0;
+    while ((o->head || o->running) && rc == 0)
+        rc = pthread_cond_timedwait(&o->idle, &o->lock, &until);
+    bool idle = !o->head && !o->running;
+    pthread_mutex_unlock(&o->lock);
+    return idle;
 }
 
 void lt_http__offload_stop(lt_http__offload *o)

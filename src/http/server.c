@@ -312,8 +312,12 @@ void lt_http_server_stop(lt_http_server *server)
 {
     if (!server) return;
     /* Every suspended connection must be resumed before MHD_stop_daemon (it panics
-     * otherwise): the offload threads finish their calls (a serve program's answer, or
-     * its timeout) and resume them; a request arriving meanwhile runs inline. */
+     * otherwise): the offload threads finish their calls and resume them; a request
+     * arriving meanwhile runs inline. Calls still waiting on a serve program after the
+     * grace are cut short, so a hung model cannot hold up shutdown. */
+    int grace_s = server->cfg.shutdown_grace_s > 0 ? server->cfg.shutdown_grace_s : 10;
+    if (server->offload && !lt_http__offload_drain(server->offload, (int64_t)grace_s * 1000))
+        lt_serve_interrupt(server->cfg.serve);
     lt_http__offload_stop(server->offload);
     MHD_stop_daemon(server->daemon);
     lt_http__metrics_destroy(&server->metrics);

@@ -14,6 +14,9 @@ typedef struct lt_http__offload lt_http__offload;
 int lt_http__offload_start(lt_http__offload **out, int threads, lt_err *err);
 /* Queues run(arg) for an offload thread; false (nothing queued) once stopping. */
 bool lt_http__offload_submit(lt_http__offload *o, void (*run)(void *), void *arg);
+/* Refuses new jobs and waits up to timeout_ms for the queued and running ones to end;
+ * true when none is left. */
+bool lt_http__offload_drain(lt_http__offload *o, int64_t timeout_ms);
 /* Refuses new jobs, waits for the queued and running ones, and frees o. */
 void lt_http__offload_stop(lt_http__offload *o);
 

@@ -84,9 +84,18 @@ static bool transport_failure(CURLcode c)
            c == CURLE_GOT_NOTHING || c == CURLE_PARTIAL_FILE;
 }
 
+/* libcurl's progress callback: a call gives up once the runtime is shutting down. */
+static int cancelled(void *cancel, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                     curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return atomic_load((const atomic_bool *)cancel) ? 1 : 0;
+}
+
 /* One attempt against one worker. */
 static CURLcode post(CURL *h, int port, const char *path, const lt_serve_call *call,
-                     struct curl_slist *headers, sink *sk, long *status)
+                     const atomic_bool *cancel, struct curl_slist *headers, sink *sk,
+                     long *status)
 {
     char url[96];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
@@ -103,6 +112,9 @@ static CURLcode post(CURL *h, int port, const char *path, const lt_serve_call *c
     curl_easy_setopt(h, CURLOPT_WRITEDATA, sk);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_line);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, sk);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cancel ? cancelled : NULL);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
                      (long)(call && call->timeout_ms > 0 ? call->timeout_ms : 60000));
     CURLcode c = curl_easy_perform(h);
@@ -145,7 +157,7 @@ static int request(lt_serve_program *p, const char *path, const lt_serve_call *c
         ans->custom_attributes[0] = '\0';
         sink sk = {&body, false, ans};
         long status = 0;
-        last = post(h, atomic_load(&w->port), path, call, headers, &sk, &status);
+        last = post(h, atomic_load(&w->port), path, call, p->cancel, headers, &sk, &status);
         if (last == CURLE_OK) {
             ans->status = (int)status;
             const char *type = NULL;
@@ -158,6 +170,10 @@ static int request(lt_serve_program *p, const char *path, const lt_serve_call *c
         }
         if (sk.too_large) {
             rc = lt_err_set(err, LT_ELIMIT, "%s answered more than %zu bytes", p->label, body.max);
+            goto done;
+        }
+        if (last == CURLE_ABORTED_BY_CALLBACK) {
+            rc = lt_err_set(err, LT_EIO, "%s: the server is shutting down", p->label);
             goto done;
         }
         if (last == CURLE_OPERATION_TIMEDOUT) {

@@ -257,6 +257,11 @@ int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *da
     return 0;
 }
 
+void lt_serve_interrupt(lt_serve *s)
+{
+    if (s) atomic_store(&s->stopping, true);
+}
+
 void lt_serve_close(lt_serve *s)
 {
     if (!s) return;

@@ -36,6 +36,9 @@ typedef struct lt_serve lt_serve;
 int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *data_dir,
                   const char *account_id, lt_err *err);
 void lt_serve_close(lt_serve *serve);
+/* For shutdown: from now on calls waiting on serve programs give up (their callers get
+ * ServiceUnavailable) and loads stop starting programs. lt_serve_close still follows. */
+void lt_serve_interrupt(lt_serve *serve);
 
 /* Tells the runtime that an endpoint's desired state changed (after the change committed):
  * action "start" (CreateEndpoint), "update" (UpdateEndpoint, weights and capacities) or
@@ -93,7 +96,8 @@ typedef struct lt_serve_program_params {
     const char *logs_root;     /* where workers' output goes; NULL: dropped */
     const char *log_group;     /* "/aws/sagemaker/Endpoints/<endpoint>" */
     const char *log_stream_prefix; /* a worker's stream is "<prefix>-worker-<k>" */
-    const atomic_bool *cancel; /* when it turns true, a startup still waiting gives up; may be NULL */
+    const atomic_bool *cancel; /* when it turns true, a startup still waiting and calls in
+                                  flight give up; may be NULL */
 } lt_serve_program_params;
 
 /* Starts the workers and waits until every one answers GET /ping with 200. LT_EINVAL when

@@ -368,6 +368,42 @@ def test_slow_serve_program_holds_no_server_thread(byo, tmp_path):
         assert v == pytest.approx(expected([[i, 0, 0]])[0])
 
 
+def test_shutdown_cuts_short_a_call_past_the_grace(tmp_path, monkeypatch):
+    # A model that takes 30 s and a 1 s shutdown grace: SIGTERM ends the server in
+    # seconds, the call answered ServiceUnavailable (or its connection closed), and the
+    # program's workers gone.
+    monkeypatch.setenv("LATHE_SERVE_STARTUP_TIMEOUT_S", str(STARTUP_TIMEOUT_S))
+    monkeypatch.setenv("LATHE_SHUTDOWN_GRACE_S", "1")
+    srv = Server(tmp_path / "data").start()
+    s3, sm, rt = srv.client("s3"), srv.client("sagemaker"), srv.client("sagemaker-runtime")
+    s3.create_bucket(Bucket=BUCKET)
+    linear_model(srv, tmp_path, s3, sm, "hung", env={"BATCH_DELAY": "30"})
+    create_endpoint(sm, "hung", "hung")
+    assert wait_endpoint(sm, "hung")["EndpointStatus"] == "InService"
+    workers = serve_pids(srv)
+    outcome = []
+
+    def call():
+        try:
+            rt.invoke_endpoint(EndpointName="hung", ContentType="text/csv", Body=b"1,2,3\n")
+            outcome.append("answered")
+        except ClientError as e:
+            outcome.append(e.response["Error"]["Code"])
+        except Exception as e:  # noqa: BLE001 - the connection closed under it
+            outcome.append(type(e).__name__)
+    t = threading.Thread(target=call)
+    t.start()
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    assert srv.stop() == 0, srv.log()[-3000:]
+    took = time.monotonic() - t0
+    t.join(timeout=30)
+    assert_clean_log(srv)
+    assert took < 10, f"stopping took {took:.1f} s"
+    assert outcome and outcome[0] != "answered", outcome
+    assert not any(alive(p) for p in workers), "a worker outlived the server"
+
+
 def test_killed_worker_is_replaced_under_traffic(byo, tmp_path):
     server, sm, rt, s3 = byo
     linear_model(server, tmp_path, s3, sm, "pair")
