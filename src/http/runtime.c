@@ -45,26 +45,6 @@ int lt_http__runtime_begin(lt_http__req *req)
     return MHD_YES;
 }
 
-/* The call's answer as the runtime's HTTP response. */
-static int queue_reply(lt_http__req *req, lt_serve_reply *reply)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        lt_serve_reply_free(reply);
-        return MHD_NO;
-    }
-    reply->body = NULL; /* owned by the response now */
-    MHD_add_response_header(resp, "Content-Type", reply->content_type);
-    if (reply->variant[0])
-        MHD_add_response_header(resp, "x-Amzn-Invoked-Production-Variant", reply->variant);
-    if (reply->custom_attributes[0])
-        MHD_add_response_header(resp, "X-Amzn-SageMaker-Custom-Attributes",
-                                reply->custom_attributes);
-    if (reply->error_type) MHD_add_response_header(resp, "x-amzn-ErrorType", reply->error_type);
-    return lt_http__queue(req, reply->status, resp);
-}
-
 int lt_http__runtime_finish(lt_http__req *req)
 {
     if (req->body_too_large)
@@ -91,10 +71,9 @@ int lt_http__runtime_finish(lt_http__req *req)
         return lt_http__queue_json_error(req, 400, "ValidationError",
                                          "The endpoint name in the path is malformed.");
     }
-    req->endpoint = lt_buf_take(&name);
     struct MHD_Connection *c = req->conn;
-    req->invoke = (lt_serve_request){
-        .endpoint = req->endpoint,
+    lt_serve_request sreq = {
+        .endpoint = name.data,
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
         .target_variant =
@@ -113,8 +92,23 @@ int lt_http__runtime_finish(lt_http__req *req)
      * suspend/resume) freed the thread, but with libmicrohttpd 0.9.75 a connection resumed
      * from another thread stalled for 0.5-1 s now and then: p99 of a BYO endpoint went
      * from 2.5 ms to 585 ms, so calls stay inline. The count lets shutdown wait for them. */
+    lt_serve_reply reply;
     atomic_fetch_add(&req->server->invocations_in_flight, 1);
-    lt_serve_invoke(serve, &req->invoke, &req->reply);
+    lt_serve_invoke(serve, &sreq, &reply);
     atomic_fetch_sub(&req->server->invocations_in_flight, 1);
-    return queue_reply(req, &req->reply);
+    lt_buf_free(&name);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(reply.len, reply.body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        lt_serve_reply_free(&reply);
+        return MHD_NO;
+    }
+    reply.body = NULL; /* owned by the response now */
+    MHD_add_response_header(resp, "Content-Type", reply.content_type);
+    if (reply.variant[0])
+        MHD_add_response_header(resp, "x-Amzn-Invoked-Production-Variant", reply.variant);
+    if (reply.custom_attributes[0])
+        MHD_add_response_header(resp, "X-Amzn-SageMaker-Custom-Attributes", reply.custom_attributes);
+    if (reply.error_type) MHD_add_response_header(resp, "x-amzn-ErrorType", reply.error_type);
+    return lt_http__queue(req, reply.status, resp);
 }

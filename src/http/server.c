@@ -131,8 +131,6 @@ static lt_http__req *req_new(lt_http_server *server, struct MHD_Connection *conn
 static void req_free(lt_http__req *req)
 {
     if (req->s3call) lt_s3_call_free(req->s3call);
-    lt_serve_reply_free(&req->reply);
-    free(req->endpoint);
     lt_buf_free(&req->body);
     free(req->path);
     free(req->query);

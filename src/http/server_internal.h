@@ -47,10 +47,6 @@ typedef struct lt_http__req {
     char target_op[128];
     lt_buf body;
     bool body_too_large;
-    /* InvokeEndpoint: the call (its strings live as long as the request) and the answer */
-    char *endpoint;
-    lt_serve_request invoke;
-    lt_serve_reply reply;
     /* S3 */
     char *bucket;
     char *key;
