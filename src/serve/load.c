@@ -39,7 +39,6 @@ static int load_variant(lt_serve *s, const char *endpoint, const char *dir, cons
                                                       : s->startup_timeout_s,
         .answer_timeout_ms = 60000, .max_answer_bytes = (size_t)6 << 20,
         .cancel = &s->stopping,
-        .multi_model_ok = true,
     };
     int rc = lt_serve__model_load(&ctx, lt_json_str(pv, "ModelName"), variant, instances, vdir,
                                   out, deployed, err);

@@ -26,11 +26,6 @@ static int load_container(const lt_serve__model_ctx *ctx, const char *label,
                           lt_json_str(container, "Image"), label, type ? type : "unknown");
     const char *mode = lt_json_str(container, "Mode");
     if (mode && strcmp(mode, "MultiModel") == 0) {
-        if (!ctx->multi_model_ok)
-            return lt_err_set(err, LT_EINVAL,
-                              "%s is a multi-model container (Mode MultiModel): batch transform "
-                              "takes models of one artifact",
-                              label);
         if (!builtin || !lt_json_str(container, "ModelDataUrl"))
             return lt_err_set(err, LT_EINVAL,
                               "%s: Mode MultiModel is served for built-in algorithm images with "

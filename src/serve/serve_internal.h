@@ -53,7 +53,6 @@ typedef struct lt_serve__model_ctx {
     int64_t answer_timeout_ms;
     size_t max_answer_bytes;
     const atomic_bool *cancel; /* see lt_serve_program_params */
-    bool multi_model_ok;       /* endpoints serve Mode MultiModel; batch transform does not */
 } lt_serve__model_ctx;
 
 /* Loads model_name's containers under dir into out (named variant, instances workers per
