@@ -82,6 +82,9 @@ typedef struct lt_buf {
 void lt_buf_init(lt_buf *buf, size_t max_bytes);
 void lt_buf_free(lt_buf *buf);
 void lt_buf_reset(lt_buf *buf);
+/* Room for extra more bytes (and the NUL) in one allocation, for a caller that knows
+ * about how much it will append. */
+int lt_buf_reserve(lt_buf *buf, size_t extra, lt_err *err);
 int lt_buf_append(lt_buf *buf, const void *data, size_t len, lt_err *err);
 int lt_buf_puts(lt_buf *buf, const char *s, lt_err *err);
 int lt_buf_printf(lt_buf *buf, lt_err *err, const char *fmt, ...)

@@ -40,6 +40,11 @@ static int reserve(lt_buf *buf, size_t extra, lt_err *err)
     return 0;
 }
 
+int lt_buf_reserve(lt_buf *buf, size_t extra, lt_err *err)
+{
+    return reserve(buf, extra, err);
+}
+
 int lt_buf_append(lt_buf *buf, const void *data, size_t len, lt_err *err)
 {
     int rc = reserve(buf, len, err);

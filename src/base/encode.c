@@ -67,19 +67,20 @@ static bool unreserved(unsigned char c)
 
 int lt_uri_encode(lt_buf *out, const char *in, size_t len, bool keep_slash, lt_err *err)
 {
+    /* Runs of characters that stay as they are go in with one append: a signed request's
+     * path is encoded on every call, and is mostly such a run. */
     static const char hex[] = "0123456789ABCDEF";
+    size_t run = 0; /* start of the pending run */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
-        if (unreserved(c) || (keep_slash && c == '/')) {
-            int rc = lt_buf_append(out, &in[i], 1, err);
-            if (rc) return rc;
-        } else {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-            int rc = lt_buf_append(out, esc, 3, err);
-            if (rc) return rc;
-        }
+        if (unreserved(c) || (keep_slash && c == '/')) continue;
+        char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+        int rc = i > run ? lt_buf_append(out, in + run, i - run, err) : 0;
+        if (!rc) rc = lt_buf_append(out, esc, 3, err);
+        if (rc) return rc;
+        run = i + 1;
     }
-    return 0;
+    return run < len ? lt_buf_append(out, in + run, len - run, err) : 0;
 }
 
 static int hex_value(char c)
@@ -92,19 +93,19 @@ static int hex_value(char c)
 
 int lt_uri_decode(lt_buf *out, const char *in, size_t len, lt_err *err)
 {
+    size_t run = 0; /* start of the pending run of plain characters */
     for (size_t i = 0; i < len; i++) {
-        char c = in[i];
-        if (c == '%') {
-            if (i + 2 >= len)
-                return lt_err_set(err, LT_EINVAL, "truncated percent-escape at byte %zu", i);
-            int h = hex_value(in[i + 1]), l = hex_value(in[i + 2]);
-            if (h < 0 || l < 0)
-                return lt_err_set(err, LT_EINVAL, "bad percent-escape at byte %zu", i);
-            c = (char)(h << 4 | l);
-            i += 2;
-        }
-        int rc = lt_buf_append(out, &c, 1, err);
+        if (in[i] != '%') continue;
+        if (i + 2 >= len)
+            return lt_err_set(err, LT_EINVAL, "truncated percent-escape at byte %zu", i);
+        int h = hex_value(in[i + 1]), l = hex_value(in[i + 2]);
+        if (h < 0 || l < 0) return lt_err_set(err, LT_EINVAL, "bad percent-escape at byte %zu", i);
+        char c = (char)(h << 4 | l);
+        int rc = i > run ? lt_buf_append(out, in + run, i - run, err) : 0;
+        if (!rc) rc = lt_buf_append(out, &c, 1, err);
         if (rc) return rc;
+        i += 2;
+        run = i + 1;
     }
-    return 0;
+    return run < len ? lt_buf_append(out, in + run, len - run, err) : 0;
 }

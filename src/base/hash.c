@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct lt_hash {
     EVP_MD_CTX *ctx;
@@ -21,6 +22,11 @@ struct lt_hash {
 typedef struct thread_ctx {
     EVP_MD_CTX *sha256;
     EVP_MAC_CTX *hmac_sha256;
+    /* The HMAC context's key. Keying hashes the padded key twice; a call with the same key
+     * as the last (a SigV4 check, once the day's signing key is cached) re-inits from
+     * the keyed state instead. Keys past one block are not remembered. */
+    uint8_t key[64];
+    size_t key_len; /* 0: none remembered */
 } thread_ctx;
 
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
@@ -84,7 +90,13 @@ void lt_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg
 {
     thread_ctx *t = this_thread_ctx();
     size_t n = 0;
-    EVP_MAC_init(t->hmac_sha256, key, key_len, NULL);
+    if (key_len > 0 && key_len == t->key_len && memcmp(key, t->key, key_len) == 0) {
+        EVP_MAC_init(t->hmac_sha256, NULL, 0, NULL); /* HMAC_Init_ex: the same key again */
+    } else {
+        EVP_MAC_init(t->hmac_sha256, key, key_len, NULL);
+        t->key_len = key_len <= sizeof t->key ? key_len : 0;
+        if (t->key_len) memcpy(t->key, key, key_len);
+    }
     EVP_MAC_update(t->hmac_sha256, msg, msg_len);
     EVP_MAC_final(t->hmac_sha256, out, &n, 32);
 }

@@ -10,6 +10,7 @@
 #include "http/http_internal.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,10 +112,37 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+/* Each server thread keeps the last request state it freed for its next request: at 2 KiB
+ * it is past malloc's per-thread cache, and allocating it took a visible share of a small
+ * request's CPU (with a heap consolidation now and then). Freed when the thread exits. */
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static pthread_key_t spare_key;
+
+static void spare_key_create(void)
+{
+    if (pthread_key_create(&spare_key, free) != 0) abort();
+}
+
+static lt_http__req *req_alloc(void)
+{
+    pthread_once(&spare_once, spare_key_create);
+    lt_http__req *req = pthread_getspecific(spare_key);
+    if (!req) return lt_xcalloc(1, sizeof *req);
+    pthread_setspecific(spare_key, NULL);
+    memset(req, 0, sizeof *req);
+    return req;
+}
+
+static void req_release(lt_http__req *req)
+{
+    if (!pthread_getspecific(spare_key) && pthread_setspecific(spare_key, req) == 0) return;
+    free(req);
+}
+
 static lt_http__req *req_new(lt_http_server *server, struct MHD_Connection *conn, const char *url,
                              const char *method)
 {
-    lt_http__req *req = lt_xcalloc(1, sizeof *req);
+    lt_http__req *req = req_alloc();
     req->server = server;
     req->conn = conn;
     req->start_ns = lt_monotonic_ns();
@@ -136,7 +164,7 @@ static void req_free(lt_http__req *req)
     free(req->query);
     free(req->bucket);
     free(req->key);
-    free(req);
+    req_release(req);
 }
 
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

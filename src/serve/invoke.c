@@ -240,8 +240,8 @@ static void invoke_program(const lt_serve_variant *v, const lt_serve_container *
     lt_str_copy(reply->custom_attributes, sizeof reply->custom_attributes, ans.custom_attributes);
     reply->body = ans.body;
     reply->len = ans.len;
-    snprintf(reply->content_type, sizeof reply->content_type, "%s",
-             ans.content_type[0] ? ans.content_type : "application/octet-stream");
+    lt_str_copy(reply->content_type, sizeof reply->content_type,
+                ans.content_type[0] ? ans.content_type : "application/octet-stream");
 }
 
 void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request *req,
@@ -266,8 +266,8 @@ void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request 
     const char *body = req->body;
     size_t len = req->len;
     char type[128];
-    snprintf(type, sizeof type, "%s",
-             req->content_type && *req->content_type ? req->content_type : "text/csv");
+    lt_str_copy(type, sizeof type,
+                req->content_type && *req->content_type ? req->content_type : "text/csv");
     char *held = NULL;
     for (size_t i = 0; i < v->n_containers; i++) {
         const lt_serve_container *c = &v->containers[i];

@@ -69,7 +69,16 @@ static void uri_encode_keeps_only_the_unreserved_set(void)
     lt_buf_reset(&buf);
     LT_CHECK_INT(lt_uri_encode(&buf, in, strlen(in), false, NULL), ==, 0);
     LT_CHECK_STR(buf.data, "a%20b%2Fc~d%25e%2Bf");
+    /* Escapes first, last and back to back; a plain run alone; nothing at all. */
+    lt_buf_reset(&buf);
+    LT_CHECK_INT(lt_uri_encode(&buf, " %x=", 4, false, NULL), ==, 0);
+    LT_CHECK_STR(buf.data, "%20%25x%3D");
+    lt_buf_reset(&buf);
+    LT_CHECK_INT(lt_uri_encode(&buf, "endpoints", 9, false, NULL), ==, 0);
+    LT_CHECK_STR(buf.data, "endpoints");
     lt_buf_free(&buf);
+    LT_CHECK_INT(lt_uri_encode(&buf, "", 0, false, NULL), ==, 0);
+    LT_CHECK(buf.len == 0);
 }
 
 static void uri_decode_rejects_truncated_escapes(void)
@@ -78,6 +87,9 @@ static void uri_decode_rejects_truncated_escapes(void)
     lt_buf_init(&buf, 1024);
     LT_CHECK_INT(lt_uri_decode(&buf, "a%20b%2f", 8, NULL), ==, 0);
     LT_CHECK_STR(buf.data, "a b/");
+    lt_buf_reset(&buf);
+    LT_CHECK_INT(lt_uri_decode(&buf, "%41%42c%7E", 10, NULL), ==, 0);
+    LT_CHECK_STR(buf.data, "ABc~");
     lt_buf_reset(&buf);
     lt_err err = {0};
     LT_CHECK_INT(lt_uri_decode(&buf, "ab%2", 4, &err), ==, LT_EINVAL);
@@ -131,6 +143,27 @@ static void sha256_and_hmac_match_published_vectors(void)
     lt_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
     lt_hex_encode(hex, d, 32);
     LT_CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    /* The same key again (re-inited from the keyed state), then test case 1's key and
+     * back: each answer must not depend on the call before it. */
+    uint8_t key1[20];
+    memset(key1, 0x0b, sizeof key1);
+    for (int round = 0; round < 2; round++) {
+        lt_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
+        lt_hex_encode(hex, d, 32);
+        LT_CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        lt_hmac_sha256(key1, sizeof key1, "Hi There", 8, d);
+        lt_hex_encode(hex, d, 32);
+        LT_CHECK_STR(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    }
+    /* A key longer than a block is hashed first (RFC 4231 test case 6), twice. */
+    uint8_t key6[131];
+    memset(key6, 0xaa, sizeof key6);
+    for (int round = 0; round < 2; round++) {
+        lt_hmac_sha256(key6, sizeof key6, "Test Using Larger Than Block-Size Key - Hash Key First",
+                       54, d);
+        lt_hex_encode(hex, d, 32);
+        LT_CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    }
     uint8_t m[16];
     lt_md5("abc", 3, m);
     lt_hex_encode(hex, m, 16);

@@ -86,6 +86,36 @@ static void non_s3_paths_are_encoded_twice_and_s3_paths_once(void)
     lt_buf_free(&c);
 }
 
+/* Paths already normal are used as they are (no copy); the rest are normalized. Both
+ * kinds, side by side, must give botocore's canonical path. */
+static void non_s3_paths_are_normalized_like_botocore(void)
+{
+    static const char *cases[][2] = {
+        {"/endpoints/e/invocations", "/endpoints/e/invocations"},
+        {"/a//b", "/a/b"},
+        {"/a/b/", "/a/b/"},
+        {"/a/..", "/"},
+        {"/a/./b", "/a/b"},
+        {"/.hidden/x", "/.hidden/x"},
+        {"/a/..b/.c", "/a/..b/.c"},
+        {"/", "/"},
+        {"", "/"},
+    };
+    headers h = {{"Host", "X-Amz-Date"}, {"h:1", "20240101T000000Z"}};
+    lt_sigv4_auth auth = scope("host;x-amz-date");
+    char sig[65];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lt_sigv4_request req = {"GET", cases[i][0], "", lookup, &h, "UNSIGNED-PAYLOAD", false};
+        lt_buf c;
+        lt_buf_init(&c, 1 << 16);
+        LT_CHECK_INT(lt_sigv4_compute(&req, &auth, secret, sig, &c, NULL), ==, 0);
+        char want[64];
+        snprintf(want, sizeof want, "GET\n%s\n", cases[i][1]);
+        LT_CHECK(strncmp(c.data, want, strlen(want)) == 0);
+        lt_buf_free(&c);
+    }
+}
+
 static void query_is_sorted_and_reencoded(void)
 {
     headers h = {{"Host", "X-Amz-Date"}, {"h:1", "20240101T000000Z"}};
@@ -219,6 +249,7 @@ int main(void)
     LT_RUN(control_plane_vector_matches_botocore);
     LT_RUN(runtime_vector_matches_botocore);
     LT_RUN(non_s3_paths_are_encoded_twice_and_s3_paths_once);
+    LT_RUN(non_s3_paths_are_normalized_like_botocore);
     LT_RUN(query_is_sorted_and_reencoded);
     LT_RUN(header_values_are_trimmed_and_collapsed);
     LT_RUN(a_signed_header_missing_from_the_request_is_an_error);
