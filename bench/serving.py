@@ -89,7 +89,7 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--batch-rows", type=int, default=1_000_000)
     ap.add_argument("--server-threads", type=int, default=None,
-                    help="lathe server --threads (default: the server's own, max(4, CPUs))")
+                    help="lathe server --threads (default: the server's own, max(2, CPUs))")
     args = ap.parse_args()
     import xgboost as xgb
     from sklearn.datasets import make_classification

@@ -39,7 +39,10 @@ static int parse_options(int argc, char **argv, server_options *o)
                     : getenv("LATHE_ACCOUNT_ID") ? getenv("LATHE_ACCOUNT_ID")
                                                  : LT_CLI_DEFAULT_ACCOUNT;
     o->port = 8080;
-    o->threads = ncpu > 4 ? ncpu : 4;
+    /* As many as the CPUs (at least 2): the server's threads never wait on a model (calls
+     * to serve programs run on offload threads), and more threads than CPUs only take
+     * turns, each holding its connections while it waits (see docs/ARCHITECTURE.md). */
+    o->threads = ncpu > 2 ? ncpu : 2;
     o->body_limit_mb = 16;
     int rc = 0;
     if ((v = lt_cli__option(argc, argv, used, "port")))

@@ -45,8 +45,40 @@ int lt_http__runtime_begin(lt_http__req *req)
     return MHD_YES;
 }
 
+/* The call's answer as the runtime's HTTP response. */
+static int queue_reply(lt_http__req *req, lt_serve_reply *reply)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        lt_serve_reply_free(reply);
+        return MHD_NO;
+    }
+    reply->body = NULL; /* owned by the response now */
+    MHD_add_response_header(resp, "Content-Type", reply->content_type);
+    if (reply->variant[0])
+        MHD_add_response_header(resp, "x-Amzn-Invoked-Production-Variant", reply->variant);
+    if (reply->custom_attributes[0])
+        MHD_add_response_header(resp, "X-Amzn-SageMaker-Custom-Attributes",
+                                reply->custom_attributes);
+    if (reply->error_type) MHD_add_response_header(resp, "x-amzn-ErrorType", reply->error_type);
+    return lt_http__queue(req, reply->status, resp);
+}
+
+/* On an offload thread: the call, then the connection back to its server thread, which
+ * queues the answer (access_handler runs again for a resumed connection). The request
+ * may be freed as soon as it is resumed: nothing here touches it after. */
+static void invoke_offloaded(void *arg)
+{
+    lt_http__req *req = arg;
+    lt_serve_invoke(req->server->cfg.serve, &req->invoke, &req->reply);
+    req->reply_ready = true;
+    MHD_resume_connection(req->conn);
+}
+
 int lt_http__runtime_finish(lt_http__req *req)
 {
+    if (req->reply_ready) return queue_reply(req, &req->reply);
     if (req->body_too_large)
         return lt_http__queue_json_error(req, 413, "ValidationError",
                                          "Request payload is larger than the 6 MB limit of "
@@ -71,9 +103,10 @@ int lt_http__runtime_finish(lt_http__req *req)
         return lt_http__queue_json_error(req, 400, "ValidationError",
                                          "The endpoint name in the path is malformed.");
     }
+    req->endpoint = lt_buf_take(&name);
     struct MHD_Connection *c = req->conn;
-    lt_serve_request sreq = {
-        .endpoint = name.data,
+    req->invoke = (lt_serve_request){
+        .endpoint = req->endpoint,
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
         .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
         .target_variant =
@@ -87,28 +120,17 @@ int lt_http__runtime_finish(lt_http__req *req)
         .body = req->body.data ? req->body.data : "",
         .len = req->body.len,
     };
-    /* A call through a serve program holds this server thread until the program answers.
-     * Suspending the connection and making the call on another thread (libmicrohttpd's
-     * suspend/resume) freed the thread, but with libmicrohttpd 0.9.75 a connection resumed
-     * from another thread stalled for 0.5-1 s now and then: p99 of a BYO endpoint went
-     * from 2.5 ms to 585 ms, so calls stay inline. The count lets shutdown wait for them. */
-    lt_serve_reply reply;
-    atomic_fetch_add(&req->server->invocations_in_flight, 1);
-    lt_serve_invoke(serve, &sreq, &reply);
-    atomic_fetch_sub(&req->server->invocations_in_flight, 1);
-    lt_buf_free(&name);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(reply.len, reply.body, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        lt_serve_reply_free(&reply);
-        return MHD_NO;
+    /* In-process models answer here, in microseconds. A serve program's answer can take
+     * as long as the model does: the connection waits suspended while an offload thread
+     * makes the call, and this thread goes on serving its other connections. Suspended
+     * before queued, so the job's resume cannot come first; when the pool is stopping
+     * the call runs here and the connection resumes at once. */
+    if (lt_serve_in_process(serve, req->endpoint) || !req->server->offload) {
+        lt_serve_invoke(serve, &req->invoke, &req->reply);
+        return queue_reply(req, &req->reply);
     }
-    reply.body = NULL; /* owned by the response now */
-    MHD_add_response_header(resp, "Content-Type", reply.content_type);
-    if (reply.variant[0])
-        MHD_add_response_header(resp, "x-Amzn-Invoked-Production-Variant", reply.variant);
-    if (reply.custom_attributes[0])
-        MHD_add_response_header(resp, "X-Amzn-SageMaker-Custom-Attributes", reply.custom_attributes);
-    if (reply.error_type) MHD_add_response_header(resp, "x-amzn-ErrorType", reply.error_type);
-    return lt_http__queue(req, reply.status, resp);
+    MHD_suspend_connection(c);
+    if (!lt_http__offload_submit(req->server->offload, invoke_offloaded, req))
+        invoke_offloaded(req);
+    return MHD_YES;
 }

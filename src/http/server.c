@@ -14,11 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "server_internal.h"
 
 static const char amz_json_content_type[] = "application/x-amz-json-1.1";
+
+/* Calls to serve programs that can wait at once without holding a server thread; more
+ * queue, their connections suspended. */
+enum { OFFLOAD_THREADS = 32 };
 
 static const char *header_lookup(void *ctx, const char *name)
 {
@@ -159,6 +162,8 @@ static lt_http__req *req_new(lt_http_server *server, struct MHD_Connection *conn
 static void req_free(lt_http__req *req)
 {
     if (req->s3call) lt_s3_call_free(req->s3call);
+    lt_serve_reply_free(&req->reply);
+    free(req->endpoint);
     lt_buf_free(&req->body);
     free(req->path);
     free(req->query);
@@ -285,7 +290,17 @@ int lt_http_server_start(lt_http_server **out, const lt_http_config *cfg, lt_err
         return lt_err_set(err, LT_EINVAL, "--host '%s' is not an IPv4 address", cfg->host);
     }
     MHD_set_panic_func(panic_callback, NULL);
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    /* Suspend/resume: InvokeEndpoint through a serve program runs on an offload thread. */
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+                         MHD_ALLOW_SUSPEND_RESUME;
+    if (cfg->serve) {
+        int rc = lt_http__offload_start(&server->offload, OFFLOAD_THREADS, err);
+        if (rc) {
+            lt_http__metrics_destroy(&server->metrics);
+            free(server);
+            return rc;
+        }
+    }
     server->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, access_handler, server,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -304,6 +319,7 @@ int lt_http_server_start(lt_http_server **out, const lt_http_config *cfg, lt_err
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
         MHD_OPTION_END);
     if (!server->daemon) {
+        lt_http__offload_stop(server->offload);
         lt_http__metrics_destroy(&server->metrics);
         free(server);
         return lt_err_set(err, LT_EIO, "cannot listen on %s:%d (address in use or not permitted)",
@@ -323,18 +339,14 @@ int lt_http_server_port(const lt_http_server *server)
 void lt_http_server_stop(lt_http_server *server)
 {
     if (!server) return;
-    /* Calls to serve programs in flight get a grace to answer, then are cut short
-     * (ServiceUnavailable), so a hung model cannot hold up shutdown: MHD_stop_daemon
-     * waits for its threads, and each may be inside such a call. */
-    int grace_ms = 1000 * (server->cfg.shutdown_grace_s > 0 ? server->cfg.shutdown_grace_s : 10);
-    for (int waited = 0; atomic_load(&server->invocations_in_flight) > 0; waited += 10) {
-        if (waited >= grace_ms) {
-            lt_serve_interrupt(server->cfg.serve);
-            break;
-        }
-        struct timespec ten_ms = {0, 10 * 1000 * 1000};
-        nanosleep(&ten_ms, NULL);
-    }
+    /* Every suspended connection must be resumed before MHD_stop_daemon (it panics
+     * otherwise): the offload threads finish their calls and resume them; a request
+     * arriving meanwhile runs inline. Calls still waiting on a serve program after the
+     * grace are cut short, so a hung model cannot hold up shutdown. */
+    int grace_s = server->cfg.shutdown_grace_s > 0 ? server->cfg.shutdown_grace_s : 10;
+    if (server->offload && !lt_http__offload_drain(server->offload, (int64_t)grace_s * 1000))
+        lt_serve_interrupt(server->cfg.serve);
+    lt_http__offload_stop(server->offload);
     MHD_stop_daemon(server->daemon);
     lt_http__metrics_destroy(&server->metrics);
     free(server);

@@ -9,9 +9,20 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 
+/* offload.c: a few threads for requests that would block the server's own. */
+typedef struct lt_http__offload lt_http__offload;
+int lt_http__offload_start(lt_http__offload **out, int threads, lt_err *err);
+/* Queues run(arg) for an offload thread; false (nothing queued) once stopping. */
+bool lt_http__offload_submit(lt_http__offload *o, void (*run)(void *), void *arg);
+/* Refuses new jobs and waits up to timeout_ms for the queued and running ones to end;
+ * true when none is left. */
+bool lt_http__offload_drain(lt_http__offload *o, int64_t timeout_ms);
+/* Refuses new jobs, waits for the queued and running ones, and frees o. */
+void lt_http__offload_stop(lt_http__offload *o);
+
 struct lt_http_server {
     struct MHD_Daemon *daemon;
-    atomic_int invocations_in_flight; /* InvokeEndpoint calls being answered */
+    lt_http__offload *offload;
     lt_http_config cfg;
     int port;
     lt_http__metrics metrics;
@@ -47,6 +58,13 @@ typedef struct lt_http__req {
     char target_op[128];
     lt_buf body;
     bool body_too_large;
+    /* InvokeEndpoint through a serve program, run on an offload thread while the
+     * connection is suspended: the call (its strings live as long as the request) and
+     * the answer, ready once the connection is resumed. */
+    char *endpoint;
+    lt_serve_request invoke;
+    lt_serve_reply reply;
+    bool reply_ready;
     /* S3 */
     char *bucket;
     char *key;

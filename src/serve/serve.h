@@ -73,6 +73,11 @@ typedef struct lt_serve_reply {
  * ModelError 424 with OriginalStatusCode for input the model refuses, ...). */
 void lt_serve_invoke(lt_serve *serve, const lt_serve_request *req, lt_serve_reply *reply);
 void lt_serve_reply_free(lt_serve_reply *reply);
+/* Whether lt_serve_invoke on endpoint runs only in-process models now (or the endpoint is
+ * unknown): such a call takes microseconds, where one through a serve program waits on
+ * another process for as long as it takes to answer. A hint for where to run the call: an
+ * update may change the answer at any time. */
+bool lt_serve_in_process(lt_serve *serve, const char *endpoint);
 
 /* ---- bring-your-own serve programs ------------------------------------------------- */
 

@@ -10,6 +10,7 @@ import subprocess
 import tarfile
 import threading
 import time
+import urllib.request
 
 import numpy as np
 import pytest
@@ -30,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WEIGHTS = json.load(open("/opt/ml/model/weights.json"))
 SCALE = float(os.environ["SCALE"])
+CLIENT_PORTS = set()  # the connections /invocations came in on
 print(f"linear serve: {len(WEIGHTS['w'])} weights, scale {SCALE}, port "
       f"{os.environ['SAGEMAKER_BIND_TO_PORT']}, safe range {os.environ['SAGEMAKER_SAFE_PORT_RANGE']}",
       flush=True)
@@ -63,6 +65,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        CLIENT_PORTS.add(self.client_address[1])
         if self.path != "/invocations":
             return self.answer(404, "no such path")
         if self.headers.get("Content-Type", "").split(";")[0] != "text/csv":
@@ -83,7 +86,9 @@ class Handler(BaseHTTPRequestHandler):
         time.sleep(float(os.environ.get("BATCH_DELAY", "0")))
         extra = []
         attrs = self.headers.get("X-Amzn-SageMaker-Custom-Attributes")
-        if attrs:
+        if attrs == "connections?":
+            extra.append(("X-Amzn-SageMaker-Custom-Attributes", f"connections={len(CLIENT_PORTS)}"))
+        elif attrs:
             extra.append(("X-Amzn-SageMaker-Custom-Attributes", "seen=" + attrs))
         accept = self.headers.get("Accept", "text/csv")
         if accept.startswith("application/json"):
@@ -310,6 +315,78 @@ def test_program_that_never_passes_ping_fails_the_endpoint(byo, tmp_path):
     with pytest.raises(ClientError) as e:
         rt.invoke_endpoint(EndpointName="deaf", ContentType="text/csv", Body=b"1,2,3\n")
     assert e.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_slow_serve_program_holds_no_server_thread(byo, tmp_path):
+    # Each answer takes 2 s and eight calls are in flight, more than the server's threads
+    # (4): the calls wait off those threads, so /ping and S3 answer at once meanwhile, and
+    # the eight run side by side rather than four at a time.
+    server, sm, rt, s3 = byo
+    linear_model(server, tmp_path, s3, sm, "slow", env={"BATCH_DELAY": "2"})
+    create_endpoint(sm, "slow", "slow")
+    assert wait_endpoint(sm, "slow")["EndpointStatus"] == "InService"
+    answers, errors = [], []
+
+    def call(i):
+        try:
+            r = rt.invoke_endpoint(EndpointName="slow", ContentType="text/csv",
+                                   Body=csv_body([[i, 0, 0]]))
+            answers.append((i, float(r["Body"].read())))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    started = time.monotonic()
+    calls = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+    for t in calls:
+        t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    with urllib.request.urlopen(server.endpoint + "/ping", timeout=10) as r:
+        assert r.status == 200
+    s3.list_buckets()
+    waited = time.monotonic() - t0
+    for t in calls:
+        t.join()
+    took = time.monotonic() - started
+    assert not errors, errors
+    assert waited < 1.0, f"/ping and ListBuckets took {waited:.2f} s behind the slow calls"
+    assert sorted(answers) == [(i, pytest.approx(expected([[i, 0, 0]])[0])) for i in range(8)]
+    assert took < 5.0, f"eight 2 s calls took {took:.1f} s"
+
+    # SIGTERM with calls in flight: the server waits for them, then stops cleanly
+    # (libmicrohttpd aborts if a connection is still suspended when the daemon stops).
+    # A call either has its answer or sees the connection close; none hangs.
+    answers.clear()
+    calls = [threading.Thread(target=call, args=(i,)) for i in range(3)]
+    for t in calls:
+        t.start()
+    time.sleep(1.0)  # the calls are in the program's 2 s
+    t0 = time.monotonic()
+    assert server.stop() == 0, server.log()[-3000:]
+    assert time.monotonic() - t0 > 0.3  # it waited for the calls
+    for t in calls:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in calls)
+    assert len(answers) + len(errors) == 3
+    for i, v in answers:
+        assert v == pytest.approx(expected([[i, 0, 0]])[0])
+
+
+def test_calls_one_at_a_time_share_one_connection_to_the_program(byo, tmp_path):
+    # Calls run on offload threads, each with its own keep-alive connection to the
+    # program; the thread idle last takes the next call, so calls made one at a time keep
+    # reusing one connection instead of opening one per thread (32), which would overflow
+    # a small listen backlog like this program's (5).
+    server, sm, rt, s3 = byo
+    linear_model(server, tmp_path, s3, sm, "seq")
+    create_endpoint(sm, "seq", "seq")
+    assert wait_endpoint(sm, "seq")["EndpointStatus"] == "InService"
+    for i in range(40):
+        r = rt.invoke_endpoint(EndpointName="seq", ContentType="text/csv", Body=csv_body([[i, 1, 2]]))
+        assert float(r["Body"].read()) == pytest.approx(expected([[i, 1, 2]])[0])
+    r = rt.invoke_endpoint(EndpointName="seq", ContentType="text/csv", Body=csv_body([[0, 0, 0]]),
+                           CustomAttributes="connections?")
+    assert r["CustomAttributes"] == "connections=1", r["CustomAttributes"]
 
 
 def test_shutdown_cuts_short_a_call_past_the_grace(tmp_path, monkeypatch):
