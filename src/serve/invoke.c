@@ -320,18 +320,6 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
     lt_serve__set_release_on_request(s, set);
 }
 
-bool lt_serve_in_process(lt_serve *s, const char *endpoint)
-{
-    lt_serve_set *set = lt_serve__acquire(s, endpoint);
-    bool in_process = true;
-    for (size_t i = 0; set && i < set->n && in_process; i++)
-        for (size_t c = 0; c < set->variants[i].n_containers && in_process; c++)
-            in_process = !set->variants[i].containers[c].program &&
-                         !set->variants[i].containers[c].mme; /* a first call downloads */
-    lt_serve__set_release_on_request(s, set);
-    return in_process;
-}
-
 void lt_serve_reply_free(lt_serve_reply *reply)
 {
     free(reply->body);

@@ -158,6 +158,13 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
     }
     if (!lrc && set->total_weight <= 0)
         lrc = lt_err_set(&lerr, LT_EINVAL, "every variant has weight 0: no request could be served");
+    /* Whether every call answers in-process, asked once per InvokeEndpoint
+     * (lt_serve_in_process): a multi-model container's first call downloads. */
+    set->in_process = true;
+    for (size_t v = 0; v < set->n; v++)
+        for (size_t c = 0; c < set->variants[v].n_containers; c++)
+            if (set->variants[v].containers[c].program || set->variants[v].containers[c].mme)
+                set->in_process = false;
     outcome o = {.set = lrc ? NULL : set, .failure = lerr.msg,
                  .serving_config = serving ? serving->config : NULL, .deployed = deployed};
     /* A load cut short by the server closing leaves the stored state as it was, so the next

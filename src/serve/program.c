@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -74,13 +75,22 @@ static bool port_free(int port)
 }
 
 /* A block of PORT_BLOCK loopback ports free right now, below the kernel's ephemeral
- * range (32768-60999 by default) so outgoing connections do not take them meanwhile. */
+ * range (32768-60999 by default) so outgoing connections do not take them meanwhile.
+ * Blocks are taken in turn from a random start, not each at random: two workers starting
+ * at once in this process saw the same block free before either bound it, and the second
+ * program exited with "Address already in use". */
 static int choose_port(void)
 {
-    for (int tries = 0; tries < 200; tries++) {
+    enum { BLOCKS = 1200 };
+    static atomic_uint next_block;
+    static atomic_bool started;
+    if (!atomic_exchange(&started, true)) {
         uint32_t r;
         lt_random_bytes(&r, sizeof r);
-        int base = 20000 + (int)(r % 1200) * PORT_BLOCK;
+        atomic_store(&next_block, r % BLOCKS);
+    }
+    for (int tries = 0; tries < 200; tries++) {
+        int base = 20000 + (int)(atomic_fetch_add(&next_block, 1) % BLOCKS) * PORT_BLOCK;
         bool ok = true;
         for (int p = base; ok && p < base + PORT_BLOCK; p++)
             ok = port_free(p);

@@ -79,6 +79,16 @@ lt_serve_set *lt_serve__acquire(lt_serve *s, const char *endpoint)
     return set;
 }
 
+bool lt_serve_in_process(lt_serve *s, const char *endpoint)
+{
+    /* Read under the lock, without taking a reference: the flag is fixed at load. */
+    pthread_rwlock_rdlock(&s->lock);
+    lt_serve_slot *slot = find_slot(s, endpoint);
+    bool in_process = !slot || !slot->set || slot->set->in_process;
+    pthread_rwlock_unlock(&s->lock);
+    return in_process;
+}
+
 static void swap_in(lt_serve *s, const char *endpoint, lt_serve_set *set)
 {
     pthread_rwlock_wrlock(&s->lock);

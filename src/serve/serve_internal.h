@@ -75,6 +75,7 @@ typedef struct lt_serve_set {
     lt_serve_variant *variants;
     size_t n;
     double total_weight;
+    bool in_process; /* no container is a serve program or multi-model (set at load) */
     struct lt_serve_set *retired_next; /* in lt_serve.retired once its last user is gone */
 } lt_serve_set;
 
