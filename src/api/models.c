@@ -23,19 +23,14 @@ static int check_container(lt_api_ctx *ctx, const json_t *c, const char *what, j
     const char *data = lt_json_str(c, "ModelDataUrl");
     const char *mode = lt_json_str(c, "Mode"); /* its enum is checked with the request */
     if (mode && strcmp(mode, "MultiModel") == 0) {
-        /* A multi-model container loads each model on its first call, by TargetModel, from
+        /* A multi-model container (a built-in algorithm, or a serve program under the
+         * multi-model contract) loads each model on its first call, by TargetModel, from
          * under an S3 prefix that may still be empty. */
         if (strcmp(what, "PrimaryContainer") != 0)
             return lt_err_set(err, LT_EINVAL,
                               "%s: Mode MultiModel is for a PrimaryContainer, not a serial "
                               "inference pipeline.",
                               what);
-        if (strcmp(lt_json_str(spec, "Type"), "algorithm") != 0)
-            return lt_err_set(err, LT_EINVAL,
-                              "%s: Mode MultiModel is served for built-in algorithm images; "
-                              "image '%s' is not one (multi-model bring-your-own containers "
-                              "are not supported).",
-                              what, image);
         if (!data)
             return lt_err_set(err, LT_EINVAL,
                               "%s: Mode MultiModel needs ModelDataUrl, the S3 prefix of the "

@@ -38,7 +38,7 @@ static void usage(FILE *out)
             "  deploy --training-job JOB | --model-data S3URI (--image URI | --algorithm NAME)\n"
             "         [--name ENDPOINT] [--instance-count N]   create an endpoint, wait InService\n"
             "  predict ENDPOINT [--input FILE|-] [--content-type T] [--accept T]\n"
-            "         invoke an endpoint and print the answer\n"
+            "         [--variant V] [--target-model KEY]  invoke an endpoint, print the answer\n"
             "  endpoints                                        list endpoints\n"
             "  transform --model NAME --input S3URI --output S3URI [--accept T] [--split Line|None]\n"
             "         run a batch transform of a model's input prefix and wait for it\n"

@@ -62,11 +62,12 @@ int lt_cli__call_json(const lt_cli__client *client, const char *service, const c
 /* Prints a job's log as it is written until the job ends; 1 when it Failed, else 0. */
 int lt_cli__follow_job_logs(const lt_cli__client *client, const char *job, bool processing);
 
-/* One signed InvokeEndpoint (sagemaker-runtime): *status and answer get the reply. */
+/* One signed InvokeEndpoint (sagemaker-runtime): *status and answer get the reply. accept,
+ * variant (TargetVariant) and target_model (TargetModel) may be NULL. */
 int lt_cli__invoke_endpoint(const lt_cli__client *client, const char *endpoint,
                             const char *content_type, const char *accept, const char *variant,
-                            const char *body, size_t len, long *status, lt_buf *answer,
-                            lt_err *err);
+                            const char *target_model, const char *body, size_t len,
+                            long *status, lt_buf *answer, lt_err *err);
 
 /* The data directory's files. */
 char *lt_cli__credentials_path(const char *data_dir);

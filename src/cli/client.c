@@ -288,8 +288,9 @@ int lt_cli__s3_request(const lt_cli__client *c, const char *method, const char *
 }
 
 int lt_cli__invoke_endpoint(const lt_cli__client *c, const char *endpoint, const char *content_type,
-                            const char *accept, const char *variant, const char *body, size_t len,
-                            long *status, lt_buf *answer, lt_err *err)
+                            const char *accept, const char *variant, const char *target_model,
+                            const char *body, size_t len, long *status, lt_buf *answer,
+                            lt_err *err)
 {
     char *host = NULL, *base = NULL;
     int rc = split_endpoint(c->endpoint, &host, &base, err);
@@ -316,6 +317,7 @@ int lt_cli__invoke_endpoint(const lt_cli__client *c, const char *endpoint, const
         struct curl_slist *hdrs = header(NULL, "Content-Type", content_type);
         if (accept) hdrs = header(hdrs, "Accept", accept);
         if (variant) hdrs = header(hdrs, "X-Amzn-SageMaker-Target-Variant", variant);
+        if (target_model) hdrs = header(hdrs, "X-Amzn-SageMaker-Target-Model", target_model);
         hdrs = auth_headers(hdrs, c, amz_date, authz);
         char *url = lt_xasprintf("%s%s", c->endpoint, path);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);

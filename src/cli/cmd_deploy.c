@@ -4,7 +4,8 @@
  *     creates the model, the endpoint config and the endpoint, and waits for InService,
  *     printing each status change;
  *   lathe predict ENDPOINT [--input FILE|-] [--content-type T] [--accept T] [--variant V]
- *     sends one InvokeEndpoint and prints the answer;
+ *                 [--target-model KEY]
+ *     sends one InvokeEndpoint (to a multi-model endpoint's model KEY) and prints the answer;
  *   lathe endpoints   lists the endpoints with their status. */
 #include "cli/cli_internal.h"
 
@@ -186,10 +187,11 @@ int lt_cli__cmd_predict(int argc, char **argv)
     const char *type = lt_cli__option(argc, argv, used, "content-type");
     const char *accept = lt_cli__option(argc, argv, used, "accept");
     const char *variant = lt_cli__option(argc, argv, used, "variant");
+    const char *target_model = lt_cli__option(argc, argv, used, "target-model");
     const char *ep = lt_cli__positional(argc, argv, used, 2);
     if (!ep || lt_cli__reject_unused(argc, argv, used, 2)) {
         fprintf(stderr, "usage: lathe predict ENDPOINT [--input FILE|-] [--content-type T] "
-                        "[--accept T] [--variant V]\n");
+                        "[--accept T] [--variant V] [--target-model KEY]\n");
         free(used);
         return 2;
     }
@@ -206,8 +208,8 @@ int lt_cli__cmd_predict(int argc, char **argv)
         if (rc == LT_ELIMIT) lt_err_set(&err, rc, "the input is over InvokeEndpoint's 6 MB limit");
         if (!rc)
             rc = lt_cli__invoke_endpoint(&c, ep, type ? type : "text/csv", accept, variant,
-                                         body.data ? body.data : "", body.len, &status, &answer,
-                                         &err);
+                                         target_model, body.data ? body.data : "", body.len,
+                                         &status, &answer, &err);
         lt_cli__client_free(&c);
     }
     if (!rc && status == 200) {

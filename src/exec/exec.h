@@ -176,6 +176,8 @@ int lt_exec_job_interrupt(const char *data_dir, const char *job_kind, const char
 typedef struct lt_exec_service {
     const char *program_dir; /* bound read-only at /opt/program (the image's directory) */
     const char *model_dir;   /* bound read-only at /opt/ml/model; may be NULL */
+    const char *models_dir;  /* a multi-model container's models, bound read-only at
+                                /opt/ml/models (what appears in it later shows); may be NULL */
     const char *data_dir;    /* lathe's data directory, hidden behind an empty tmpfs */
     const char *hostname;
     char *const *env;  /* "K=V", NULL-terminated; PATH starts with /opt/program */

@@ -349,6 +349,11 @@ int lt_exec_service_spawn(const lt_exec_service *svc, pid_t *pid, int *out_fd, l
         push(&v, &n, svc->model_dir);
         push(&v, &n, "/opt/ml/model");
     }
+    if (svc->models_dir) {
+        push(&v, &n, "--ro-bind");
+        push(&v, &n, svc->models_dir);
+        push(&v, &n, "/opt/ml/models");
+    }
     push(&v, &n, "--ro-bind");
     push(&v, &n, svc->program_dir);
     push(&v, &n, "/opt/program");

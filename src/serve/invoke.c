@@ -204,14 +204,21 @@ static void invoke_builtin(const lt_serve_container *c, const char *who, const c
  * SageMaker answers a container that times out. */
 static void invoke_program(const lt_serve_variant *v, const lt_serve_container *c, const char *who,
                            const char *type, const char *accept, const char *attributes,
-                           const char *body, size_t len, lt_serve_reply *reply)
+                           const char *target, const char *body, size_t len,
+                           lt_serve_reply *reply)
 {
     lt_serve_call call = {.content_type = type, .accept = accept, .custom_attributes = attributes,
                           .body = body, .len = len, .timeout_ms = v->answer_timeout_ms,
                           .max_answer_bytes = v->max_answer_bytes};
     lt_serve_answer ans;
     lt_err err = {0};
-    int rc = lt_serve_program_invoke(c->program, &call, &ans, &err);
+    int rc = c->models ? lt_serve__program_models_invoke(c->models, c->program, target, &call,
+                                                         &ans, &err)
+                       : lt_serve_program_invoke(c->program, &call, &ans, &err);
+    if (rc == LT_EINVAL || rc == LT_ENOTFOUND) { /* TargetModel, or its model data */
+        reply_error(reply, 400, "ValidationError", err.msg, 0, NULL);
+        return;
+    }
     if (rc == LT_EIO) {
         reply_error(reply, 503, "ServiceUnavailable", err.msg, 0, NULL);
         return;
@@ -251,7 +258,7 @@ void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request 
      * next one's request; the client's Accept applies to the last container. */
     /* TargetModel goes with a multi-model endpoint, which is one container, and only
      * there. */
-    bool multi = v->n_containers == 1 && v->containers[0].mme;
+    bool multi = v->n_containers == 1 && (v->containers[0].mme || v->containers[0].models);
     const char *target = req->target_model && *req->target_model ? req->target_model : NULL;
     if (multi != (target != NULL)) {
         memset(reply, 0, sizeof *reply);
@@ -275,8 +282,8 @@ void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request 
         const char *who = v->n_containers == 1 ? v->name : c->name;
         memset(reply, 0, sizeof *reply);
         if (c->program)
-            invoke_program(v, c, who, type, last ? req->accept : NULL, req->custom_attributes, body,
-                           len, reply);
+            invoke_program(v, c, who, type, last ? req->accept : NULL, req->custom_attributes,
+                           req->target_model, body, len, reply);
         else
             invoke_builtin(c, who, type, last ? req->accept : NULL, req->target_model, body, len,
                            reply);

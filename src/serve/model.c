@@ -1,7 +1,8 @@
 /* A model's containers, made ready to serve: each container's model.tar.gz unpacked under
  * <dir>/<i> and either loaded with the built-in algorithm's loader (in-process) or, for a
  * pushed image, served by its `serve` program's workers (program.c), which must all pass
- * GET /ping first. Endpoints (load.c) and batch transform (batch.c) both load through here,
+ * GET /ping first. A Mode MultiModel container fetches its models on their first calls
+ * instead (multi_model.c in-process, program_models.c for a serve program). Endpoints (load.c) and batch transform (batch.c) both load through here,
  * so a model serves the same way in both. */
 #include "serve/serve_internal.h"
 
@@ -25,25 +26,26 @@ static int load_container(const lt_serve__model_ctx *ctx, const char *label,
                           "executable `serve` at its top with `lathe image push`",
                           lt_json_str(container, "Image"), label, type ? type : "unknown");
     const char *mode = lt_json_str(container, "Mode");
-    if (mode && strcmp(mode, "MultiModel") == 0) {
-        if (!builtin || !lt_json_str(container, "ModelDataUrl"))
-            return lt_err_set(err, LT_EINVAL,
-                              "%s: Mode MultiModel is served for built-in algorithm images with "
-                              "an S3 prefix as ModelDataUrl",
-                              label);
+    bool multi = mode && strcmp(mode, "MultiModel") == 0;
+    const char *url = lt_json_str(container, "ModelDataUrl");
+    if (multi && !url)
+        return lt_err_set(err, LT_EINVAL,
+                          "%s: Mode MultiModel needs an S3 prefix as ModelDataUrl", label);
+    if (multi && builtin) {
         int rc = lt_mkdir_p(cdir, 0755, err);
         if (rc) return rc;
         out->algo = algo;
-        out->mme = lt_serve__mme_new(ctx->blob, algo, lt_json_str(container, "ModelDataUrl"), cdir);
+        out->mme = lt_serve__mme_new(ctx->blob, algo, url, cdir,
+                                     lt_serve__mme_cache_enabled(container));
         return 0;
     }
-    /* A serve program sees the model at /opt/ml/model: the tarball goes into its own dir. */
-    char *mdir = builtin ? lt_xstrdup(cdir) : lt_xasprintf("%s/model", cdir);
+    /* A serve program sees the model at /opt/ml/model, or a multi-model program its models
+     * under /opt/ml/models, as they are fetched: either goes into a dir of its own. */
+    char *mdir = builtin ? lt_xstrdup(cdir) : lt_xasprintf("%s/%s", cdir, multi ? "models" : "model");
     char *tarball = lt_xasprintf("%s.tar.gz", cdir);
-    const char *url = lt_json_str(container, "ModelDataUrl");
     int rc = lt_mkdir_p(mdir, 0755, err);
-    if (!rc && url) rc = lt_blob_uri_get_file(ctx->blob, url, tarball, err);
-    if (!rc && url) rc = lt_blob_unpack(tarball, mdir, err);
+    if (!rc && url && !multi) rc = lt_blob_uri_get_file(ctx->blob, url, tarball, err);
+    if (!rc && url && !multi) rc = lt_blob_unpack(tarball, mdir, err);
     remove(tarball);
     if (!rc && builtin) {
         rc = algo->load(mdir, &out->model, err);
@@ -52,12 +54,21 @@ static int load_container(const lt_serve__model_ctx *ctx, const char *label,
         char *prefix = lt_xasprintf("%s-%s", ctx->log_prefix, out->name);
         char *logs_root = lt_xasprintf("%s/logs", ctx->data_dir);
         char *what = lt_xasprintf("the %s container of %s", out->name, label);
+        /* Framework images switch to their multi-model server on SAGEMAKER_MULTI_MODEL. */
+        json_t *env = json_deep_copy(json_object_get(container, "Environment"));
+        if (!json_is_object(env)) {
+            json_decref(env);
+            env = json_object();
+        }
+        if (multi && !json_object_get(env, "SAGEMAKER_MULTI_MODEL"))
+            json_object_set_new(env, "SAGEMAKER_MULTI_MODEL", json_string("true"));
         lt_serve_program_params params = {
             .label = what,
             .program_dir = lt_json_str(image, "Path"),
-            .model_dir = mdir,
+            .model_dir = multi ? NULL : mdir,
+            .models_dir = multi ? mdir : NULL,
             .data_dir = ctx->data_dir,
-            .environment = json_object_get(container, "Environment"),
+            .environment = env,
             .workers = instances,
             .startup_timeout_s = ctx->startup_timeout_s,
             .logs_root = logs_root,
@@ -67,6 +78,10 @@ static int load_container(const lt_serve__model_ctx *ctx, const char *label,
         };
         lt_err perr = {0};
         rc = lt_serve_program_open(&out->program, &params, &perr);
+        json_decref(env);
+        if (!rc && multi)
+            out->models = lt_serve__program_models_new(ctx->blob, url, mdir,
+                                                       lt_serve__mme_cache_enabled(container));
         if (rc)
             lt_err_set(err, rc,
                        "The %s container for %s did not pass the ping health check: %s. "

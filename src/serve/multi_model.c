@@ -1,9 +1,12 @@
-/* A multi-model container (CreateModel's Mode MultiModel): ModelDataUrl is an S3 prefix,
- * and each InvokeEndpoint names its model with TargetModel, a key under that prefix. A
- * model is fetched, unpacked and loaded with the container's built-in algorithm on its
- * first call, then kept in memory; past MME_CAPACITY models the one used longest ago
- * (and in use by no call) is dropped, as SageMaker unloads models under memory pressure.
- * Two first calls to one model may both load it: the second copy is dropped. */
+/* A built-in multi-model container (CreateModel's Mode MultiModel): ModelDataUrl is an S3
+ * prefix, and each InvokeEndpoint names its model with TargetModel, a key under that
+ * prefix. A model is fetched, unpacked and loaded with the container's built-in algorithm
+ * on its first call, then kept in memory; past MME_CAPACITY models the one used longest
+ * ago (and in use by no call) is dropped, as SageMaker unloads models under memory
+ * pressure. With MultiModelConfig's ModelCacheSetting Disabled a model is dropped when its
+ * last call ends. Two first calls to one model may both load it: the second copy is
+ * dropped. The checks and the fetch are shared with multi-model serve programs
+ * (program_models.c). */
 #include "serve/serve_internal.h"
 
 #include <stdio.h>
@@ -24,6 +27,7 @@ struct lt_serve__mme {
     const lt_algo *algo;
     char *prefix; /* ends with '/' */
     char *dir;    /* scratch for unpacking */
+    bool cache;   /* ModelCacheSetting Enabled: keep models between calls */
     pthread_mutex_t lock;
     mme_entry *entries;
     size_t n, cap;
@@ -31,15 +35,29 @@ struct lt_serve__mme {
     atomic_uint scratch_seq;
 };
 
+char *lt_serve__mme_prefix(const char *model_data_url)
+{
+    size_t len = strlen(model_data_url);
+    return len && model_data_url[len - 1] == '/' ? lt_xstrdup(model_data_url)
+                                                 : lt_xasprintf("%s/", model_data_url);
+}
+
+bool lt_serve__mme_cache_enabled(const json_t *container)
+{
+    const char *setting =
+        lt_json_str(json_object_get(container, "MultiModelConfig"), "ModelCacheSetting");
+    return !setting || strcmp(setting, "Disabled") != 0;
+}
+
 lt_serve__mme *lt_serve__mme_new(lt_blob *blob, const lt_algo *algo, const char *prefix,
-                                 const char *dir)
+                                 const char *dir, bool cache)
 {
     lt_serve__mme *m = lt_xcalloc(1, sizeof *m);
     m->blob = blob;
     m->algo = algo;
-    size_t len = strlen(prefix);
-    m->prefix = len && prefix[len - 1] == '/' ? lt_xstrdup(prefix) : lt_xasprintf("%s/", prefix);
+    m->prefix = lt_serve__mme_prefix(prefix);
     m->dir = lt_xstrdup(dir);
+    m->cache = cache;
     pthread_mutex_init(&m->lock, NULL);
     return m;
 }
@@ -60,7 +78,7 @@ void lt_serve__mme_free(lt_serve__mme *m)
 
 /* TargetModel as SageMaker takes it: 1 to 1024 printable characters, and here a plain
  * relative key (no "..", not absolute), since it becomes part of an object's name. */
-static int check_target(const char *t, lt_err *err)
+int lt_serve__mme_check_target(const char *t, lt_err *err)
 {
     size_t n = strlen(t);
     if (n == 0 || n > 1024)
@@ -84,16 +102,13 @@ static mme_entry *find(lt_serve__mme *m, const char *target)
     return NULL;
 }
 
-/* Fetches, unpacks and loads one model outside the lock. */
-static int load_target(lt_serve__mme *m, const char *target, lt_algo_model **out, lt_err *err)
+int lt_serve__mme_fetch(lt_blob *blob, const char *uri, const char *dir, lt_err *err)
 {
-    char *uri = lt_xasprintf("%s%s", m->prefix, target);
-    char *dir = lt_xasprintf("%s/target-%u", m->dir, atomic_fetch_add(&m->scratch_seq, 1));
     char *tarball = lt_xasprintf("%s.tar.gz", dir);
     lt_err e = {0};
     int rc = lt_mkdir_p(dir, 0755, &e);
     if (!rc) {
-        rc = lt_blob_uri_get_file(m->blob, uri, tarball, &e);
+        rc = lt_blob_uri_get_file(blob, uri, tarball, &e);
         if (rc == LT_ENOTFOUND)
             rc = lt_err_set(err, LT_ENOTFOUND,
                             "Failed to download model data (%s): there is no object at that "
@@ -106,12 +121,22 @@ static int load_target(lt_serve__mme *m, const char *target, lt_algo_model **out
     }
     if (!rc && (rc = lt_blob_unpack(tarball, dir, &e)) != 0)
         lt_err_set(err, rc, "The model data at %s is not a readable model.tar.gz: %s", uri, e.msg);
+    remove(tarball);
+    free(tarball);
+    return rc;
+}
+
+/* Fetches, unpacks and loads one model outside the lock. */
+static int load_target(lt_serve__mme *m, const char *target, lt_algo_model **out, lt_err *err)
+{
+    char *uri = lt_xasprintf("%s%s", m->prefix, target);
+    char *dir = lt_xasprintf("%s/target-%u", m->dir, atomic_fetch_add(&m->scratch_seq, 1));
+    lt_err e = {0};
+    int rc = lt_serve__mme_fetch(m->blob, uri, dir, err);
     if (!rc && (rc = m->algo->load(dir, out, &e)) != 0)
         lt_err_set(err, rc, "The model at %s does not load as a %s model: %s", uri,
                    m->algo->name, e.msg);
-    remove(tarball);
     lt_rm_rf(dir, &(lt_err){0}); /* the built-in model is in memory now */
-    free(tarball);
     free(dir);
     free(uri);
     return rc;
@@ -134,7 +159,7 @@ static lt_algo_model *evict_one(lt_serve__mme *m)
 
 int lt_serve__mme_get(lt_serve__mme *m, const char *target, lt_algo_model **model, lt_err *err)
 {
-    int rc = check_target(target, err);
+    int rc = lt_serve__mme_check_target(target, err);
     if (rc) return rc;
     pthread_mutex_lock(&m->lock);
     mme_entry *e = find(m, target);
@@ -173,11 +198,17 @@ int lt_serve__mme_get(lt_serve__mme *m, const char *target, lt_algo_model **mode
 
 void lt_serve__mme_put(lt_serve__mme *m, const lt_algo_model *model)
 {
+    lt_algo_model *dropped = NULL;
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->n; i++)
         if (m->entries[i].model == model) {
-            m->entries[i].refs--;
+            if (--m->entries[i].refs == 0 && !m->cache) {
+                dropped = m->entries[i].model;
+                free(m->entries[i].target);
+                m->entries[i] = m->entries[--m->n];
+            }
             break;
         }
     pthread_mutex_unlock(&m->lock);
+    if (dropped) m->algo->free(dropped);
 }

@@ -146,6 +146,7 @@ static void worker_start(lt_serve_program *p, lt_serve__worker *w)
     snprintf(host, sizeof host, "worker-%d", w->index);
     lt_exec_service svc = {.program_dir = p->program_dir,
                            .model_dir = p->model_dir,
+                           .models_dir = p->models_dir,
                            .data_dir = p->data_dir,
                            .hostname = host,
                            .env = env,
@@ -159,6 +160,7 @@ static void worker_start(lt_serve_program *p, lt_serve__worker *w)
     } else {
         w->pid = pid;
         w->out_fd = fd;
+        atomic_fetch_add(&w->generation, 1);
         atomic_store(&w->port, port);
         atomic_store(&w->state, LT_SERVE__STARTING);
         w->started_ms = lt_now_ms();
@@ -415,6 +417,7 @@ int lt_serve_program_open(lt_serve_program **out, const lt_serve_program_params 
     p->label = lt_xstrdup(params->label);
     p->program_dir = lt_xstrdup(params->program_dir);
     p->model_dir = params->model_dir ? lt_xstrdup(params->model_dir) : NULL;
+    p->models_dir = params->models_dir ? lt_xstrdup(params->models_dir) : NULL;
     p->data_dir = params->data_dir ? lt_xstrdup(params->data_dir) : NULL;
     p->environment = params->environment ? json_deep_copy(params->environment) : json_object();
     p->startup_timeout_s = params->startup_timeout_s > 0 ? params->startup_timeout_s : 240;
@@ -475,6 +478,7 @@ void lt_serve_program_close(lt_serve_program *p)
     free(p->label);
     free(p->program_dir);
     free(p->model_dir);
+    free(p->models_dir);
     free(p->data_dir);
     free(p);
 }
@@ -482,4 +486,15 @@ void lt_serve_program_close(lt_serve_program *p)
 int lt_serve_program_restarts(const lt_serve_program *p)
 {
     return atomic_load(&p->restarts);
+}
+
+int lt_serve__program_workers(const lt_serve_program *p)
+{
+    return p->n;
+}
+
+unsigned lt_serve__program_worker_ready(const lt_serve_program *p, int worker)
+{
+    const lt_serve__worker *w = &p->workers[worker];
+    return atomic_load(&w->state) == LT_SERVE__READY ? atomic_load(&w->generation) : 0;
 }

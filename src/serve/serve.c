@@ -13,6 +13,7 @@ void lt_serve__variant_clear(lt_serve_variant *v)
     for (size_t c = 0; c < v->n_containers; c++) {
         if (v->containers[c].model) v->containers[c].algo->free(v->containers[c].model);
         lt_serve__mme_free(v->containers[c].mme);
+        lt_serve__program_models_free(v->containers[c].models);
         free(v->containers[c].name);
     }
     free(v->containers);

@@ -89,6 +89,7 @@ typedef struct lt_serve_program_params {
     const char *label;       /* names the program in errors ("variant AllTraffic") */
     const char *program_dir; /* the image's directory (its `serve` at the top) */
     const char *model_dir;   /* the extracted ModelDataUrl (/opt/ml/model); may be NULL */
+    const char *models_dir;  /* a multi-model container's models (/opt/ml/models); may be NULL */
     const char *data_dir;    /* lathe's data directory, hidden from the program */
     const json_t *environment; /* the container's Environment; may be NULL */
     int workers;               /* processes, 1 to 64 */
@@ -112,6 +113,7 @@ int lt_serve_program_restarts(const lt_serve_program *p);
 
 typedef struct lt_serve_call {
     const char *content_type, *accept, *custom_attributes; /* each may be NULL */
+    const char *target_model; /* X-Amzn-SageMaker-Target-Model, passed on; may be NULL */
     const char *body;
     size_t len;
     int64_t timeout_ms;      /* 0: 60 s */

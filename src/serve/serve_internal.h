@@ -11,18 +11,62 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* One container of a variant: a built-in algorithm's model, in-process, or a serve program. */
-/* multi_model.c: the models of a Mode MultiModel container, loaded on their first call. */
+/* multi_model.c: the models of a built-in Mode MultiModel container, loaded on their
+ * first call, and what multi-model serve programs share with it. */
 typedef struct lt_serve__mme lt_serve__mme;
-/* prefix: the container's ModelDataUrl; dir: scratch for unpacking. */
+/* prefix: the container's ModelDataUrl; dir: scratch for unpacking; cache: keep a model
+ * once its calls end (MultiModelConfig.ModelCacheSetting Enabled, the default). */
 lt_serve__mme *lt_serve__mme_new(lt_blob *blob, const lt_algo *algo, const char *prefix,
-                                 const char *dir);
+                                 const char *dir, bool cache);
 void lt_serve__mme_free(lt_serve__mme *m);
 /* The model TargetModel target names, loaded on its first call; held until
  * lt_serve__mme_put. LT_EINVAL for a malformed target, LT_ENOTFOUND when no object is
  * there, else what loading gave; err says which, in words for the caller. */
 int lt_serve__mme_get(lt_serve__mme *m, const char *target, lt_algo_model **model, lt_err *err);
 void lt_serve__mme_put(lt_serve__mme *m, const lt_algo_model *model);
+/* LT_EINVAL unless TargetModel t is 1 to 1024 printable characters and a relative key. */
+int lt_serve__mme_check_target(const char *t, lt_err *err);
+/* ModelDataUrl as a prefix ending in '/' (malloc'd). */
+char *lt_serve__mme_prefix(const char *model_data_url);
+/* Whether a container's MultiModelConfig keeps models between calls. */
+bool lt_serve__mme_cache_enabled(const json_t *container);
+/* Downloads the model.tar.gz at uri and unpacks it into dir (made). LT_ENOTFOUND when no
+ * object is there; err says what failed in the runtime's words ("Failed to download
+ * model data (...)"). */
+int lt_serve__mme_fetch(lt_blob *blob, const char *uri, const char *dir, lt_err *err);
+
+/* program_models.c: a multi-model serve program's models, under SageMaker's multi-model
+ * container contract: each TargetModel is fetched once into the directory the workers see
+ * at /opt/ml/models, loaded into a worker with POST /models and called with POST
+ * /models/<name>/invoke. */
+typedef struct lt_serve__program_models lt_serve__program_models;
+/* dir: the host directory bound at /opt/ml/models (made). */
+lt_serve__program_models *lt_serve__program_models_new(lt_blob *blob, const char *prefix,
+                                                       const char *dir, bool cache);
+/* Frees the bookkeeping; call after the program is closed (nothing is unloaded). */
+void lt_serve__program_models_free(lt_serve__program_models *m);
+/* One call to the model TargetModel target names, on a worker of p (loading it there
+ * first when it is not). rc 0: ans holds the container's answer, or its refusal to load
+ * the model (any status). LT_EINVAL / LT_ENOTFOUND: the target is malformed or cannot be
+ * fetched; LT_EIO: no worker is ready or none could be reached; LT_ELIMIT: as
+ * lt_serve_program_invoke. */
+int lt_serve__program_models_invoke(lt_serve__program_models *m, lt_serve_program *p,
+                                    const char *target, const lt_serve_call *call,
+                                    lt_serve_answer *ans, lt_err *err);
+
+/* program.c and proxy.c: single workers, for the multi-model contract. */
+int lt_serve__program_workers(const lt_serve_program *p);
+/* The worker's generation (it grows each time the worker starts) while it is ready, else
+ * 0: a model loaded in generation g is loaded in that process only. */
+unsigned lt_serve__program_worker_ready(const lt_serve_program *p, int worker);
+/* One request to one worker, without trying another: method "GET", "POST" (call's body)
+ * or "DELETE". As lt_serve_program_invoke otherwise; LT_EIO when the worker is not ready
+ * or cannot be reached. */
+int lt_serve__program_send(lt_serve_program *p, int worker, const char *method,
+                           const char *path, const lt_serve_call *call, lt_serve_answer *ans,
+                           lt_err *err);
+
+/* One container of a variant: a built-in algorithm's model, in-process, or a serve program. */
 
 typedef struct lt_serve_container {
     char *name; /* "primary", or the pipeline container's hostname */
@@ -30,6 +74,7 @@ typedef struct lt_serve_container {
     lt_algo_model *model;      /* a single built-in model */
     lt_serve__mme *mme;        /* or, for Mode MultiModel, the models TargetModel names */
     lt_serve_program *program; /* or a serve program */
+    lt_serve__program_models *models; /* with it, for Mode MultiModel */
 } lt_serve_container;
 
 typedef struct lt_serve_variant {
@@ -101,6 +146,7 @@ enum { LT_SERVE__TAIL_LINES = 8 };
 typedef struct lt_serve__worker {
     int index; /* 1-based */
     atomic_int state;
+    atomic_uint generation; /* starts so far */
     atomic_int port;
     pid_t pid; /* 0 when none runs */
     int out_fd;
@@ -112,7 +158,7 @@ typedef struct lt_serve__worker {
 } lt_serve__worker;
 
 struct lt_serve_program {
-    char *label, *program_dir, *model_dir, *data_dir;
+    char *label, *program_dir, *model_dir, *models_dir, *data_dir;
     json_t *environment;
     int startup_timeout_s;
     const atomic_bool *cancel;

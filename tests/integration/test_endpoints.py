@@ -415,12 +415,18 @@ def test_multi_model_endpoint_serves_each_target_model(env, tmp_path):
              "[SingleModel, MultiModel]"),
             ({"Image": XGBOOST_IMAGE, "Mode": "MultiModel"}, "needs ModelDataUrl"),
             ({"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/byo:v1",
-              "Mode": "MultiModel", "ModelDataUrl": f"s3://{BUCKET}/mme/"},
-             "multi-model bring-your-own containers are not supported")]:
+              "Mode": "MultiModel"}, "needs ModelDataUrl")]:
         with pytest.raises(ClientError) as e:
             sm.create_model(ModelName="bad-mme", ExecutionRoleArn=ROLE, PrimaryContainer=container)
         assert e.value.response["Error"]["Code"] == "ValidationException"
         assert words in e.value.response["Error"]["Message"]
+    # A serial inference pipeline cannot hold a multi-model container, as in SageMaker.
+    with pytest.raises(ClientError) as e:
+        sm.create_model(ModelName="bad-mme", ExecutionRoleArn=ROLE, Containers=[
+            {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/byo:v1"},
+            {"Image": XGBOOST_IMAGE, "Mode": "MultiModel", "ModelDataUrl": f"s3://{BUCKET}/mme/"}])
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert "not a serial inference pipeline" in e.value.response["Error"]["Message"]
 
 
 def test_data_capture_writes_sagemaker_records(env, tmp_path, monkeypatch):

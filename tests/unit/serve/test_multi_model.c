@@ -1,6 +1,7 @@
 /* A multi-model container's models: loaded by TargetModel on the first call and found in
  * memory after (the object may be gone by then), the one used longest ago dropped past 32,
- * a model held by a call never dropped, and malformed or absent targets refused by name.
+ * a model held by a call never dropped, nothing kept between calls with the cache
+ * disabled, and malformed or absent targets refused by name.
  * The models are k-means models with a center at (i, 0) and one far off at (-1000, 0): the
  * origin's distance to its nearest center is i, which says which model answered. */
 #include "algo/algo.h"
@@ -75,7 +76,7 @@ static int get_rc(lt_serve__mme *m, const char *target, lt_err *err)
 
 static void models_load_once_and_the_least_recent_is_dropped(void)
 {
-    lt_serve__mme *m = lt_serve__mme_new(blob, kmeans, "s3://models/m", scratch);
+    lt_serve__mme *m = lt_serve__mme_new(blob, kmeans, "s3://models/m", scratch, true);
     for (int i = 0; i <= 32; i++) put_model(i);
     for (int i = 0; i < 32; i++) use(m, i, false);
     use(m, 0, false); /* 0 is now the most recent, 1 the least */
@@ -100,9 +101,29 @@ static void models_load_once_and_the_least_recent_is_dropped(void)
     lt_serve__mme_free(m);
 }
 
+/* ModelCacheSetting Disabled: a model is dropped when its last call ends, so the next call
+ * fetches it again (and fails once its object is gone); while a call holds it, another
+ * call finds it in memory. */
+static void a_disabled_cache_keeps_models_only_while_calls_hold_them(void)
+{
+    lt_serve__mme *m = lt_serve__mme_new(blob, kmeans, "s3://models/m/", scratch, false);
+    put_model(80);
+    put_model(81);
+    use(m, 80, false);
+    drop_object(80);
+    lt_err err = {0};
+    LT_CHECK_INT(get_rc(m, "80.tar.gz", &err), ==, LT_ENOTFOUND);
+    const lt_algo_model *held = use(m, 81, true);
+    drop_object(81);
+    LT_CHECK(use(m, 81, false) == held);
+    lt_serve__mme_put(m, held);
+    LT_CHECK_INT(get_rc(m, "81.tar.gz", &err), ==, LT_ENOTFOUND);
+    lt_serve__mme_free(m);
+}
+
 static void bad_targets_are_refused_by_name(void)
 {
-    lt_serve__mme *m = lt_serve__mme_new(blob, kmeans, "s3://models/m/", scratch);
+    lt_serve__mme *m = lt_serve__mme_new(blob, kmeans, "s3://models/m/", scratch, true);
     const char *bad[] = {"", "../m/3.tar.gz", "/abs.tar.gz", "a/../../b", "has space", NULL};
     for (int i = 0; bad[i]; i++) {
         lt_err err = {0};
@@ -135,6 +156,7 @@ int main(void)
         return 1;
     }
     LT_RUN(models_load_once_and_the_least_recent_is_dropped);
+    LT_RUN(a_disabled_cache_keeps_models_only_while_calls_hold_them);
     LT_RUN(bad_targets_are_refused_by_name);
     lt_blob_close(blob);
     free(root);
