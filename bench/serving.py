@@ -91,6 +91,8 @@ def main():
     ap.add_argument("--server-threads", type=int, default=None,
                     help="lathe server --threads (default: the server's own, max(2, CPUs))")
     args = ap.parse_args()
+    if args.batch_rows < 1:
+        ap.error("--batch-rows must be at least 1 (the batch half predicts that many rows)")
     import xgboost as xgb
     from sklearn.datasets import make_classification
     x, y = make_classification(n_samples=100_000, n_features=28, n_informative=12, random_state=7)

@@ -6,11 +6,16 @@ keep-alive), pushed as an image and deployed with InitialInstanceCount workers. 
 replays one signed single-row text/csv InvokeEndpoint against the endpoint, then the same
 request unsigned against one worker's port directly (same program, same machine). The
 difference is the runtime's share: SigV4, routing, the proxy hop over a kept-alive connection.
+The same program also answers SageMaker's multi-model contract (POST /models,
+POST /models/<name>/invoke): a third run calls it as a multi-model endpoint, every call naming
+one TargetModel (loaded on the warm-up's first call), to show what the multi-model routing adds.
 """
 import argparse
+import io
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
@@ -42,6 +47,8 @@ class H(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path == "/models":  # the multi-model contract's load
+            return self.reply(b"{}")
         self.reply(b"0.5\n")
 
 
@@ -83,6 +90,24 @@ def main():
         wrk(srv.endpoint + "/endpoints/c/invocations", lua(row, headers), 1, args.connections)
         via_rate, via_bad, via_p99 = wrk(srv.endpoint + "/endpoints/c/invocations", lua(row, headers),
                                          args.seconds, args.connections)
+        s3 = boto3.client("s3", **kw)
+        s3.create_bucket(Bucket="mme")
+        tgz = io.BytesIO()
+        with tarfile.open(fileobj=tgz, mode="w:gz") as t:
+            info = tarfile.TarInfo("weights")
+            t.addfile(info, io.BytesIO(b""))
+        s3.put_object(Bucket="mme", Key="models/m1.tar.gz", Body=tgz.getvalue())
+        sm.create_model(ModelName="cm", ExecutionRoleArn="arn:aws:iam::000000000000:role/b",
+                        PrimaryContainer={"Image": "bench/const:v1", "Mode": "MultiModel",
+                                          "ModelDataUrl": "s3://mme/models/",
+                                          "Environment": {"WBUFSIZE": wbuf}})
+        deploy_endpoint(sm, "cm", "cm", instances=args.workers, timeout_s=30)
+        mm_headers = srv.signed_headers("POST", "/endpoints/cm/invocations", row.encode(),
+                                        {"Content-Type": "text/csv", "Accept": "text/csv",
+                                         "X-Amzn-SageMaker-Target-Model": "m1.tar.gz"})
+        wrk(srv.endpoint + "/endpoints/cm/invocations", lua(row, mm_headers), 1, args.connections)
+        mm_rate, mm_bad, mm_p99 = wrk(srv.endpoint + "/endpoints/cm/invocations",
+                                      lua(row, mm_headers), args.seconds, args.connections)
     # The same program on its own, outside Lathe.
     port = free_port()
     proc = subprocess.Popen([sys.executable, os.path.join(img, "serve")],
@@ -101,8 +126,10 @@ def main():
           f"{args.workers} worker(s), wrk "
           f"{args.connections} connections, {args.seconds} s:")
     print(f"  through Lathe : {via_rate:9.0f} req/s  p99 {via_p99:6.2f} ms  non-2xx {via_bad}")
+    print(f"  multi-model   : {mm_rate:9.0f} req/s  p99 {mm_p99:6.2f} ms  non-2xx {mm_bad}"
+          "  (the same program as a multi-model endpoint, one TargetModel)")
     print(f"  direct        : {direct_rate:9.0f} req/s  p99 {direct_p99:6.2f} ms  non-2xx {direct_bad}")
-    print(f"  ratio         : {via_rate / direct_rate:9.2f}")
+    print(f"  ratio         : {via_rate / direct_rate:9.2f} (multi-model {mm_rate / direct_rate:.2f})")
 
 
 if __name__ == "__main__":
