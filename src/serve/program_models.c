@@ -263,6 +263,16 @@ static int load(lt_serve__program_models *m, lt_serve_program *p, model_entry *e
         }
         model_entry *victim = ans->status == 507 ? unload_candidate(m, e, w, gen) : NULL;
         if (!victim) {
+            if (ans->status == 404 || ans->status == 405) { /* a single-model program */
+                char *why = lt_xasprintf(
+                    "POST /models answered %d: the container does not implement SageMaker's "
+                    "multi-model contract (load with POST /models, call with POST "
+                    "/models/<name>/invoke), so it cannot serve Mode MultiModel",
+                    ans->status);
+                free(ans->body);
+                ans->body = why;
+                ans->len = strlen(why);
+            }
             rc = REFUSED;
             break;
         }

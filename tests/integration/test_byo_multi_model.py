@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 
 from conftest import LATHE_BIN
 from jobs_util import ROLE, wait_for
-from test_byo_serve import BUCKET, byo, log_text, push_image, serve_pids, wait_endpoint  # noqa: F401
+from test_byo_serve import (BUCKET, LINEAR_SERVE, byo, log_text, push_image,  # noqa: F401
+                            serve_pids, wait_endpoint)
 
 # The multi-model contract in the stdlib: GET /ping, POST /models (load; 409 when loaded,
 # 507 past CAPACITY models), GET /models, GET and DELETE /models/<name>,
@@ -228,6 +229,65 @@ def test_each_target_model_is_fetched_loaded_and_invoked(byo, tmp_path):
     text = wait_for(lambda: (t := log_text(server, "/aws/sagemaker/Endpoints/mm"))
                     and "mme serve" in t and t, what="the program's output in the logs")
     assert "SAGEMAKER_MULTI_MODEL=true, models: []" in text  # nothing fetched before a call
+
+
+# A single-model program: /ping and /invocations, 404 for any other path.
+INVOCATIONS_ONLY = r'''#!/usr/bin/env python3
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.answer(200 if self.path == "/ping" else 404, b"")
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path == "/invocations":
+            return self.answer(200, b"0.5\n")
+        self.answer(404, b"no such path")
+
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["SAGEMAKER_BIND_TO_PORT"])), Handler).serve_forever()
+'''
+
+
+def test_single_model_programs_deployed_as_multi_model_say_why_they_cannot_serve(byo, tmp_path):
+    server, sm, rt, s3 = byo
+    upload_models(s3, "single/")
+
+    def deploy(name, serve_text, env):
+        image = push_image(server, tmp_path, f"team/{name}:v1", serve_text)
+        sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={
+            "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + image,
+            "Mode": "MultiModel", "ModelDataUrl": f"s3://{BUCKET}/single/", "Environment": env})
+        sm.create_endpoint_config(EndpointConfigName=name + "-cfg", ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1,
+             "InstanceType": "ml.m5.large"}])
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=name + "-cfg")
+        return wait_endpoint(sm, name)
+    # One reads /opt/ml/model/weights.json as it starts, which a multi-model container does
+    # not get: it exits, and the endpoint fails with the program's own words.
+    d = deploy("linear", LINEAR_SERVE, {"SCALE": "1"})
+    assert d["EndpointStatus"] == "Failed"
+    assert "/opt/ml/model/weights.json" in d["FailureReason"], d["FailureReason"]
+    # One starts, but has no POST /models: every call is a ModelError that says so.
+    d = deploy("plain", INVOCATIONS_ONLY, {})
+    assert d["EndpointStatus"] == "InService", d.get("FailureReason")
+    resp = refused(rt, EndpointName="plain", TargetModel="a.tar.gz")
+    assert resp["Error"]["Code"] == "ModelError" and resp["OriginalStatusCode"] == 404
+    assert "does not implement SageMaker's multi-model contract" in resp["OriginalMessage"]
 
 
 def test_a_full_container_gives_up_the_model_used_longest_ago(byo, tmp_path):
