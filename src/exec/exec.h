@@ -147,9 +147,13 @@ int lt_exec_job_run(lt_store *store, lt_blob *blob, const char *data_dir, const 
                     const char *name, lt_err *err);
 
 /* Starts `<lathe_bin> job run --data-dir DIR KIND NAME` in its own session (signals
- * unblocked, output appended to the job directory's runner.log). The pid, or -1. */
+ * unblocked, output appended to the job directory's runner.log) at the jobs' niceness
+ * (lt_exec_job_nice). The pid, or -1. */
 pid_t lt_exec_spawn_runner(const char *data_dir, const char *lathe_bin, const char *job_kind,
                            const char *name);
+/* The niceness jobs run at: LATHE_JOB_NICE (0-19), default 10, so that a job busy on every
+ * core leaves the server's threads the CPU they ask for. */
+int lt_exec_job_nice(void);
 
 /* Takes a job's runner lock for a runner that lives elsewhere (the tuning runner is in
  * the cli, beside the api and the tune library) and writes its runner.json: 1 with *lock_fd

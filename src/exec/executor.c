@@ -1,7 +1,15 @@
 /* The executor inside the server: starts a runner process per job and reconciles the
  * store with the runners that exist. Runners live in their own session (setsid), so
  * neither a Ctrl-C on the server's terminal nor a crash of the server stops a job; after a
- * restart the reconcile finds each job's runner by the lock it holds. */
+ * restart the reconcile finds each job's runner by the lock it holds.
+ *
+ * Runners, and so the jobs under them, run below the server's CPU priority (nice 10,
+ * LATHE_JOB_NICE 0-19; 0 turns it off): on one machine an endpoint and the API keep
+ * answering while a job keeps every core busy, where SageMaker would have them on separate
+ * instances. An otherwise idle machine still gives a job all of its CPU. Measured on 2
+ * cores, single-row InvokeEndpoint under wrk beside a job of two busy threads: 22-24k req/s
+ * with p99 7.4-7.8 ms at the same priority, 39-44k with p99 4.8-5.1 ms at nice 10, against
+ * 71k and 3.1 ms with no job. */
 #include "exec/job_internal.h"
 
 #include <errno.h>
@@ -9,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,9 +73,24 @@ static void reap(lt_executor *ex)
     }
 }
 
+enum { JOB_NICE_DEFAULT = 10 };
+
+int lt_exec_job_nice(void)
+{
+    const char *v = getenv("LATHE_JOB_NICE");
+    int64_t n = JOB_NICE_DEFAULT;
+    if (v && *v && lt_parse_i64(v, 0, 19, &n, "LATHE_JOB_NICE", &(lt_err){0}) != 0) {
+        lt_log_warn("LATHE_JOB_NICE=%s is not a niceness from 0 to 19; jobs run at nice %d", v,
+                    JOB_NICE_DEFAULT);
+        n = JOB_NICE_DEFAULT;
+    }
+    return (int)n;
+}
+
 pid_t lt_exec_spawn_runner(const char *data_dir, const char *lathe_bin, const char *job_kind,
                            const char *name)
 {
+    int nice_value = lt_exec_job_nice();
     char *dir = lt_exec_job_dir(data_dir, job_kind, name);
     lt_mkdir_p(dir, 0755, &(lt_err){0});
     char *log_path = lt_xasprintf("%s/runner.log", dir);
@@ -79,6 +103,8 @@ pid_t lt_exec_spawn_runner(const char *data_dir, const char *lathe_bin, const ch
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGCHLD, SIG_DFL);
         setsid();
+        /* Only ever lower the priority: a server already run nicer keeps its own. */
+        if (nice_value > getpriority(PRIO_PROCESS, 0)) setpriority(PRIO_PROCESS, 0, nice_value);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);

@@ -729,10 +729,11 @@ def test_manifest_sharding_fastfile_recordio_and_gzip_channels(env):
 
 def test_memory_and_cpu_limits_of_the_instance_type(env):
     server, sm, s3 = env
-    # The job reads the limits of the cgroup it runs in (v1 or v2).
+    # The job reads the limits of the cgroup it runs in (v1 or v2), and its niceness: jobs
+    # run below the server's CPU priority (nice 10), so that endpoints keep answering.
     src = put_script(s3, BUCKET, "mem", r'''
 import json, os
-found = {}
+found = {"nice": os.nice(0)}
 for line in open("/proc/self/cgroup"):
     _, controllers, path = line.strip().split(":", 2)
     for c in controllers.split(",") if controllers else ["unified"]:
@@ -750,6 +751,8 @@ json.dump(found, open("/opt/ml/model/limits.json", "w"))
     sm.create_training_job(**req)
     d = wait_job(sm, "mem-1")
     assert d["TrainingJobStatus"] == "Completed", d.get("FailureReason")
+    limits = json.loads(model_files(s3, d["ModelArtifacts"]["S3ModelArtifacts"])["limits.json"])
+    assert limits["nice"] == 10 and os.nice(0) < 10, limits
     text = log_text(server, "mem-1")
     if "no CPU or memory limit" in text:
         # This machine lets no process make cgroups; the job's log says so.
