@@ -9,8 +9,9 @@
  * model is loaded in one process, not in all of them, as SageMaker routes a model to the
  * instance that has it), else the next ready one. If the model is not loaded in that
  * worker process (it never was, or the worker was replaced since: a worker's generation
- * grows each time it starts), it is loaded with POST /models {"model_name", "url"}: 409
- * means loaded already; 507 means the container is out of room, and the model used
+ * grows each time it starts), it is loaded with POST /models {"model_name", "url"}, by one
+ * call while the others for it wait (first calls at once load a model into a worker once):
+ * 409 means loaded already; 507 means the container is out of room, and the model used
  * longest ago there, in use by no call, is unloaded (DELETE /models/<name>) before trying
  * again. Then POST /models/<name>/invoke, with the request's headers and
  * X-Amzn-SageMaker-Target-Model; a 404 there (the container lost the model) loads it again
@@ -37,6 +38,7 @@ typedef struct model_entry {
     int refs;           /* calls using it, the fetch included */
     uint64_t last_used; /* the clock at its last call */
     unsigned *loaded;   /* per worker: the generation it was loaded in, 0 if not */
+    unsigned *loading;  /* per worker: the generation a call is loading it in, 0 if none */
 } model_entry;
 
 struct lt_serve__program_models {
@@ -45,7 +47,7 @@ struct lt_serve__program_models {
     char *dir;    /* bound at /opt/ml/models */
     bool cache;
     pthread_mutex_t lock;
-    pthread_cond_t fetched; /* broadcast when a fetch ends, either way */
+    pthread_cond_t changed; /* broadcast when a fetch or a load ends, either way */
     model_entry **entries;
     size_t n, cap;
     uint64_t clock;
@@ -60,13 +62,14 @@ lt_serve__program_models *lt_serve__program_models_new(lt_blob *blob, const char
     m->dir = lt_xstrdup(dir);
     m->cache = cache;
     pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->fetched, NULL);
+    pthread_cond_init(&m->changed, NULL);
     return m;
 }
 
 static void entry_free(model_entry *e)
 {
     free(e->loaded);
+    free(e->loading);
     free(e->target);
     free(e);
 }
@@ -78,7 +81,7 @@ void lt_serve__program_models_free(lt_serve__program_models *m)
         entry_free(m->entries[i]);
     free(m->entries);
     pthread_mutex_destroy(&m->lock);
-    pthread_cond_destroy(&m->fetched);
+    pthread_cond_destroy(&m->changed);
     free(m->prefix);
     free(m->dir);
     free(m);
@@ -134,7 +137,7 @@ static int acquire(lt_serve__program_models *m, lt_serve_program *p, const char 
     pthread_mutex_lock(&m->lock);
     model_entry *e;
     while ((e = find(m, target)) != NULL && e->state == FETCHING)
-        pthread_cond_wait(&m->fetched, &m->lock);
+        pthread_cond_wait(&m->changed, &m->lock);
     if (e) {
         e->refs++;
         e->last_used = ++m->clock;
@@ -153,6 +156,7 @@ static int acquire(lt_serve__program_models *m, lt_serve_program *p, const char 
     e->refs = 1;
     e->last_used = ++m->clock;
     e->loaded = lt_xcalloc((size_t)lt_serve__program_workers(p), sizeof *e->loaded);
+    e->loading = lt_xcalloc((size_t)lt_serve__program_workers(p), sizeof *e->loading);
     /* Room on disk: the ready model used longest ago and in use by no call goes. */
     model_entry *victim = NULL;
     if (m->n >= DISK_CAPACITY)
@@ -182,7 +186,7 @@ static int acquire(lt_serve__program_models *m, lt_serve_program *p, const char 
     pthread_mutex_lock(&m->lock);
     if (rc) detach(m, e);
     else e->state = READY;
-    pthread_cond_broadcast(&m->fetched);
+    pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
     if (rc) {
         entry_free(e);
@@ -201,18 +205,34 @@ static void release(lt_serve__program_models *m, lt_serve_program *p, model_entr
     if (gone) drop(m, p, e);
 }
 
-static bool is_loaded(lt_serve__program_models *m, const model_entry *e, int w, unsigned gen)
+/* Whether the caller is to load e into worker w (generation gen) and then call
+ * load_done: not when it is loaded there already. Concurrent first calls load a model into
+ * one worker once: while another call loads it there, this waits for that one. */
+static bool claim_load(lt_serve__program_models *m, model_entry *e, int w, unsigned gen)
 {
     pthread_mutex_lock(&m->lock);
-    bool yes = e->loaded[w] == gen;
+    while (e->loading[w] == gen && e->loaded[w] != gen)
+        pthread_cond_wait(&m->changed, &m->lock);
+    bool load = e->loaded[w] != gen;
+    if (load) e->loading[w] = gen;
     pthread_mutex_unlock(&m->lock);
-    return yes;
+    return load;
 }
 
-static void set_loaded(lt_serve__program_models *m, model_entry *e, int w, unsigned gen)
+static void load_done(lt_serve__program_models *m, model_entry *e, int w, unsigned gen,
+                      bool loaded)
 {
     pthread_mutex_lock(&m->lock);
-    e->loaded[w] = gen;
+    e->loading[w] = 0;
+    if (loaded) e->loaded[w] = gen;
+    pthread_cond_broadcast(&m->changed);
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void set_unloaded(lt_serve__program_models *m, model_entry *e, int w)
+{
+    pthread_mutex_lock(&m->lock);
+    e->loaded[w] = 0;
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -239,7 +259,8 @@ static model_entry *unload_candidate(lt_serve__program_models *m, const model_en
 
 enum { LOADED = 0, REFUSED = 1 };
 
-/* Loads e into worker w. LOADED, REFUSED (ans holds the container's answer), or an error. */
+/* Loads e into worker w (claimed with claim_load). LOADED, REFUSED (ans holds the
+ * container's answer), or an error. */
 static int load(lt_serve__program_models *m, lt_serve_program *p, model_entry *e, int w,
                 unsigned gen, const lt_serve_call *call, lt_serve_answer *ans, lt_err *err)
 {
@@ -257,7 +278,6 @@ static int load(lt_serve__program_models *m, lt_serve_program *p, model_entry *e
         if (rc) break;
         if ((ans->status >= 200 && ans->status <= 299) || ans->status == 409) {
             lt_serve_answer_free(ans);
-            set_loaded(m, e, w, gen);
             rc = LOADED;
             break;
         }
@@ -292,8 +312,9 @@ static int call_worker(lt_serve__program_models *m, lt_serve_program *p, model_e
     char *path = lt_xasprintf("/models/%s/invoke", e->name);
     int rc = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (!is_loaded(m, e, w, gen)) {
+        if (claim_load(m, e, w, gen)) {
             rc = load(m, p, e, w, gen, call, ans, err);
+            load_done(m, e, w, gen, rc == LOADED);
             if (rc == REFUSED) {
                 rc = 0;
                 break;
@@ -303,7 +324,7 @@ static int call_worker(lt_serve__program_models *m, lt_serve_program *p, model_e
         rc = lt_serve__program_send(p, w, "POST", path, call, ans, err);
         if (rc || ans->status != 404 || attempt == 1) break;
         lt_serve_answer_free(ans); /* it lost the model: load it again */
-        set_loaded(m, e, w, 0);
+        set_unloaded(m, e, w);
     }
     free(path);
     return rc;

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import tarfile
+import threading
 
 import numpy as np
 import pytest
@@ -304,6 +305,29 @@ def test_a_full_container_gives_up_the_model_used_longest_ago(byo, tmp_path):
     b2 = call(rt, "full", "v2/b.tar.gz")
     assert np.allclose(b2["predictions"], expected("v2/b.tar.gz"))
     assert b2["loads"] == 2 and b2["unloads"] == [b["model"], a["model"]]
+
+
+def test_first_calls_at_once_load_a_model_once(byo, tmp_path):
+    server, sm, rt, s3 = byo
+    mme_endpoint(server, tmp_path, sm, s3, "rush", count=2)
+    answers, errors = [], []
+
+    def first(target):
+        try:
+            answers.append((target, call(rt, "rush", target)))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+    threads = [threading.Thread(target=first, args=(t,)) for t in list(MODELS) * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(answers) == 12
+    for target, a in answers:
+        assert np.allclose(a["predictions"], expected(target))
+        assert a["loads"] == 1  # a second load of it in the same process answered 409
+    for target in MODELS:  # each model answered from its one home worker
+        assert len({a["port"] for t, a in answers if t == target}) == 1
 
 
 def test_cache_disabled_unloads_after_every_call(byo, tmp_path):
