@@ -28,7 +28,10 @@
 
 enum { DISK_CAPACITY = 64, NAME_LEN = 32 };
 
-enum { FETCHING, READY };
+/* A DROPPING entry is being unloaded and removed: it stays in the list meanwhile, so that a
+ * call for its target waits for that to end (as for a fetch) before fetching it afresh into
+ * the same directory, under the same name. */
+enum { FETCHING, READY, DROPPING };
 
 typedef struct model_entry {
     char *target;
@@ -118,7 +121,8 @@ static int unload(lt_serve_program *p, int worker, const model_entry *e)
     return rc;
 }
 
-/* Unloads a detached entry from every worker that has it, removes its files and frees it. */
+/* Unloads a DROPPING entry from every worker that has it, removes its files, then takes it
+ * out of the list and frees it. */
 static void drop(lt_serve__program_models *m, lt_serve_program *p, model_entry *e)
 {
     for (int w = 0; w < lt_serve__program_workers(p); w++)
@@ -127,6 +131,10 @@ static void drop(lt_serve__program_models *m, lt_serve_program *p, model_entry *
     char *dir = model_dir(m, e);
     lt_rm_rf(dir, &(lt_err){0});
     free(dir);
+    pthread_mutex_lock(&m->lock);
+    detach(m, e);
+    pthread_cond_broadcast(&m->changed);
+    pthread_mutex_unlock(&m->lock);
     entry_free(e);
 }
 
@@ -136,7 +144,7 @@ static int acquire(lt_serve__program_models *m, lt_serve_program *p, const char 
 {
     pthread_mutex_lock(&m->lock);
     model_entry *e;
-    while ((e = find(m, target)) != NULL && e->state == FETCHING)
+    while ((e = find(m, target)) != NULL && e->state != READY)
         pthread_cond_wait(&m->changed, &m->lock);
     if (e) {
         e->refs++;
@@ -165,7 +173,7 @@ static int acquire(lt_serve__program_models *m, lt_serve_program *p, const char 
             if (c->state == READY && c->refs == 0 && (!victim || c->last_used < victim->last_used))
                 victim = c;
         }
-    if (victim) detach(m, victim);
+    if (victim) victim->state = DROPPING;
     if (m->n == m->cap) {
         m->cap = m->cap ? 2 * m->cap : 8;
         m->entries = lt_xrealloc(m->entries, m->cap * sizeof *m->entries);
@@ -200,7 +208,7 @@ static void release(lt_serve__program_models *m, lt_serve_program *p, model_entr
 {
     pthread_mutex_lock(&m->lock);
     bool gone = --e->refs == 0 && !m->cache;
-    if (gone) detach(m, e);
+    if (gone) e->state = DROPPING;
     pthread_mutex_unlock(&m->lock);
     if (gone) drop(m, p, e);
 }
@@ -245,7 +253,7 @@ static model_entry *unload_candidate(lt_serve__program_models *m, const model_en
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->n; i++) {
         model_entry *c = m->entries[i];
-        if (c != keep && c->refs == 0 && c->loaded[w] == gen &&
+        if (c != keep && c->state == READY && c->refs == 0 && c->loaded[w] == gen &&
             (!victim || c->last_used < victim->last_used))
             victim = c;
     }

@@ -104,7 +104,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(400, f"expected {len(w['w'])} columns", "text/plain")
             preds = [sum(a * b for a, b in zip(w["w"], r)) + w["b"] for r in rows]
             with LOCK:
-                seen = {"loads": LOADS[name], "loaded": sorted(LOADED), "unloads": list(UNLOADS)}
+                seen = {"loads": LOADS[name], "loaded": sorted(LOADED), "unloads": list(UNLOADS),
+                        "on_disk": sorted(os.listdir("/opt/ml/models"))}
             return self.answer(200, dict(
                 predictions=preds, model=name, url=model[0],
                 port=int(os.environ["SAGEMAKER_BIND_TO_PORT"]),
@@ -123,15 +124,19 @@ MODELS = {"a.tar.gz": {"w": [1.0, 2.0], "b": 0.5},
 ROWS = [[1.0, 2.0], [-4.0, 0.5]]
 
 
+def upload_model(s3, key, weights):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        data = json.dumps(weights).encode()
+        info = tarfile.TarInfo("weights.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    s3.put_object(Bucket=BUCKET, Key=key, Body=buf.getvalue())
+
+
 def upload_models(s3, prefix):
     for key, weights in MODELS.items():
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-            data = json.dumps(weights).encode()
-            info = tarfile.TarInfo("weights.json")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        s3.put_object(Bucket=BUCKET, Key=prefix + key, Body=buf.getvalue())
+        upload_model(s3, prefix + key, weights)
     buf = io.BytesIO()  # a model.tar.gz without the file the container loads
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         info = tarfile.TarInfo("README")
@@ -330,6 +335,24 @@ def test_first_calls_at_once_load_a_model_once(byo, tmp_path):
         assert len({a["port"] for t, a in answers if t == target}) == 1
 
 
+def test_past_64_models_on_disk_the_one_used_longest_ago_goes(byo, tmp_path):
+    server, sm, rt, s3 = byo
+    mme_endpoint(server, tmp_path, sm, s3, "many")
+    for i in range(65):
+        upload_model(s3, f"many/m{i}.tar.gz", {"w": [float(i), 0.0], "b": 0.0})
+    names = []
+    for i in range(65):
+        a = call(rt, "many", f"m{i}.tar.gz", rows=[[1.0, 5.0]])
+        assert a["predictions"] == [float(i)] and a["loads"] == 1
+        names.append(a["model"])
+    # The 65th model's fetch made room: m0 was unloaded from the worker and removed.
+    assert a["unloads"] == [names[0]] and len(a["on_disk"]) == 64 and names[0] not in a["on_disk"]
+    again = call(rt, "many", "m0.tar.gz", rows=[[1.0, 5.0]])
+    assert again["predictions"] == [0.0] and again["model"] == names[0]
+    assert again["loads"] == 2 and again["unloads"] == [names[0], names[1]]
+    assert names[0] in again["on_disk"] and names[1] not in again["on_disk"]
+
+
 def test_cache_disabled_unloads_after_every_call(byo, tmp_path):
     server, sm, rt, s3 = byo
     mme_endpoint(server, tmp_path, sm, s3, "nocache", cache="Disabled")
@@ -338,6 +361,7 @@ def test_cache_disabled_unloads_after_every_call(byo, tmp_path):
     assert np.allclose(second["predictions"], expected("a.tar.gz"))
     assert first["loads"] == 1 and second["loads"] == 2
     assert second["unloads"] == [first["model"]] and second["loaded"] == [first["model"]]
+    assert second["on_disk"] == [first["model"]]  # fetched again after the first call
 
 
 def test_a_replaced_worker_loads_its_models_again(byo, tmp_path):
