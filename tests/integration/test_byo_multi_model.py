@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import LATHE_BIN
+from conftest import LATHE_BIN, Server, assert_clean_log
 from jobs_util import ROLE, wait_for
-from test_byo_serve import (BUCKET, LINEAR_SERVE, byo, log_text, push_image,  # noqa: F401
-                            serve_pids, wait_endpoint)
+from test_byo_serve import (BUCKET, LINEAR_SERVE, STARTUP_TIMEOUT_S, byo,  # noqa: F401
+                            log_text, push_image, serve_pids, wait_endpoint)
 
 # The multi-model contract in the stdlib: GET /ping, POST /models (load; 409 when loaded,
 # 507 past CAPACITY models), GET /models, GET and DELETE /models/<name>,
@@ -399,3 +399,31 @@ def test_a_replaced_worker_loads_its_models_again(byo, tmp_path):
     assert after["loads"] == 1 and after["loaded"] == [before["a.tar.gz"]["model"]]
     for t in MODELS:
         assert np.allclose(call(rt, "heal", t)["predictions"], expected(t))
+
+
+def test_a_restarted_server_serves_the_models_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATHE_SERVE_STARTUP_TIMEOUT_S", str(STARTUP_TIMEOUT_S))
+    srv = Server(tmp_path / "data").start()
+    sm, s3 = srv.client("sagemaker"), srv.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    mme_endpoint(srv, tmp_path, sm, s3, "again")
+    before = call(srv.client("sagemaker-runtime"), "again", "v2/b.tar.gz")
+    assert srv.stop() == 0
+    assert_clean_log(srv)
+    srv2 = Server(tmp_path / "data", port=srv.port).start()
+    try:
+        rt = srv2.client("sagemaker-runtime")
+
+        def answered():
+            try:
+                return call(rt, "again", "v2/b.tar.gz")
+            except ClientError:
+                return None
+        after = wait_for(answered, what="the multi-model endpoint after a restart")
+        assert np.allclose(after["predictions"], expected("v2/b.tar.gz"))
+        # A new process, which loaded the model from a fresh fetch, under the same name.
+        assert after["model"] == before["model"] and after["loads"] == 1
+        assert after["on_disk"] == [before["model"]] and after["loaded"] == [before["model"]]
+    finally:
+        assert srv2.stop() == 0
+        assert_clean_log(srv2)
