@@ -51,6 +51,21 @@ static int create_endpoint_config(lt_api_ctx *ctx, const json_t *input, json_t *
     if (!rc && capture)
         rc = lt_api__check_s3_uri(lt_json_str(capture, "DestinationS3Uri"),
                                   "DataCaptureConfig.DestinationS3Uri", err);
+    const json_t *async = json_object_get(input, "AsyncInferenceConfig");
+    const json_t *async_out = json_object_get(async, "OutputConfig");
+    if (!rc && async && !lt_json_str(async_out, "S3OutputPath"))
+        rc = lt_err_set(err, LT_EINVAL, "AsyncInferenceConfig.OutputConfig.S3OutputPath is "
+                                        "required: where the answers are written.");
+    if (!rc && async)
+        rc = lt_api__check_s3_uri(lt_json_str(async_out, "S3OutputPath"),
+                                  "AsyncInferenceConfig.OutputConfig.S3OutputPath", err);
+    if (!rc && lt_json_str(async_out, "S3FailurePath"))
+        rc = lt_api__check_s3_uri(lt_json_str(async_out, "S3FailurePath"),
+                                  "AsyncInferenceConfig.OutputConfig.S3FailurePath", err);
+    if (!rc && json_object_get(async_out, "NotificationConfig"))
+        rc = lt_err_set(err, LT_EINVAL,
+                        "AsyncInferenceConfig.OutputConfig.NotificationConfig: SNS notifications "
+                        "are not supported; poll the OutputLocation and the FailureLocation.");
     if (rc) return rc;
     json_t *doc = json_object();
     static const char *const members[] = {"ProductionVariants", "DataCaptureConfig", "KmsKeyId",

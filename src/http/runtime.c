@@ -3,7 +3,12 @@
  * X-Amzn-SageMaker-Custom-Attributes (passed to a serve program and back), signed for
  * service "sagemaker". The body (at most 6 MiB, the service's limit) completes the
  * signature check; serve answers. Errors carry x-amzn-ErrorType, which botocore reads
- * first for rest-json. */
+ * first for rest-json.
+ *
+ * InvokeEndpointAsync is POST /endpoints/{EndpointName}/async-invocations with no body and
+ * the request in X-Amzn-SageMaker-* headers (InputLocation, Content-Type, Accept,
+ * Custom-Attributes, Inference-Id, RequestTTLSeconds); 202 with {"InferenceId"} and
+ * X-Amzn-SageMaker-OutputLocation (and -FailureLocation) once serve has queued it. */
 #include "http/server_internal.h"
 
 #include <stdio.h>
@@ -14,12 +19,18 @@ enum { RUNTIME_BODY_LIMIT = 6 * 1024 * 1024 };
 
 static const char prefix[] = "/endpoints/";
 static const char suffix[] = "/invocations";
+static const char async_suffix[] = "/async-invocations";
+
+static bool has_suffix(const char *url, const char *sfx, size_t sfx_len)
+{
+    return strlen(url) > sizeof prefix - 1 + sfx_len && lt_str_ends_with(url, sfx);
+}
 
 bool lt_http__runtime_path(const char *method, const char *url)
 {
-    size_t n = strlen(url);
     return strcmp(method, "POST") == 0 && strncmp(url, prefix, sizeof prefix - 1) == 0 &&
-           n > sizeof prefix - 1 + sizeof suffix - 1 && lt_str_ends_with(url, suffix);
+           (has_suffix(url, suffix, sizeof suffix - 1) ||
+            has_suffix(url, async_suffix, sizeof async_suffix - 1));
 }
 
 static int refuse_auth(lt_http__req *req, lt_auth_result r, const lt_err *err)
@@ -37,7 +48,8 @@ static int refuse_auth(lt_http__req *req, lt_auth_result r, const lt_err *err)
 
 int lt_http__runtime_begin(lt_http__req *req)
 {
-    lt_str_copy(req->op, sizeof req->op, "InvokeEndpoint");
+    req->async = has_suffix(req->path, async_suffix, sizeof async_suffix - 1);
+    lt_str_copy(req->op, sizeof req->op, req->async ? "InvokeEndpointAsync" : "InvokeEndpoint");
     lt_err err = {0};
     lt_auth_result r = lt_http__auth_begin(req, "sagemaker", &err);
     if (r != LT_AUTH_OK) return refuse_auth(req, r, &err);
@@ -76,8 +88,61 @@ static void invoke_offloaded(void *arg)
     MHD_resume_connection(req->conn);
 }
 
+static int queue_async_reply(lt_http__req *req, lt_serve_async_reply *reply)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) return MHD_NO;
+    reply->body = NULL; /* owned by the response now */
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (reply->output_location)
+        MHD_add_response_header(resp, "X-Amzn-SageMaker-OutputLocation", reply->output_location);
+    if (reply->failure_location)
+        MHD_add_response_header(resp, "X-Amzn-SageMaker-FailureLocation",
+                                reply->failure_location);
+    if (reply->error_type) MHD_add_response_header(resp, "x-amzn-ErrorType", reply->error_type);
+    return lt_http__queue(req, reply->status, resp);
+}
+
+static void invoke_async_offloaded(void *arg)
+{
+    lt_http__req *req = arg;
+    lt_serve_invoke_async(req->server->cfg.serve, &req->async_invoke, &req->async_reply);
+    req->reply_ready = true;
+    MHD_resume_connection(req->conn);
+}
+
+/* InvokeEndpointAsync, its signature checked: queued by serve on an offload thread. */
+static int invoke_async(lt_http__req *req, lt_serve *serve)
+{
+    struct MHD_Connection *c = req->conn;
+    req->async_invoke = (lt_serve_async_request){
+        .endpoint = req->endpoint,
+        .input_location =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-InputLocation"),
+        .content_type =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Content-Type"),
+        .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Accept"),
+        .custom_attributes =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Custom-Attributes"),
+        .inference_id =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-SageMaker-Inference-Id"),
+        .ttl_seconds = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                   "X-Amzn-SageMaker-RequestTTLSeconds"),
+    };
+    if (!req->server->offload) {
+        lt_serve_invoke_async(serve, &req->async_invoke, &req->async_reply);
+        return queue_async_reply(req, &req->async_reply);
+    }
+    MHD_suspend_connection(c);
+    if (!lt_http__offload_submit(req->server->offload, invoke_async_offloaded, req))
+        invoke_async_offloaded(req);
+    return MHD_YES;
+}
+
 int lt_http__runtime_finish(lt_http__req *req)
 {
+    if (req->reply_ready && req->async) return queue_async_reply(req, &req->async_reply);
     if (req->reply_ready) return queue_reply(req, &req->reply);
     if (req->body_too_large)
         return lt_http__queue_json_error(req, 413, "ValidationError",
@@ -95,7 +160,8 @@ int lt_http__runtime_finish(lt_http__req *req)
         return lt_http__queue_json_error(req, 503, "ServiceUnavailable",
                                          "This server runs no endpoints.");
     /* The endpoint name: between the prefix and the suffix, percent-decoded. */
-    size_t n = strlen(req->path) - (sizeof prefix - 1) - (sizeof suffix - 1);
+    size_t n = strlen(req->path) - (sizeof prefix - 1) -
+               (req->async ? sizeof async_suffix - 1 : sizeof suffix - 1);
     lt_buf name;
     lt_buf_init(&name, 1024);
     if (lt_uri_decode(&name, req->path + sizeof prefix - 1, n, NULL) != 0 || !name.data) {
@@ -104,6 +170,7 @@ int lt_http__runtime_finish(lt_http__req *req)
                                          "The endpoint name in the path is malformed.");
     }
     req->endpoint = lt_buf_take(&name);
+    if (req->async) return invoke_async(req, serve);
     struct MHD_Connection *c = req->conn;
     req->invoke = (lt_serve_request){
         .endpoint = req->endpoint,

@@ -163,6 +163,7 @@ static void req_free(lt_http__req *req)
 {
     if (req->s3call) lt_s3_call_free(req->s3call);
     lt_serve_reply_free(&req->reply);
+    lt_serve_async_reply_free(&req->async_reply);
     free(req->endpoint);
     lt_buf_free(&req->body);
     free(req->path);

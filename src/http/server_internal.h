@@ -65,6 +65,11 @@ typedef struct lt_http__req {
     lt_serve_request invoke;
     lt_serve_reply reply;
     bool reply_ready;
+    /* InvokeEndpointAsync (POST .../async-invocations): queued on an offload thread too,
+     * since queuing writes the store. */
+    bool async;
+    lt_serve_async_request async_invoke;
+    lt_serve_async_reply async_reply;
     /* S3 */
     char *bucket;
     char *key;

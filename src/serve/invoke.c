@@ -204,11 +204,12 @@ static void invoke_builtin(const lt_serve_container *c, const char *who, const c
  * SageMaker answers a container that times out. */
 static void invoke_program(const lt_serve_variant *v, const lt_serve_container *c, const char *who,
                            const char *type, const char *accept, const char *attributes,
-                           const char *target, const char *body, size_t len,
-                           lt_serve_reply *reply)
+                           const char *target, int64_t timeout_ms, const char *body,
+                           size_t len, lt_serve_reply *reply)
 {
     lt_serve_call call = {.content_type = type, .accept = accept, .custom_attributes = attributes,
-                          .body = body, .len = len, .timeout_ms = v->answer_timeout_ms,
+                          .body = body, .len = len,
+                          .timeout_ms = timeout_ms ? timeout_ms : v->answer_timeout_ms,
                           .max_answer_bytes = v->max_answer_bytes};
     lt_serve_answer ans;
     lt_err err = {0};
@@ -283,7 +284,7 @@ void lt_serve__variant_invoke(const lt_serve_variant *v, const lt_serve_request 
         memset(reply, 0, sizeof *reply);
         if (c->program)
             invoke_program(v, c, who, type, last ? req->accept : NULL, req->custom_attributes,
-                           req->target_model, body, len, reply);
+                           req->target_model, req->timeout_ms, body, len, reply);
         else
             invoke_builtin(c, who, type, last ? req->accept : NULL, req->target_model, body, len,
                            reply);

@@ -92,6 +92,10 @@ static int record(lt_serve *s, const char *endpoint, const outcome *o, lt_err *e
                               "DestinationS3Uri", lt_json_str(cap, "DestinationS3Uri")));
             else
                 json_object_del(doc, "DataCaptureConfig");
+            if (o->set->async_config)
+                json_object_set(doc, "AsyncInferenceConfig", o->set->async_config);
+            else
+                json_object_del(doc, "AsyncInferenceConfig");
         } else {
             json_object_set_new(doc, "FailureReason", json_string(o->failure));
             /* A failed update leaves the endpoint serving what it served. */
@@ -138,6 +142,7 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
     set->dir = lt_xstrdup(dir);
     json_t *deployed = json_array();
     set->capture = json_incref(json_object_get(config, "DataCaptureConfig"));
+    set->async_config = json_incref(json_object_get(config, "AsyncInferenceConfig"));
     json_t *variants = json_object_get(config, "ProductionVariants");
     set->variants = lt_xcalloc(json_array_size(variants) + 1, sizeof *set->variants);
     size_t i;

@@ -28,6 +28,7 @@ static void set_free(lt_serve_set *set)
     if (set->dir) lt_rm_rf(set->dir, &(lt_err){0});
     free(set->dir);
     json_decref(set->capture);
+    json_decref(set->async_config);
     free(set->config);
     free(set);
 }
@@ -259,6 +260,7 @@ int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *da
         s->n_loaders++;
     }
     int rc = lt_serve__capture_open(s, err);
+    if (!rc) rc = lt_serve__async_open(s, err);
     if (rc) {
         lt_serve_close(s);
         return rc;
@@ -277,6 +279,7 @@ void lt_serve_close(lt_serve *s)
 {
     if (!s) return;
     atomic_store(&s->stopping, true);
+    lt_serve__async_close(s); /* its workers hold sets: they stop before the loaders */
     pthread_mutex_lock(&s->queue_lock);
     s->closing = true;
     pthread_cond_broadcast(&s->queue_cond);

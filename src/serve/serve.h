@@ -56,6 +56,7 @@ typedef struct lt_serve_request {
                                  model, a key under its S3 prefix; may be NULL */
     const char *body;
     size_t len;
+    int64_t timeout_ms; /* for a serve program's answer; 0: the variant's */
 } lt_serve_request;
 
 typedef struct lt_serve_reply {
@@ -78,6 +79,34 @@ void lt_serve_reply_free(lt_serve_reply *reply);
  * another process for as long as it takes to answer. A hint for where to run the call: an
  * update may change the answer at any time. */
 bool lt_serve_in_process(lt_serve *serve, const char *endpoint);
+
+/* ---- asynchronous inference (InvokeEndpointAsync) ---------------------------------- */
+
+typedef struct lt_serve_async_request {
+    const char *endpoint;
+    const char *input_location; /* X-Amzn-SageMaker-InputLocation: s3://bucket/key */
+    const char *content_type, *accept, *custom_attributes, *inference_id; /* each may be NULL */
+    const char *ttl_seconds; /* X-Amzn-SageMaker-RequestTTLSeconds as sent; may be NULL */
+} lt_serve_async_request;
+
+typedef struct lt_serve_async_reply {
+    int status;             /* 202, or the runtime error's HTTP status */
+    const char *error_type; /* NULL when queued */
+    char *body;             /* owned: {"InferenceId": ...}, or the error's JSON body */
+    size_t len;
+    char *output_location;  /* owned; NULL on errors */
+    char *failure_location; /* owned; NULL on errors */
+} lt_serve_async_reply;
+
+/* Queues one InvokeEndpointAsync of an endpoint whose config has AsyncInferenceConfig: the
+ * request is stored (it survives a restart) and answered 202 at once; a worker thread reads
+ * the input object, invokes the endpoint as InvokeEndpoint would, and writes the answer to
+ * <S3OutputPath>/<InferenceId>.out, or what went wrong to
+ * <S3FailurePath or S3OutputPath>/<InferenceId>-error.out. Never fails outright: errors
+ * are replies in the runtime's form (ValidationError 400). */
+void lt_serve_invoke_async(lt_serve *serve, const lt_serve_async_request *req,
+                           lt_serve_async_reply *reply);
+void lt_serve_async_reply_free(lt_serve_async_reply *reply);
 
 /* ---- bring-your-own serve programs ------------------------------------------------- */
 

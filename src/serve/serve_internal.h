@@ -117,6 +117,7 @@ typedef struct lt_serve_set {
     char *config; /* the endpoint config it was built from */
     char *dir;    /* where its models were unpacked; removed with the set */
     json_t *capture; /* the config's DataCaptureConfig, or NULL */
+    json_t *async_config; /* the config's AsyncInferenceConfig, or NULL */
     lt_serve_variant *variants;
     size_t n;
     double total_weight;
@@ -130,6 +131,7 @@ typedef struct lt_serve_slot {
 } lt_serve_slot;
 
 typedef struct lt_serve_capture lt_serve_capture;
+typedef struct lt_serve__async lt_serve__async;
 
 typedef struct lt_serve_task {
     char *endpoint;
@@ -200,6 +202,7 @@ struct lt_serve {
     bool closing;
     atomic_bool stopping; /* set first thing at close: loads still starting programs give up */
     lt_serve_capture *capture;
+    lt_serve__async *async;
 };
 
 /* Stops a variant's serve programs and frees its models. */
@@ -219,6 +222,12 @@ void lt_serve__set_release_on_request(lt_serve *s, lt_serve_set *set);
  * failure). */
 int lt_serve__load(lt_serve *serve, const char *endpoint, const lt_serve_set *serving,
                    lt_serve_set **set, lt_err *err);
+
+/* async.c: asynchronous inference. Open loads what the store still has queued (a restart
+ * goes on with it) and starts the workers; close stops them, leaving what is unfinished
+ * queued in the store. */
+int lt_serve__async_open(lt_serve *serve, lt_err *err);
+void lt_serve__async_close(lt_serve *serve);
 
 /* capture.c: data capture */
 int lt_serve__capture_open(lt_serve *serve, lt_err *err);
