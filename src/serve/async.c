@@ -131,10 +131,11 @@ static async_item *take(lt_serve *s, lt_serve__async *a, int64_t now, int64_t *w
             continue;
         }
         busy_count *b = busy_of(a, it->endpoint);
+        /* An endpoint not serving (loading, or deleted) still gets one request at a time
+         * looked at: run() fails it when it expired or its endpoint is gone, else puts it
+         * back to wait. */
         int limit = endpoint_limit(s, it->endpoint);
-        if (limit == 0 && (!*wake_ms || now + WAIT_MS < *wake_ms))
-            *wake_ms = now + WAIT_MS; /* not serving yet: look again soon */
-        if (b->n >= limit) continue;
+        if (b->n >= (limit > 0 ? limit : 1)) continue;
         if (prev) prev->next = it->next;
         else a->head = it->next;
         if (a->tail == it) a->tail = prev;
