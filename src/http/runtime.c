@@ -88,6 +88,15 @@ static void invoke_offloaded(void *arg)
     MHD_resume_connection(req->conn);
 }
 
+/* Suspended before queued, so the job's resume cannot come first; when the pool is
+ * stopping the job runs here and the connection resumes at once. */
+static int run_offloaded(lt_http__req *req, void (*job)(void *))
+{
+    MHD_suspend_connection(req->conn);
+    if (!lt_http__offload_submit(req->server->offload, job, req)) job(req);
+    return MHD_YES;
+}
+
 static int queue_async_reply(lt_http__req *req, lt_serve_async_reply *reply)
 {
     struct MHD_Response *resp =
@@ -134,10 +143,7 @@ static int invoke_async(lt_http__req *req, lt_serve *serve)
         lt_serve_invoke_async(serve, &req->async_invoke, &req->async_reply);
         return queue_async_reply(req, &req->async_reply);
     }
-    MHD_suspend_connection(c);
-    if (!lt_http__offload_submit(req->server->offload, invoke_async_offloaded, req))
-        invoke_async_offloaded(req);
-    return MHD_YES;
+    return run_offloaded(req, invoke_async_offloaded);
 }
 
 int lt_http__runtime_finish(lt_http__req *req)
@@ -189,15 +195,10 @@ int lt_http__runtime_finish(lt_http__req *req)
     };
     /* In-process models answer here, in microseconds. A serve program's answer can take
      * as long as the model does: the connection waits suspended while an offload thread
-     * makes the call, and this thread goes on serving its other connections. Suspended
-     * before queued, so the job's resume cannot come first; when the pool is stopping
-     * the call runs here and the connection resumes at once. */
+     * makes the call, and this thread goes on serving its other connections. */
     if (lt_serve_in_process(serve, req->endpoint) || !req->server->offload) {
         lt_serve_invoke(serve, &req->invoke, &req->reply);
         return queue_reply(req, &req->reply);
     }
-    MHD_suspend_connection(c);
-    if (!lt_http__offload_submit(req->server->offload, invoke_offloaded, req))
-        invoke_offloaded(req);
-    return MHD_YES;
+    return run_offloaded(req, invoke_offloaded);
 }
