@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHES = ["control_plane.py", "s3.py", "jobs.py", "serving.py", "algos/kmeans.py", "algos/xgboost.py",
+BENCHES = ["control_plane.py", "s3.py", "jobs.py", "serving.py", "serving_byo.py", "algos/kmeans.py", "algos/xgboost.py",
            "algos/pca.py", "algos/knn.py", "algos/linear.py", "tuning.py"]
 
 
