@@ -33,11 +33,21 @@ static int check_variants(lt_api_ctx *ctx, const json_t *variants, lt_err *err)
                               "Could not find model \"%s\" named by ProductionVariants '%s'.",
                               model, name);
         if (rc) return lt_err_set(err, rc, "%s", inner.msg);
-        if (json_object_get(v, "ServerlessConfig"))
+        /* A serverless variant has a ServerlessConfig instead of instances. */
+        const json_t *serverless = json_object_get(v, "ServerlessConfig");
+        if (serverless && (json_object_get(v, "InstanceType") ||
+                           json_object_get(v, "InitialInstanceCount")))
             return lt_err_set(err, LT_EINVAL,
-                              "ProductionVariants '%s': serverless variants are not supported yet; "
-                              "give InstanceType and InitialInstanceCount.",
+                              "ProductionVariants '%s': give either ServerlessConfig or "
+                              "InstanceType and InitialInstanceCount, not both.",
                               name);
+        int64_t provisioned = lt_json_int(serverless, "ProvisionedConcurrency", 0);
+        if (serverless && provisioned > lt_json_int(serverless, "MaxConcurrency", 0))
+            return lt_err_set(err, LT_EINVAL,
+                              "ProductionVariants '%s': ServerlessConfig.ProvisionedConcurrency "
+                              "(%lld) cannot exceed MaxConcurrency (%lld).",
+                              name, (long long)provisioned,
+                              (long long)lt_json_int(serverless, "MaxConcurrency", 0));
     }
     return 0;
 }

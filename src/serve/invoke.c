@@ -304,6 +304,22 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
 {
     memset(reply, 0, sizeof *reply);
     lt_serve_set *set = lt_serve__acquire(s, req->endpoint);
+    if (set && set->cold) { /* a serverless endpoint scaled to zero: its cold start */
+        lt_serve_set *cold = set;
+        set = lt_serve__wake(s, req->endpoint, cold,
+                             (s->startup_timeout_s > 0 ? s->startup_timeout_s : 240) + 60);
+        lt_serve__set_release_on_request(s, cold);
+        if (!set || set->cold) {
+            char *msg = lt_xasprintf("Endpoint %s did not start in time for this call (a "
+                                     "serverless endpoint's cold start); try again.",
+                                     req->endpoint);
+            reply_error(reply, 503, "ServiceUnavailable", msg, 0, NULL);
+            free(msg);
+            lt_serve__set_release_on_request(s, set);
+            return;
+        }
+    }
+    if (set && set->scale_to_zero) atomic_store(&set->last_used_ms, lt_now_ms());
     if (!set) {
         char *msg = lt_xasprintf("Endpoint %s of account %s not found.", req->endpoint,
                                  s->account_id);
@@ -320,7 +336,21 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
         lt_serve__set_release_on_request(s, set);
         return;
     }
+    /* A serverless variant's MaxConcurrency: calls past it are throttled (429, which
+     * clients retry), as SageMaker's are. */
+    lt_serve_variant *counted = v->max_concurrency > 0 ? (lt_serve_variant *)v : NULL;
+    if (counted && atomic_fetch_add(&counted->in_flight, 1) >= counted->max_concurrency) {
+        atomic_fetch_sub(&counted->in_flight, 1);
+        char *msg = lt_xasprintf("Variant %s of endpoint %s is at its MaxConcurrency of %d "
+                                 "calls; try again.",
+                                 v->name, req->endpoint, v->max_concurrency);
+        reply_error(reply, 429, "ThrottlingException", msg, 0, NULL);
+        free(msg);
+        lt_serve__set_release_on_request(s, set);
+        return;
+    }
     lt_serve__variant_invoke(v, req, reply);
+    if (counted) atomic_fetch_sub(&counted->in_flight, 1);
     lt_str_copy(reply->variant, sizeof reply->variant, v->name);
     if (reply->status == 200 && lt_serve__capture_sampled(set->capture))
         lt_serve__capture(s, set->capture, req->endpoint, v->name, req, reply->content_type,

@@ -27,7 +27,10 @@ static int load_variant(lt_serve *s, const char *endpoint, const char *dir, cons
     const char *variant = lt_json_str(pv, "VariantName");
     json_t *w = json_object_get(want, "DesiredWeight");
     out->weight = w ? json_number_value(w) : 1.0;
-    int instances = (int)lt_json_int(want, "DesiredInstanceCount", 1);
+    /* A serverless variant runs one worker per serve program; its calls are capped at
+     * MaxConcurrency (invoke.c). */
+    json_t *serverless = json_object_get(pv, "ServerlessConfig");
+    int instances = serverless ? 1 : (int)lt_json_int(want, "DesiredInstanceCount", 1);
     json_t *timeout = json_object_get(pv, "ContainerStartupHealthCheckTimeoutInSeconds");
     char *group = lt_xasprintf("/aws/sagemaker/Endpoints/%s", endpoint);
     char *prefix = lt_xasprintf("%s/%s", variant, gen);
@@ -42,6 +45,8 @@ static int load_variant(lt_serve *s, const char *endpoint, const char *dir, cons
     };
     int rc = lt_serve__model_load(&ctx, lt_json_str(pv, "ModelName"), variant, instances, vdir,
                                   out, deployed, err);
+    out->serverless = json_incref(serverless);
+    out->max_concurrency = (int)lt_json_int(serverless, "MaxConcurrency", 0);
     free(vdir);
     free(prefix);
     free(group);
@@ -69,11 +74,17 @@ static int record(lt_serve *s, const char *endpoint, const outcome *o, lt_err *e
             json_t *variants = json_array();
             for (size_t i = 0; i < o->set->n; i++) {
                 const lt_serve_variant *v = &o->set->variants[i];
-                json_array_append_new(variants, json_pack(
-                    "{s:s, s:O, s:f, s:f, s:i, s:i}", "VariantName", v->name, "DeployedImages",
-                    json_array_get(o->deployed, i), "CurrentWeight", v->weight, "DesiredWeight",
-                    v->weight, "CurrentInstanceCount", v->instances, "DesiredInstanceCount",
-                    v->instances));
+                json_t *entry = json_pack("{s:s, s:O, s:f, s:f}", "VariantName", v->name,
+                                          "DeployedImages", json_array_get(o->deployed, i),
+                                          "CurrentWeight", v->weight, "DesiredWeight", v->weight);
+                if (v->serverless) { /* serverless variants have a config, not counts */
+                    json_object_set(entry, "CurrentServerlessConfig", v->serverless);
+                    json_object_set(entry, "DesiredServerlessConfig", v->serverless);
+                } else {
+                    json_object_set_new(entry, "CurrentInstanceCount", json_integer(v->instances));
+                    json_object_set_new(entry, "DesiredInstanceCount", json_integer(v->instances));
+                }
+                json_array_append_new(variants, entry);
             }
             json_object_set_new(doc, "ProductionVariants", variants);
             json_object_set_new(doc, "EndpointConfigName", json_string(o->set->config));
@@ -170,6 +181,14 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
         for (size_t c = 0; c < set->variants[v].n_containers; c++)
             if (set->variants[v].containers[c].program || set->variants[v].containers[c].mme)
                 set->in_process = false;
+    /* Serverless variants without ProvisionedConcurrency scale to zero when idle (serve.c),
+     * when every variant of the endpoint is one. */
+    set->scale_to_zero = set->n > 0;
+    for (size_t v = 0; v < set->n; v++)
+        if (!set->variants[v].serverless ||
+            lt_json_int(set->variants[v].serverless, "ProvisionedConcurrency", 0) > 0)
+            set->scale_to_zero = false;
+    atomic_store(&set->last_used_ms, lt_now_ms());
     outcome o = {.set = lrc ? NULL : set, .failure = lerr.msg,
                  .serving_config = serving ? serving->config : NULL, .deployed = deployed};
     /* A load cut short by the server closing leaves the stored state as it was, so the next

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void lt_serve__variant_clear(lt_serve_variant *v)
 {
@@ -18,6 +19,7 @@ void lt_serve__variant_clear(lt_serve_variant *v)
     }
     free(v->containers);
     free(v->name);
+    json_decref(v->serverless);
     memset(v, 0, sizeof *v);
 }
 
@@ -104,7 +106,98 @@ static void swap_in(lt_serve *s, const char *endpoint, lt_serve_set *set)
     lt_serve_set *old = slot->set;
     slot->set = set;
     pthread_rwlock_unlock(&s->lock);
+    pthread_mutex_lock(&s->queue_lock);
+    pthread_cond_broadcast(&s->swapped);
+    pthread_mutex_unlock(&s->queue_lock);
     lt_serve__set_release(old);
+}
+
+static bool serves(lt_serve *s, const char *endpoint, const lt_serve_set *set)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    lt_serve_slot *slot = find_slot(s, endpoint);
+    bool yes = slot && slot->set == set;
+    pthread_rwlock_unlock(&s->lock);
+    return yes;
+}
+
+lt_serve_set *lt_serve__wake(lt_serve *s, const char *endpoint, lt_serve_set *cold,
+                             int timeout_s)
+{
+    if (!atomic_exchange(&cold->waking, true)) lt_serve_notify(s, endpoint, "start");
+    int64_t until = lt_now_ms() + (int64_t)timeout_s * 1000;
+    /* swap_in broadcasts under queue_lock after it changed the slot: looking at the slot
+     * with queue_lock held before waiting loses no wake-up. */
+    pthread_mutex_lock(&s->queue_lock);
+    while (serves(s, endpoint, cold) && !s->closing && lt_now_ms() < until) {
+        struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+        pthread_cond_timedwait(&s->swapped, &s->queue_lock, &ts);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    lt_serve_set *set = lt_serve__acquire(s, endpoint);
+    if (set == cold) atomic_store(&cold->waking, false); /* the load failed: the next call asks again */
+    if (set == cold) {
+        lt_serve__set_release_on_request(s, set);
+        set = NULL;
+    }
+    return set;
+}
+
+/* A cold copy of set: the same variants, names and weights, nothing loaded. */
+static lt_serve_set *cold_copy(const lt_serve_set *set)
+{
+    lt_serve_set *c = lt_xcalloc(1, sizeof *c);
+    atomic_init(&c->refs, 1);
+    c->config = lt_xstrdup(set->config);
+    c->capture = json_incref(set->capture);
+    c->async_config = json_incref(set->async_config);
+    c->variants = lt_xcalloc(set->n + 1, sizeof *c->variants);
+    for (size_t i = 0; i < set->n; i++) {
+        lt_serve_variant *v = &c->variants[i];
+        v->name = lt_xstrdup(set->variants[i].name);
+        v->weight = set->variants[i].weight;
+        v->instances = 0;
+        v->serverless = json_incref(set->variants[i].serverless);
+        v->max_concurrency = set->variants[i].max_concurrency;
+    }
+    c->n = set->n;
+    c->total_weight = set->total_weight;
+    c->cold = true;
+    c->in_process = false; /* a call waits for the load: off the server's threads */
+    return c;
+}
+
+/* Serverless sets idle past the limit are swapped for cold copies (their models and serve
+ * programs go with the last call that holds them). */
+static bool idle_past(const lt_serve *s, const lt_serve_set *set, int64_t now)
+{
+    return set && set->scale_to_zero && !set->cold &&
+           now - atomic_load(&set->last_used_ms) >= (int64_t)s->serverless_idle_s * 1000;
+}
+
+static void scale_idle_to_zero(lt_serve *s)
+{
+    int64_t now = lt_now_ms();
+    /* A look under the read lock first: the write lock holds up every call. */
+    bool any = false;
+    pthread_rwlock_rdlock(&s->lock);
+    for (size_t i = 0; i < s->n_slots && !any; i++) any = idle_past(s, s->slots[i].set, now);
+    pthread_rwlock_unlock(&s->lock);
+    if (!any) return;
+    pthread_rwlock_wrlock(&s->lock);
+    lt_serve_set **gone = lt_xcalloc(s->n_slots + 1, sizeof *gone);
+    size_t n_gone = 0;
+    for (size_t i = 0; i < s->n_slots; i++) {
+        lt_serve_set *set = s->slots[i].set;
+        if (!idle_past(s, set, now)) continue;
+        s->slots[i].set = cold_copy(set);
+        gone[n_gone++] = set;
+        lt_log_info("endpoint %s: idle for %d s, scaled to zero", s->slots[i].endpoint,
+                    s->serverless_idle_s);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    for (size_t i = 0; i < n_gone; i++) lt_serve__set_release(gone[i]);
+    free(gone);
 }
 
 static void remove_slot(lt_serve *s, const char *endpoint)
@@ -168,6 +261,16 @@ static void *loader_main(void *arg)
         free_retired(s);
         if (s->closing) break;
         lt_serve_task *t = take_runnable(s);
+        if (!t && me == 0) { /* the first loader also scales idle serverless endpoints */
+            int64_t until = lt_now_ms() + 1000;
+            struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+            if (pthread_cond_timedwait(&s->queue_cond, &s->queue_lock, &ts) != 0) {
+                pthread_mutex_unlock(&s->queue_lock);
+                scale_idle_to_zero(s);
+                pthread_mutex_lock(&s->queue_lock);
+            }
+            continue;
+        }
         if (!t) {
             pthread_cond_wait(&s->queue_cond, &s->queue_lock);
             continue;
@@ -249,6 +352,12 @@ int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *da
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->queue_lock, NULL);
     pthread_cond_init(&s->queue_cond, NULL);
+    pthread_cond_init(&s->swapped, NULL);
+    const char *idle = getenv("LATHE_SERVERLESS_IDLE_S");
+    int64_t idle_s = 300;
+    if (idle && lt_parse_i64(idle, 1, 86400, &idle_s, "LATHE_SERVERLESS_IDLE_S", NULL) != 0)
+        idle_s = 300;
+    s->serverless_idle_s = (int)idle_s;
     for (int i = 0; i < LT_SERVE__LOADERS; i++) {
         loader_arg *a = lt_xmalloc(sizeof *a);
         *a = (loader_arg){s, i};
@@ -283,6 +392,7 @@ void lt_serve_close(lt_serve *s)
     pthread_mutex_lock(&s->queue_lock);
     s->closing = true;
     pthread_cond_broadcast(&s->queue_cond);
+    pthread_cond_broadcast(&s->swapped);
     pthread_mutex_unlock(&s->queue_lock);
     for (int i = 0; i < s->n_loaders; i++) pthread_join(s->loaders[i], NULL);
     pthread_mutex_lock(&s->queue_lock);
@@ -303,6 +413,7 @@ void lt_serve_close(lt_serve *s)
     pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->queue_lock);
     pthread_cond_destroy(&s->queue_cond);
+    pthread_cond_destroy(&s->swapped);
     free(s->data_dir);
     free(s);
 }

@@ -81,6 +81,9 @@ typedef struct lt_serve_variant {
     char *name;
     double weight;
     int instances;
+    json_t *serverless;  /* its ServerlessConfig, or NULL for instances */
+    int max_concurrency; /* a serverless variant's MaxConcurrency; 0: no limit */
+    atomic_int in_flight; /* its calls now, counted when max_concurrency is set */
     lt_serve_container *containers; /* a serial inference pipeline when n_containers > 1 */
     size_t n_containers;
     int64_t answer_timeout_ms; /* for a serve program's answer */
@@ -122,6 +125,13 @@ typedef struct lt_serve_set {
     size_t n;
     double total_weight;
     bool in_process; /* no container is a serve program or multi-model (set at load) */
+    /* Serverless: a set whose variants are all serverless without ProvisionedConcurrency
+     * is replaced by a cold one (its variants named, nothing loaded) once idle for
+     * LATHE_SERVERLESS_IDLE_S; a call to a cold set loads the endpoint again and waits. */
+    bool scale_to_zero;
+    bool cold;
+    atomic_bool waking;          /* a cold set's load was asked for */
+    _Atomic int64_t last_used_ms; /* of a set that may scale to zero */
     struct lt_serve_set *retired_next; /* in lt_serve.retired once its last user is gone */
 } lt_serve_set;
 
@@ -203,10 +213,18 @@ struct lt_serve {
     atomic_bool stopping; /* set first thing at close: loads still starting programs give up */
     lt_serve_capture *capture;
     lt_serve__async *async;
+    int serverless_idle_s;   /* LATHE_SERVERLESS_IDLE_S, read at open (default 300) */
+    pthread_cond_t swapped;  /* with queue_lock: broadcast when a slot's set changes */
 };
 
 /* Stops a variant's serve programs and frees its models. */
 void lt_serve__variant_clear(lt_serve_variant *v);
+
+/* A call to a cold (scaled to zero) set: asks for the endpoint's load once and waits
+ * until the slot serves another set (or timeout_s passes). The set serving then, with a
+ * reference, or NULL. */
+lt_serve_set *lt_serve__wake(lt_serve *serve, const char *endpoint, lt_serve_set *cold,
+                             int timeout_s);
 
 /* The set an endpoint serves, with a reference for the caller (NULL when none). */
 lt_serve_set *lt_serve__acquire(lt_serve *serve, const char *endpoint);
