@@ -186,13 +186,27 @@ typedef struct lt_exec_service {
     const char *hostname;
     char *const *env;  /* "K=V", NULL-terminated; PATH starts with /opt/program */
     char *const *argv; /* the program and its arguments, NULL-terminated */
+    /* Limits, as a job host gets its instance type's: a cgroup of this name (unique among
+     * services running) under this process's own, with memory.max and cpu.max. */
+    const char *limits_name; /* NULL: no limits */
+    uint64_t memory_bytes;   /* 0: no memory limit */
+    int vcpus;               /* 0: no CPU limit */
 } lt_exec_service;
+
+/* The cgroups a service was started in, to remove once it has exited. */
+typedef struct lt_exec_service_limits {
+    char *cgroups[2];
+    const char *problem; /* why a limit asked for is not set (for its log), or NULL */
+} lt_exec_service_limits;
 
 /* Starts a service in its own process group. *pid is bubblewrap's pid (it exits with the
  * program's status); *out_fd the non-blocking read end of its stdout+stderr (caller
  * closes). The process is sent SIGKILL when the calling thread ends, so call this from the
  * thread that supervises it. LT_EIO when the pipe or fork fails. */
-int lt_exec_service_spawn(const lt_exec_service *svc, pid_t *pid, int *out_fd, lt_err *err);
+int lt_exec_service_spawn(const lt_exec_service *svc, pid_t *pid, int *out_fd,
+                          lt_exec_service_limits *limits, lt_err *err);
+/* Removes a service's cgroups (after it exited) and zeroes limits. */
+void lt_exec_service_limits_release(lt_exec_service_limits *limits);
 
 /* ---- the executor (inside the server) ------------------------------------------------ */
 

@@ -138,11 +138,9 @@ static int write_text(const char *dir, const char *file, const char *text)
     return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-static char *make_cgroup(const char *mount, const char *own, const lt_exec_job *job,
-                         const lt_exec_host *h)
+static char *make_cgroup(const char *mount, const char *own, const char *name)
 {
-    char *dir = lt_xasprintf("%s%s/lathe-%s-%s-%s", mount, strcmp(own, "/") == 0 ? "" : own,
-                             job->job_kind, job->name, h->name);
+    char *dir = lt_xasprintf("%s%s/%s", mount, strcmp(own, "/") == 0 ? "" : own, name);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         free(dir);
         return NULL;
@@ -150,61 +148,81 @@ static char *make_cgroup(const char *mount, const char *own, const lt_exec_job *
     return dir;
 }
 
-/* Makes the host's cgroups; returns a message for the log when limits cannot be set. */
-static const char *limits_prepare(const lt_exec_job *job, lt_exec_host *h)
+/* Makes the cgroup `name` under this process's own with a memory limit (memory_bytes; 0:
+ * none) and a CPU limit (vcpus; 0: none): dirs[0] (the v2 cgroup, or v1 memory) and dirs[1]
+ * (v1 cpu) get the directories to join and later remove. Returns a message for the log
+ * when a limit cannot be set, else NULL. */
+static const char *cgroup_limits(const char *name, uint64_t memory_bytes, int vcpus,
+                                 char *dirs[2])
 {
-    const lt_exec_instance_type *t = job->instance;
-    if (!t) return "the instance type is not in lathe's table: no CPU or memory limit";
     char mem[32], quota[32], cpu_max[64];
-    snprintf(mem, sizeof mem, "%llu", (unsigned long long)t->memory_gib << 30);
-    snprintf(quota, sizeof quota, "%d", t->vcpus * 100000);
-    snprintf(cpu_max, sizeof cpu_max, "%d 100000", t->vcpus * 100000);
+    snprintf(mem, sizeof mem, "%llu", (unsigned long long)memory_bytes);
+    snprintf(quota, sizeof quota, "%d", vcpus * 100000);
+    snprintf(cpu_max, sizeof cpu_max, "%d 100000", vcpus * 100000);
     char *v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? own_cgroup(NULL) : NULL;
     if (v2) {
-        char *dir = make_cgroup("/sys/fs/cgroup", v2, job, h);
+        char *dir = make_cgroup("/sys/fs/cgroup", v2, name);
         free(v2);
-        if (dir && write_text(dir, "memory.max", mem) == 0 &&
-            write_text(dir, "cpu.max", cpu_max) == 0) {
-            h->cgroups[0] = dir;
+        if (dir && (!memory_bytes || write_text(dir, "memory.max", mem) == 0) &&
+            (!vcpus || write_text(dir, "cpu.max", cpu_max) == 0)) {
+            dirs[0] = dir;
             return NULL;
         }
         if (dir) rmdir(dir);
         free(dir);
         return "cgroup v2 limits could not be set: no CPU or memory limit";
     }
-    char *mem_own = own_cgroup("memory"), *cpu_own = own_cgroup("cpu");
-    char *mem_dir = mem_own ? make_cgroup("/sys/fs/cgroup/memory", mem_own, job, h) : NULL;
-    char *cpu_dir = cpu_own ? make_cgroup("/sys/fs/cgroup/cpu", cpu_own, job, h) : NULL;
+    char *mem_own = memory_bytes ? own_cgroup("memory") : NULL;
+    char *cpu_own = vcpus ? own_cgroup("cpu") : NULL;
+    char *mem_dir = mem_own ? make_cgroup("/sys/fs/cgroup/memory", mem_own, name) : NULL;
+    char *cpu_dir = cpu_own ? make_cgroup("/sys/fs/cgroup/cpu", cpu_own, name) : NULL;
     free(mem_own);
     free(cpu_own);
     const char *problem = NULL;
     if (mem_dir && write_text(mem_dir, "memory.limit_in_bytes", mem) == 0) {
-        h->cgroups[0] = mem_dir;
+        dirs[0] = mem_dir;
     } else {
         if (mem_dir) rmdir(mem_dir);
         free(mem_dir);
-        problem = "no memory cgroup could be made: no memory limit";
+        if (memory_bytes) problem = "no memory cgroup could be made: no memory limit";
     }
     if (cpu_dir && write_text(cpu_dir, "cpu.cfs_period_us", "100000") == 0 &&
         write_text(cpu_dir, "cpu.cfs_quota_us", quota) == 0) {
-        h->cgroups[1] = cpu_dir;
+        dirs[1] = cpu_dir;
     } else {
         if (cpu_dir) rmdir(cpu_dir);
         free(cpu_dir);
-        problem = problem ? "no cgroup could be made: no CPU or memory limit"
-                          : "no cpu cgroup could be made: no CPU limit";
+        if (vcpus)
+            problem = problem ? "no cgroup could be made: no CPU or memory limit"
+                              : "no cpu cgroup could be made: no CPU limit";
     }
+    return problem;
+}
+
+static void cgroups_remove(char *dirs[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i]) continue;
+        rmdir(dirs[i]);
+        free(dirs[i]);
+        dirs[i] = NULL;
+    }
+}
+
+/* Makes the host's cgroups; returns a message for the log when limits cannot be set. */
+static const char *limits_prepare(const lt_exec_job *job, lt_exec_host *h)
+{
+    const lt_exec_instance_type *t = job->instance;
+    if (!t) return "the instance type is not in lathe's table: no CPU or memory limit";
+    char *name = lt_xasprintf("lathe-%s-%s-%s", job->job_kind, job->name, h->name);
+    const char *problem = cgroup_limits(name, (uint64_t)t->memory_gib << 30, t->vcpus, h->cgroups);
+    free(name);
     return problem;
 }
 
 void lt_exec__host_release(lt_exec_host *h)
 {
-    for (int i = 0; i < 2; i++) {
-        if (!h->cgroups[i]) continue;
-        rmdir(h->cgroups[i]);
-        free(h->cgroups[i]);
-        h->cgroups[i] = NULL;
-    }
+    cgroups_remove(h->cgroups);
 }
 
 /* ---- the sandbox ---------------------------------------------------------------------- */
@@ -329,8 +347,19 @@ int lt_exec__host_spawn(lt_exec_job *job, lt_exec_host *h, char **argv, const ch
     return rc;
 }
 
-int lt_exec_service_spawn(const lt_exec_service *svc, pid_t *pid, int *out_fd, lt_err *err)
+void lt_exec_service_limits_release(lt_exec_service_limits *limits)
 {
+    cgroups_remove(limits->cgroups);
+    limits->problem = NULL;
+}
+
+int lt_exec_service_spawn(const lt_exec_service *svc, pid_t *pid, int *out_fd,
+                          lt_exec_service_limits *limits, lt_err *err)
+{
+    memset(limits, 0, sizeof *limits);
+    if (svc->limits_name && (svc->memory_bytes || svc->vcpus))
+        limits->problem =
+            cgroup_limits(svc->limits_name, svc->memory_bytes, svc->vcpus, limits->cgroups);
     char **v = NULL;
     size_t n = 0;
     const char *fixed[] = {"bwrap", "--cap-drop", "ALL", "--die-with-parent", "--unshare-pid",
@@ -362,7 +391,8 @@ int lt_exec_service_spawn(const lt_exec_service *svc, pid_t *pid, int *out_fd, l
     push(&v, &n, "--");
     for (char *const *a = svc->argv; *a; a++) push(&v, &n, *a);
     free(data_dir);
-    int rc = spawn_bwrap(v, (char **)svc->env, NULL, NULL, true, pid, out_fd, err);
+    int rc = spawn_bwrap(v, (char **)svc->env, NULL, limits->cgroups, true, pid, out_fd, err);
     lt_exec__strv_free(v);
+    if (rc) lt_exec_service_limits_release(limits);
     return rc;
 }

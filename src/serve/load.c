@@ -43,6 +43,15 @@ static int load_variant(lt_serve *s, const char *endpoint, const char *dir, cons
         .answer_timeout_ms = 60000, .max_answer_bytes = (size_t)6 << 20,
         .cancel = &s->stopping,
     };
+    /* A serve program's workers get their instance type's memory and vCPUs as cgroup
+     * limits, as a job's hosts do, or a serverless variant's MemorySizeInMB. */
+    const lt_exec_instance_type *type = lt_exec_instance_type_find(lt_json_str(pv, "InstanceType"));
+    if (serverless) {
+        ctx.memory_bytes = (uint64_t)lt_json_int(serverless, "MemorySizeInMB", 0) << 20;
+    } else if (type) {
+        ctx.memory_bytes = (uint64_t)type->memory_gib << 30;
+        ctx.vcpus = type->vcpus;
+    }
     int rc = lt_serve__model_load(&ctx, lt_json_str(pv, "ModelName"), variant, instances, vdir,
                                   out, deployed, err);
     out->serverless = json_incref(serverless);

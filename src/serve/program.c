@@ -144,17 +144,23 @@ static void worker_start(lt_serve_program *p, lt_serve__worker *w)
     char *argv[] = {"serve", NULL};
     char host[32];
     snprintf(host, sizeof host, "worker-%d", w->index);
+    char limits_name[96];
+    snprintf(limits_name, sizeof limits_name, "lathe-serve-%d-%u-%d", (int)getpid(), p->id,
+             w->index);
     lt_exec_service svc = {.program_dir = p->program_dir,
                            .model_dir = p->model_dir,
                            .models_dir = p->models_dir,
                            .data_dir = p->data_dir,
                            .hostname = host,
                            .env = env,
-                           .argv = argv};
+                           .argv = argv,
+                           .limits_name = limits_name,
+                           .memory_bytes = p->memory_bytes,
+                           .vcpus = p->vcpus};
     lt_err err = {0};
     pid_t pid = 0;
     int fd = -1;
-    if (lt_exec_service_spawn(&svc, &pid, &fd, &err) != 0) {
+    if (lt_exec_service_spawn(&svc, &pid, &fd, &w->limits, &err) != 0) {
         note(w, "cannot start worker %d: %s", w->index, err.msg);
         w->next_ms = lt_now_ms() + RESTART_BACKOFF_MS;
     } else {
@@ -167,6 +173,7 @@ static void worker_start(lt_serve_program *p, lt_serve__worker *w)
         w->next_ms = w->started_ms;
         w->ping_failures = 0;
         note(w, "worker %d started (pid %d) listening on port %d", w->index, (int)pid, port);
+        if (w->limits.problem) note(w, "worker %d: %s", w->index, w->limits.problem);
     }
     strv_free(env);
 }
@@ -278,6 +285,7 @@ static void check(lt_serve_program *p, lt_serve__worker *w, int64_t now)
                 lt_log_warn("%s: worker %d (pid %d) %s; replacing it", p->label, w->index,
                             (int)w->pid, how);
             w->pid = 0;
+            lt_exec_service_limits_release(&w->limits);
             if (w->out_fd >= 0) close(w->out_fd);
             w->out_fd = -1;
             w->next_ms = now + (st == LT_SERVE__READY ? 0 : RESTART_BACKOFF_MS);
@@ -350,6 +358,7 @@ static void stop_all(lt_serve_program *p)
                 describe_exit(status, how, sizeof how);
                 note(w, "worker %d (pid %d) stopped: %s", w->index, (int)w->pid, how);
                 w->pid = 0;
+                lt_exec_service_limits_release(&w->limits);
             } else {
                 alive++;
             }
@@ -365,6 +374,7 @@ static void stop_all(lt_serve_program *p)
                     note(w, "worker %d (pid %d) killed after the %d s grace period", w->index,
                          (int)w->pid, STOP_GRACE_MS / 1000);
                     w->pid = 0;
+                    lt_exec_service_limits_release(&w->limits);
                 }
             }
             break;
@@ -421,6 +431,10 @@ int lt_serve_program_open(lt_serve_program **out, const lt_serve_program_params 
     p->data_dir = params->data_dir ? lt_xstrdup(params->data_dir) : NULL;
     p->environment = params->environment ? json_deep_copy(params->environment) : json_object();
     p->startup_timeout_s = params->startup_timeout_s > 0 ? params->startup_timeout_s : 240;
+    p->memory_bytes = params->memory_bytes;
+    p->vcpus = params->vcpus;
+    static atomic_uint programs;
+    p->id = atomic_fetch_add(&programs, 1);
     p->cancel = params->cancel;
     p->n = params->workers;
     p->workers = lt_xcalloc((size_t)p->n, sizeof *p->workers);

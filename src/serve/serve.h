@@ -122,6 +122,8 @@ typedef struct lt_serve_program_params {
     const char *data_dir;    /* lathe's data directory, hidden from the program */
     const json_t *environment; /* the container's Environment; may be NULL */
     int workers;               /* processes, 1 to 64 */
+    uint64_t memory_bytes;     /* each worker's memory limit (a cgroup); 0: none */
+    int vcpus;                 /* each worker's CPU limit; 0: none */
     int startup_timeout_s;     /* for GET /ping to answer 200 (0: 240 s) */
     const char *logs_root;     /* where workers' output goes; NULL: dropped */
     const char *log_group;     /* "/aws/sagemaker/Endpoints/<endpoint>" */

@@ -100,6 +100,8 @@ typedef struct lt_serve__model_ctx {
     int startup_timeout_s;
     int64_t answer_timeout_ms;
     size_t max_answer_bytes;
+    uint64_t memory_bytes; /* each serve program worker's limit; 0: none */
+    int vcpus;             /* likewise; 0: none */
     const atomic_bool *cancel; /* see lt_serve_program_params */
 } lt_serve__model_ctx;
 
@@ -164,6 +166,7 @@ typedef struct lt_serve__worker {
     int out_fd;
     int64_t started_ms, next_ms;
     int ping_failures;
+    lt_exec_service_limits limits; /* its cgroups, removed once it is reaped */
     lt_exec_log *log;
     char *tail[LT_SERVE__TAIL_LINES];
     size_t tail_next;
@@ -173,6 +176,9 @@ struct lt_serve_program {
     char *label, *program_dir, *model_dir, *models_dir, *data_dir;
     json_t *environment;
     int startup_timeout_s;
+    uint64_t memory_bytes;
+    int vcpus;
+    unsigned id; /* names its workers' cgroups */
     const atomic_bool *cancel;
     lt_serve__worker *workers;
     int n;

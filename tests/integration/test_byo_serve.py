@@ -61,6 +61,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, "")
         if self.path == "/execution-parameters" and os.environ.get("EXEC_PARAMS"):
             return self.answer(200, os.environ["EXEC_PARAMS"], "application/json")
+        if self.path == "/limits":  # the limits of the cgroup it runs in (v1 or v2)
+            found = {}
+            for line in open("/proc/self/cgroup"):
+                _, controllers, path = line.strip().split(":", 2)
+                for c in controllers.split(",") if controllers else ["unified"]:
+                    base = "/sys/fs/cgroup" + ("" if c == "unified" else "/" + c) + path
+                    for f in ("memory.limit_in_bytes", "memory.max", "cpu.cfs_quota_us", "cpu.max"):
+                        if os.path.exists(os.path.join(base, f)):
+                            found[f] = open(os.path.join(base, f)).read().strip()
+            return self.answer(200, json.dumps(found), "application/json")
         self.answer(404, "no such path")
 
     def do_POST(self):
@@ -425,6 +435,36 @@ def test_shutdown_cuts_short_a_call_past_the_grace(tmp_path, monkeypatch):
     assert took < 10, f"stopping took {took:.1f} s"
     assert outcome and outcome[0] != "answered", outcome
     assert not any(alive(p) for p in workers), "a worker outlived the server"
+
+
+def worker_limits(server):
+    """What the one worker's GET /limits reports (asked on its own port), or None when the
+    server could make no cgroup here (its log says so, as a job's does)."""
+    pid = serve_pids(server)[0]
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+    port = int(env[b"SAGEMAKER_BIND_TO_PORT"])
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/limits", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def test_serve_program_runs_under_its_instance_types_limits(byo, tmp_path):
+    server, sm, rt, s3 = byo
+    linear_model(server, tmp_path, s3, sm, "lim")
+    sm.create_endpoint_config(EndpointConfigName="lim-cfg", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "lim", "InitialInstanceCount": 1,
+         "InstanceType": "ml.c4.xlarge"}])  # 4 vCPU, 7 GiB in lathe's table
+    sm.create_endpoint(EndpointName="lim", EndpointConfigName="lim-cfg")
+    assert wait_endpoint(sm, "lim")["EndpointStatus"] == "InService"
+    limits = worker_limits(server)
+    text = log_text(server, "/aws/sagemaker/Endpoints/lim")
+    if "no CPU or memory limit" in text or "no memory limit" in text:
+        return  # this machine lets no process make cgroups; the worker's log says so
+    assert (limits.get("memory.limit_in_bytes") or limits.get("memory.max")) == str(7 << 30), limits
+    cpu = limits.get("cpu.cfs_quota_us") or limits.get("cpu.max", "").split()[0]
+    assert cpu == "400000", limits
+    sm.delete_endpoint(EndpointName="lim")
+    wait_for(lambda: serve_pids(server) == [] or None, timeout=15, what="the worker to stop")
 
 
 def test_killed_worker_is_replaced_under_traffic(byo, tmp_path):

@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 from conftest import LATHE_BIN, Server, assert_clean_log
 from jobs_util import ROLE, wait_for
 from test_byo_serve import BUCKET as BYO_BUCKET
-from test_byo_serve import LINEAR_SERVE, STARTUP_TIMEOUT_S, expected, push_image, serve_pids, upload_tar
+from test_byo_serve import (LINEAR_SERVE, STARTUP_TIMEOUT_S, expected, log_text, push_image,
+                            serve_pids, upload_tar, worker_limits)
 from test_endpoints import BUCKET, KMEANS_IMAGE, env, kmeans_artifact, wait_endpoint  # noqa: F401
 
 IDLE_S = 1
@@ -116,6 +117,10 @@ def test_idle_serverless_endpoint_scales_to_zero_and_starts_on_the_next_call(idl
     assert predict(rt, "cold") == pytest.approx(expected([[1, 2, 3]])[0])
     first = serve_pids(server)
     assert len(first) == 1
+    # MemorySizeInMB (2048) is the worker's memory limit, where cgroups can be made.
+    limits = worker_limits(server)
+    if "no memory limit" not in log_text(server, "/aws/sagemaker/Endpoints/cold"):
+        assert (limits.get("memory.limit_in_bytes") or limits.get("memory.max")) == str(2048 << 20)
     # Idle past LATHE_SERVERLESS_IDLE_S: the serve program is stopped, the endpoint stays
     # InService.
     wait_for(lambda: serve_pids(server) == [] or None, timeout=15, what="the endpoint to scale to zero")
