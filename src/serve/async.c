@@ -134,8 +134,10 @@ static async_item *take(lt_serve *s, lt_serve__async *a, int64_t now, int64_t *w
         /* An endpoint not serving (loading, or deleted) still gets one request at a time
          * looked at: run() fails it when it expired or its endpoint is gone, else puts it
          * back to wait. */
-        int limit = endpoint_limit(s, it->endpoint);
-        if (b->n >= (limit > 0 ? limit : 1)) continue;
+        if (b->n > 0) { /* the limit is at least 1: only a busy endpoint needs it */
+            int limit = endpoint_limit(s, it->endpoint);
+            if (b->n >= (limit > 0 ? limit : 1)) continue;
+        }
         if (prev) prev->next = it->next;
         else a->head = it->next;
         if (a->tail == it) a->tail = prev;
