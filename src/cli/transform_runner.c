@@ -112,6 +112,7 @@ static int open_batch(transform *t, lt_err *err)
         .model_name = lt_json_str(t->doc, "ModelName"), .job_name = t->name, .work_dir = work,
         .workers = (int)lt_json_int(t->doc, "MaxConcurrentTransforms", 1),
         .answer_timeout_ms = lt_json_int(client, "InvocationsTimeoutInSeconds", 600) * 1000,
+        .instance_type = lt_json_str(json_object_get(t->doc, "TransformResources"), "InstanceType"),
     };
     int rc = lt_serve_batch_open(&t->batch, &p, err);
     free(work);
@@ -201,7 +202,9 @@ static int add_object(void *ctx, const lt_blob_object *obj, lt_err *err)
     return 0;
 }
 
-static int run(transform *t, lt_err *err)
+/* Transforms every object; *ending gets the state the job ends in ("Completed", or "Stopped"
+ * when a stop was asked), which the caller records once the workers are gone. */
+static int run(transform *t, const char **ending, lt_err *err)
 {
     json_t *s3 = json_object_get(json_object_get(json_object_get(t->doc, "TransformInput"), "DataSource"),
                                  "S3DataSource");
@@ -217,15 +220,12 @@ static int run(transform *t, lt_err *err)
         const char *rel = l.keys[i] + (strlen(l.keys[i]) > base ? base : 0);
         rc = stop_asked(t) ? LT_CLI__TRANSFORM_STOPPED : transform_object(t, l.bucket, l.keys[i], rel, err);
         if (rc == LT_CLI__TRANSFORM_STOPPED) {
-            end_state e = {.status = "Stopped"};
-            rc = set_state(t, &e, err);
+            *ending = "Stopped";
+            rc = 0;
             goto done;
         }
     }
-    if (!rc) {
-        end_state e = {.status = "Completed"};
-        rc = set_state(t, &e, err);
-    }
+    if (!rc) *ending = "Completed";
 done:
     for (size_t i = 0; i < l.n; i++) free(l.keys[i]);
     free(l.keys);
@@ -251,8 +251,17 @@ int lt_cli__transform_run(lt_cli__data *data, const char *name, lt_err *err)
             rc = load_model(&t, err);
         else if (!rc)
             rc = open_batch(&t, err);
+        const char *ending = NULL;
         if (!rc) rc = setup(&t, err);
-        if (!rc) rc = run(&t, err);
+        if (!rc) rc = run(&t, &ending, err);
+        /* The serve program's workers stop before the job ends, so a job seen ended has no
+         * process left. */
+        lt_serve_batch_close(t.batch);
+        t.batch = t.tx.batch = NULL;
+        if (!rc) {
+            end_state e = {.status = ending};
+            rc = set_state(&t, &e, err);
+        }
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         lt_log_info("transform %s: %.2f s, CPU %.2f s user %.2f s system, %d batches at once", name,

@@ -63,6 +63,12 @@ int lt_serve_batch_open(lt_serve_batch **out, const lt_serve_batch_params *p, lt
         .answer_timeout_ms = p->answer_timeout_ms > 0 ? p->answer_timeout_ms : 600000,
         .max_answer_bytes = (size_t)1 << 30,
     };
+    /* Each worker runs under the instance type's limits, as an endpoint's worker does. */
+    const lt_exec_instance_type *type = lt_exec_instance_type_find(p->instance_type);
+    if (type) {
+        ctx.memory_bytes = (uint64_t)type->memory_gib << 30;
+        ctx.vcpus = type->vcpus;
+    }
     int rc = lt_serve__model_load(&ctx, p->model_name, "transform", p->workers > 0 ? p->workers : 1,
                                   p->work_dir, &b->variant, NULL, err);
     free(prefix);

@@ -185,6 +185,7 @@ typedef struct lt_serve_batch_params {
     int workers;               /* per serve program (0: 1) */
     int startup_timeout_s;     /* 0: 240 s */
     int64_t answer_timeout_ms; /* per batch (0: 600 s) */
+    const char *instance_type; /* each worker's memory and vCPU limits (NULL or unknown: none) */
 } lt_serve_batch_params;
 
 /* Whether model_name is one built-in algorithm's model (which the transform runner serves

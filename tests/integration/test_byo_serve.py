@@ -38,6 +38,19 @@ print(f"linear serve: {len(WEIGHTS['w'])} weights, scale {SCALE}, port "
 time.sleep(float(os.environ.get("START_DELAY", "0")))
 
 
+def cgroup_limits():
+    """The limits of the cgroup this process runs in (v1 or v2)."""
+    found = {}
+    for line in open("/proc/self/cgroup"):
+        _, controllers, path = line.strip().split(":", 2)
+        for c in controllers.split(",") if controllers else ["unified"]:
+            base = "/sys/fs/cgroup" + ("" if c == "unified" else "/" + c) + path
+            for f in ("memory.limit_in_bytes", "memory.max", "cpu.cfs_quota_us", "cpu.max"):
+                if os.path.exists(os.path.join(base, f)):
+                    found[f] = open(os.path.join(base, f)).read().strip()
+    return found
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -61,16 +74,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, "")
         if self.path == "/execution-parameters" and os.environ.get("EXEC_PARAMS"):
             return self.answer(200, os.environ["EXEC_PARAMS"], "application/json")
-        if self.path == "/limits":  # the limits of the cgroup it runs in (v1 or v2)
-            found = {}
-            for line in open("/proc/self/cgroup"):
-                _, controllers, path = line.strip().split(":", 2)
-                for c in controllers.split(",") if controllers else ["unified"]:
-                    base = "/sys/fs/cgroup" + ("" if c == "unified" else "/" + c) + path
-                    for f in ("memory.limit_in_bytes", "memory.max", "cpu.cfs_quota_us", "cpu.max"):
-                        if os.path.exists(os.path.join(base, f)):
-                            found[f] = open(os.path.join(base, f)).read().strip()
-            return self.answer(200, json.dumps(found), "application/json")
+        if self.path == "/limits":
+            return self.answer(200, json.dumps(cgroup_limits()), "application/json")
         self.answer(404, "no such path")
 
     def do_POST(self):
@@ -107,6 +112,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 ThreadingHTTPServer.daemon_threads = True
+if os.environ.get("LOG_LIMITS"):
+    print("limits " + json.dumps(cgroup_limits()), flush=True)
 ThreadingHTTPServer(("127.0.0.1", int(os.environ["SAGEMAKER_BIND_TO_PORT"])), Handler).serve_forever()
 '''
 
@@ -623,7 +630,7 @@ def test_transform_job_over_a_byo_model(byo, tmp_path):
     # The program asks for one record per request on /execution-parameters; the job does not
     # say, so that default applies.
     linear_model(server, tmp_path, s3, sm, "bt", env={
-        "LOG_BATCHES": "1", "EXEC_PARAMS": json.dumps({"BatchStrategy": "SingleRecord",
+        "LOG_BATCHES": "1", "LOG_LIMITS": "1", "EXEC_PARAMS": json.dumps({"BatchStrategy": "SingleRecord",
                                                         "MaxPayloadInMB": 1})})
     a_rows = [[1, 2, 3], [0, 0, 0], [-1, 0.5, 2]]
     b_rows = [[4, 4, 4], [2, 0, 1]]
@@ -654,6 +661,14 @@ def test_transform_job_over_a_byo_model(byo, tmp_path):
     batches = [l for l in logs.splitlines() if l.startswith("batch of")]
     assert batches == ["batch of 1 rows"] * 5, batches
     assert logs.count("passed the ping health check") == 2  # two workers
+    # Each worker runs under the instance type's limits, as an endpoint's worker does
+    # (ml.m5.large: 2 vCPUs, 8 GiB), unless this machine lets no process make cgroups.
+    limits = [json.loads(l[len("limits "):]) for l in logs.splitlines() if l.startswith("limits ")]
+    assert len(limits) == 2, logs
+    if "no CPU or memory limit" not in logs and "no memory limit" not in logs:
+        for lim in limits:
+            assert (lim.get("memory.limit_in_bytes") or lim.get("memory.max")) == str(8 << 30), lim
+            assert (lim.get("cpu.cfs_quota_us") or lim.get("cpu.max", "").split()[0]) == "200000", lim
     # The job's own BatchStrategy wins over the program's default.
     d = run("bt-multi", BatchStrategy="MultiRecord")
     assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
