@@ -119,7 +119,7 @@ def main():
                         PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
                                           "ModelDataUrl": "s3://bench-serving/xgb/model.tar.gz"})
         deploy_endpoint(sm, "xgb", "xgb")
-        got = json.loads(rt.invoke_endpoint(EndpointName="xgb", ContentType="text/csv",
+        got = json.loads(rt.invoke_endpoint(EndpointName="xgb", ContentType="text/csv", Accept="application/json",
                                             Body=row)["Body"].read())["predictions"][0]["score"]
         assert abs(got - expected) < 1e-5, (got, expected)
         headers = srv.signed_headers("POST", "/endpoints/xgb/invocations", row.encode(),

@@ -104,6 +104,11 @@ int lt_recordio_frame_read(const void *data, size_t len, size_t at, lt_recordio_
  * LT_EINVAL when x has rows but no columns; LT_ELIMIT when out's maximum or a record's
  * 2^29-byte limit would be passed (out then holds the records before). */
 int lt_write_recordio_protobuf(const lt_matrix *x, const float *labels, lt_buf *out, lt_err *err);
+/* Appends one RecordIO-protobuf record whose label map holds n Float32Tensors, keys[i] ->
+ * values[i] (n_values[i] numbers), and no features: a built-in algorithm's inference
+ * response for one row (label["score"], label["predicted_label"], ...). */
+int lt_write_recordio_labels(const char *const *keys, float *const *values, const size_t *n_values,
+                             size_t n, lt_buf *out, lt_err *err);
 
 /* ---- algorithms ---------------------------------------------------------------------- */
 
@@ -185,15 +190,20 @@ typedef struct lt_algo {
     /* One text/csv line without the newline: NULL means every output number,
      * comma-separated (k-NN writes only predicted_label). */
     int (*format_csv)(const lt_algo_model *model, const double *row, lt_buf *out, lt_err *err);
+    /* The response type for a request with no Accept (or star-slash-star): NULL means
+     * application/json; XGBoost's container answers text/csv. */
+    const char *default_accept;
 } lt_algo;
 
-/* The response type an Accept header asks for ("application/json" for none or
- * star-slash-star), or NULL when it is none of application/json, application/jsonlines,
- * text/csv (parameters after ';' are allowed: "application/json; verbose=true"). */
-const char *lt_algo_response_type(const char *accept);
+/* The response type an Accept header asks of algo (its default_accept for none or
+ * star-slash-star; algo may be NULL: application/json), or NULL when it is none of
+ * application/json, application/jsonlines, text/csv, application/x-recordio-protobuf
+ * (parameters after ';' are allowed: "application/json; verbose=true"). */
+const char *lt_algo_response_type(const lt_algo *algo, const char *accept);
 /* Appends n_rows predictions (predict's output) to body in the Accept's format:
- * {"predictions": [...]} (the algorithm's json_list_key), JSON lines, or CSV lines.
- * LT_EINVAL for an Accept no algorithm answers. */
+ * {"predictions": [...]} (the algorithm's json_list_key), JSON lines, CSV lines, or
+ * RecordIO-protobuf (one record a row, each member of the row's JSON record a label
+ * Float32Tensor). LT_EINVAL for an Accept no algorithm answers. */
 int lt_algo_format_predictions(const lt_algo *algo, const lt_algo_model *model, const double *out,
                                size_t n_rows, const char *accept, lt_buf *body, lt_err *err);
 

@@ -576,13 +576,61 @@ static void sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
     if (!s->rc) s->rc = lt_buf_append(s->out, data, len, s->err);
 }
 
+/* Appends rec as one whole frame (flag 0) with its padding. */
+static int write_frame(const Aialgs__Data__Record *rec, const char *what, size_t i, lt_buf *out,
+                       lt_err *err)
+{
+    static const unsigned char zeros[4] = {0};
+    size_t size = aialgs__data__record__get_packed_size(rec);
+    if (size > RIO_LEN_MASK)
+        return lt_err_set(err, LT_ELIMIT, "recordio: %s %zu needs %zu bytes, more than a record holds",
+                          what, i, size);
+    uint32_t lrec = (uint32_t)size;
+    unsigned char head[8] = {0x0a, 0x23, 0xd7, 0xce, (unsigned char)lrec, (unsigned char)(lrec >> 8),
+                             (unsigned char)(lrec >> 16), (unsigned char)(lrec >> 24)};
+    int rc = lt_buf_append(out, head, sizeof head, err);
+    if (rc) return rc;
+    buf_sink sink = {.base = {.append = sink_append}, .out = out, .err = err};
+    aialgs__data__record__pack_to_buffer(rec, &sink.base);
+    if (sink.rc) return sink.rc;
+    return size % 4 ? lt_buf_append(out, zeros, 4 - size % 4, err) : 0;
+}
+
+int lt_write_recordio_labels(const char *const *keys, float *const *values, const size_t *n_values,
+                             size_t n, lt_buf *out, lt_err *err)
+{
+    Aialgs__Data__Float32Tensor *tensors = lt_xcalloc(n + 1, sizeof *tensors);
+    Aialgs__Data__Value *vals = lt_xcalloc(n + 1, sizeof *vals);
+    Aialgs__Data__Record__LabelEntry *entries = lt_xcalloc(n + 1, sizeof *entries);
+    Aialgs__Data__Record__LabelEntry **list = lt_xcalloc(n + 1, sizeof *list);
+    for (size_t i = 0; i < n; i++) {
+        aialgs__data__float32_tensor__init(&tensors[i]);
+        tensors[i].n_values = n_values[i];
+        tensors[i].values = values[i];
+        aialgs__data__value__init(&vals[i]);
+        vals[i].value_case = AIALGS__DATA__VALUE__VALUE_FLOAT32_TENSOR;
+        vals[i].float32_tensor = &tensors[i];
+        aialgs__data__record__label_entry__init(&entries[i]);
+        entries[i].key = (char *)keys[i]; /* protobuf-c only reads through it */
+        entries[i].value = &vals[i];
+        list[i] = &entries[i];
+    }
+    Aialgs__Data__Record rec = AIALGS__DATA__RECORD__INIT;
+    rec.n_label = n;
+    rec.label = list;
+    int rc = write_frame(&rec, "record", 1, out, err);
+    free(list);
+    free(entries);
+    free(vals);
+    free(tensors);
+    return rc;
+}
+
 int lt_write_recordio_protobuf(const lt_matrix *x, const float *labels, lt_buf *out, lt_err *err)
 {
     size_t n_rows = x->n_rows, n_cols = x->n_cols;
     if (n_cols == 0 && n_rows) return lt_err_set(err, LT_EINVAL, "recordio: rows without features");
     bool csr = x->kind == LT_MATRIX_CSR;
-    buf_sink sink = {.base = {.append = sink_append}, .out = out, .err = err};
-    static const unsigned char zeros[4] = {0};
     uint64_t shape = n_cols, *keys = NULL; /* keys: the widest CSR row */
     if (csr) {
         size_t widest = 1;
@@ -631,27 +679,7 @@ int lt_write_recordio_protobuf(const lt_matrix *x, const float *labels, lt_buf *
             rec.n_label = 1;
             rec.label = les;
         }
-        size_t size = aialgs__data__record__get_packed_size(&rec);
-        if (size > RIO_LEN_MASK) {
-            rc = lt_err_set(err, LT_ELIMIT,
-                            "recordio: row %zu needs %zu bytes, more than a "
-                            "record holds",
-                            i, size);
-            break;
-        }
-        uint32_t lrec = (uint32_t)size;
-        unsigned char head[8] = {0x0a,
-                                 0x23,
-                                 0xd7,
-                                 0xce,
-                                 (unsigned char)lrec,
-                                 (unsigned char)(lrec >> 8),
-                                 (unsigned char)(lrec >> 16),
-                                 (unsigned char)(lrec >> 24)};
-        if ((rc = lt_buf_append(out, head, sizeof head, err))) break;
-        aialgs__data__record__pack_to_buffer(&rec, &sink.base);
-        if ((rc = sink.rc)) break;
-        if (size % 4) rc = lt_buf_append(out, zeros, 4 - size % 4, err);
+        rc = write_frame(&rec, "row", i, out, err);
     }
     free(keys);
     return rc;

@@ -22,7 +22,7 @@ static int usage(void)
             "                        [--hp KEY=VALUE ...] --model-dir DIR [--threads N]\n"
             "       lathe algo predict --model-dir DIR --input PATH [--content-type T]\n"
             "                          [--accept application/json[; verbose=true]|application/jsonlines|\n"
-            "                                    text/csv]\n"
+            "                                    text/csv|application/x-recordio-protobuf]\n"
             "                          [--threads N]\n");
     return 2;
 }

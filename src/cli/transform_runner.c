@@ -137,7 +137,7 @@ static int transform_object(transform *t, const char *bucket, const char *key, c
     const char *prefix = lt_json_str(output, "S3OutputPath");
     size_t pl = strlen(prefix);
     char *out_uri = lt_xasprintf("%s%s%s.out", prefix, pl && prefix[pl - 1] == '/' ? "" : "/", rel);
-    const char *type = lt_algo_response_type(t->tx.accept);
+    const char *type = lt_algo_response_type(t->tx.algo, t->tx.accept);
     if (!rc) /* not when stopped part way (LT_CLI__TRANSFORM_STOPPED) */
         rc = lt_blob_uri_put_bytes(t->data->blob, out_uri, out.data ? out.data : "", out.len, type, err);
     free(out_uri);

@@ -132,12 +132,13 @@ static void invoke_model(const lt_algo *algo, const lt_algo_model *model, const 
                          const char *type, const char *accept, const char *body, size_t len,
                          lt_serve_reply *reply)
 {
-    const char *response_type = lt_algo_response_type(accept);
+    const char *response_type = lt_algo_response_type(algo, accept);
     lt_dataset *ds = NULL;
     lt_err err = {0};
     if (!response_type) {
         char *what = lt_xasprintf("Accept %s is not supported; use application/json, "
-                                  "application/jsonlines or text/csv",
+                                  "application/jsonlines, text/csv or "
+                                  "application/x-recordio-protobuf",
                                   accept);
         model_error(reply, who, 406, what);
         free(what);

@@ -543,4 +543,6 @@ const lt_algo lt_algo__xgboost = {
     .predict = xgb_predict,
     .format_json = xgb_format_json,
     .free = xgb_free,
+    /* The SageMaker XGBoost container answers CSV, one prediction a line, when not asked. */
+    .default_accept = "text/csv",
 };
