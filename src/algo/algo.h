@@ -193,6 +193,9 @@ typedef struct lt_algo {
     /* The response type for a request with no Accept (or star-slash-star): NULL means
      * application/json; XGBoost's container answers text/csv. */
     const char *default_accept;
+    /* A request with no data (an empty or blank body) gets an empty answer instead of an
+     * error: XGBoost's container answers it 204 No Content. */
+    bool empty_request_ok;
 } lt_algo;
 
 /* The response type an Accept header asks of algo (its default_accept for none or

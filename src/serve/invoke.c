@@ -144,6 +144,17 @@ static void invoke_model(const lt_algo *algo, const lt_algo_model *model, const 
         free(what);
         return;
     }
+    size_t blank = 0;
+    while (blank < len && (body[blank] == ' ' || body[blank] == '\t' || body[blank] == '\r' ||
+                           body[blank] == '\n'))
+        blank++;
+    if (blank == len && algo->empty_request_ok) { /* nothing to predict: an empty answer */
+        reply->status = 200;
+        reply->len = 0;
+        reply->body = lt_xstrdup("");
+        lt_str_copy(reply->content_type, sizeof reply->content_type, response_type);
+        return;
+    }
     int rc = parse(type, body, len, &ds, &err);
     if (rc == LT_ENOTFOUND) model_error(reply, who, 415, err.msg);
     else if (rc) model_error(reply, who, 400, err.msg);

@@ -263,3 +263,17 @@ def test_no_accept_answers_each_containers_default(deployed):
             assert ctype == "text/csv" and len(body.decode().split()) == len(ROWS), body
         else:
             assert ctype == "application/json" and ALGORITHMS[name][3] in json.loads(body), body
+
+
+def test_an_empty_request_is_answered_empty_by_xgboost_and_refused_by_the_others(deployed):
+    """XGBoost's container answers an empty body with no content (204); the first-party
+    algorithms refuse it as a malformed request."""
+    from botocore.exceptions import ClientError
+    rt = deployed
+    _, body = invoke(rt, "xgboost", "text/csv", b"\n")
+    assert body == b""
+    with pytest.raises(ClientError) as e:
+        invoke(rt, "kmeans", "text/csv", b"\n")
+    err = e.value.response
+    assert err["Error"]["Code"] == "ModelError" and err["OriginalStatusCode"] == 400, err
+    assert "no data rows" in err["Error"]["Message"]

@@ -545,4 +545,5 @@ const lt_algo lt_algo__xgboost = {
     .free = xgb_free,
     /* The SageMaker XGBoost container answers CSV, one prediction a line, when not asked. */
     .default_accept = "text/csv",
+    .empty_request_ok = true,
 };
