@@ -48,16 +48,50 @@ static int desired_variants(lt_api_ctx *ctx, const char *config_name, json_t **v
     return 0;
 }
 
+/* What a DeploymentConfig may ask: Lathe switches an endpoint blue/green, all at once (the
+ * new fleet in service, then every request to it, then the old one drained), so only
+ * BlueGreenUpdatePolicy with TrafficRoutingConfiguration ALL_AT_ONCE is honoured. Traffic
+ * shifted in steps (CANARY, LINEAR), rolling updates and CloudWatch alarm rollbacks are
+ * refused rather than ignored: a caller asking for a canary must not get a full switch. */
+static int check_deployment_config(const json_t *dc, lt_err *err)
+{
+    if (!dc) return 0;
+    if (json_object_get(dc, "RollingUpdatePolicy"))
+        return lt_err_set(err, LT_EINVAL,
+                          "DeploymentConfig.RollingUpdatePolicy is not supported: Lathe updates an "
+                          "endpoint blue/green, all at once; use BlueGreenUpdatePolicy with "
+                          "TrafficRoutingConfiguration Type ALL_AT_ONCE, or no DeploymentConfig.");
+    const char *type = lt_json_str(json_object_get(json_object_get(dc, "BlueGreenUpdatePolicy"),
+                                                   "TrafficRoutingConfiguration"),
+                                   "Type");
+    if (type && strcmp(type, "ALL_AT_ONCE") != 0)
+        return lt_err_set(err, LT_EINVAL,
+                          "DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type "
+                          "%s is not supported: Lathe shifts all traffic at once (ALL_AT_ONCE) once "
+                          "the new fleet is in service.",
+                          type);
+    if (json_array_size(json_object_get(json_object_get(dc, "AutoRollbackConfiguration"), "Alarms")))
+        return lt_err_set(err, LT_EINVAL,
+                          "DeploymentConfig.AutoRollbackConfiguration.Alarms is not supported: there "
+                          "are no CloudWatch alarms to watch. A new fleet that fails to load is "
+                          "rolled back without them (the old one keeps serving).");
+    return 0;
+}
+
 static int create_endpoint(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
 {
     const char *name = lt_json_str(input, "EndpointName");
     json_t *variants = NULL, *capture = NULL;
-    int rc = desired_variants(ctx, lt_json_str(input, "EndpointConfigName"), &variants, &capture,
+    const json_t *deployment = json_object_get(input, "DeploymentConfig");
+    int rc = check_deployment_config(deployment, err);
+    if (!rc)
+        rc = desired_variants(ctx, lt_json_str(input, "EndpointConfigName"), &variants, &capture,
                               err);
     if (rc) return rc;
     json_t *doc = json_pack("{s:s, s:s, s:o}", "EndpointConfigName",
                             lt_json_str(input, "EndpointConfigName"), "EndpointStatus", "Creating",
                             "ProductionVariants", variants);
+    if (deployment) json_object_set(doc, "LastDeploymentConfig", (json_t *)deployment);
     json_decref(capture); /* the runtime reports it as a summary once the endpoint serves */
     char *arn = NULL;
     rc = lt_api__resource_create(ctx, KIND, name, doc, NULL, json_object_get(input, "Tags"), &arn,
@@ -101,13 +135,73 @@ static int require_in_service(const json_t *doc, lt_err *err)
                       lt_json_str(doc, "EndpointName"), status ? status : "unknown");
 }
 
+static bool excluded(const json_t *input, const char *property)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(input, "ExcludeRetainedVariantProperties"), i, e) {
+        const char *type = lt_json_str(e, "VariantPropertyType");
+        if (type && strcmp(type, property) == 0) return true;
+    }
+    return false;
+}
+
+/* RetainAllVariantProperties: a variant of the new config named as one serving now keeps
+ * that one's weight and instance count (as UpdateEndpointWeightsAndCapacities left them),
+ * and the endpoint keeps its data capture settings, except the properties
+ * ExcludeRetainedVariantProperties names, which come from the new config. */
+static int retain_properties(lt_api_ctx *ctx, const json_t *input, const json_t *doc,
+                             json_t *variants, json_t **capture, lt_err *err)
+{
+    *capture = NULL;
+    if (!json_is_true(json_object_get(input, "RetainAllVariantProperties"))) return 0;
+    static const char *const props[] = {"DesiredWeight", "DesiredInstanceCount"};
+    size_t i, j;
+    json_t *v, *now;
+    json_array_foreach(variants, i, v) {
+        json_array_foreach(json_object_get(doc, "ProductionVariants"), j, now) {
+            if (strcmp(lt_json_str(v, "VariantName"), lt_json_str(now, "VariantName")) != 0)
+                continue;
+            for (size_t p = 0; p < 2; p++) {
+                json_t *value = json_object_get(now, props[p]);
+                if (value && !excluded(input, props[p])) json_object_set(v, props[p], value);
+            }
+        }
+    }
+    if (excluded(input, "DataCaptureConfig")) return 0;
+    /* The capture settings serving now: retained by an earlier update, or the config's. */
+    json_t *kept = json_object_get(doc, "RetainedDataCaptureConfig");
+    if (kept) {
+        *capture = json_incref(kept);
+        return 0;
+    }
+    json_t *unused = NULL, *current = NULL;
+    int rc = desired_variants(ctx, lt_json_str(doc, "EndpointConfigName"), &unused, &current, err);
+    json_decref(unused);
+    if (rc) return rc;
+    *capture = current ? current : json_null();
+    return 0;
+}
+
 static int start_update(lt_api_ctx *ctx, const json_t *input, json_t *doc, lt_err *err)
 {
     int rc = require_in_service(doc, err);
-    json_t *variants = NULL;
+    json_t *variants = NULL, *capture = NULL;
     const char *config = lt_json_str(input, "EndpointConfigName");
+    const json_t *deployment = json_object_get(input, "DeploymentConfig");
+    if (!rc) rc = check_deployment_config(deployment, err);
     if (!rc) rc = desired_variants(ctx, config, &variants, NULL, err);
-    if (rc) return rc;
+    if (!rc) rc = retain_properties(ctx, input, doc, variants, &capture, err);
+    if (rc) {
+        json_decref(variants);
+        return rc;
+    }
+    /* json null: retain "no capture"; absent: the new config's own settings. */
+    if (capture) json_object_set_new(doc, "RetainedDataCaptureConfig", capture);
+    else json_object_del(doc, "RetainedDataCaptureConfig");
+    if (deployment) json_object_set(doc, "LastDeploymentConfig", (json_t *)deployment);
+    else if (!json_is_true(json_object_get(input, "RetainDeploymentConfig")))
+        json_object_del(doc, "LastDeploymentConfig");
     json_object_set_new(doc, "EndpointConfigName", json_string(config));
     json_object_set_new(doc, "EndpointStatus", json_string("Updating"));
     json_object_del(doc, "FailureReason");

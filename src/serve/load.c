@@ -161,7 +161,11 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
     set->config = lt_xstrdup(config_name);
     set->dir = lt_xstrdup(dir);
     json_t *deployed = json_array();
-    set->capture = json_incref(json_object_get(config, "DataCaptureConfig"));
+    /* An UpdateEndpoint with RetainAllVariantProperties keeps the capture settings that
+     * served before it (json null: none) over the new config's. */
+    json_t *retained = json_object_get(ep, "RetainedDataCaptureConfig");
+    set->capture = retained ? (json_is_null(retained) ? NULL : json_incref(retained))
+                            : json_incref(json_object_get(config, "DataCaptureConfig"));
     set->async_config = json_incref(json_object_get(config, "AsyncInferenceConfig"));
     json_t *variants = json_object_get(config, "ProductionVariants");
     set->variants = lt_xcalloc(json_array_size(variants) + 1, sizeof *set->variants);

@@ -478,3 +478,78 @@ def test_data_capture_writes_sagemaker_records(env, tmp_path, monkeypatch):
     assert other["encoding"] == "BASE64" and other["observedContentType"] == "application/jsonlines"
     import base64
     assert base64.b64decode(other["data"]) == b'{"features":[1,1]}\n'
+
+
+def test_update_retains_variant_properties_and_checks_its_deployment_config(env, tmp_path):
+    server, sm, rt, s3 = env
+    url = kmeans_artifact(tmp_path, s3, "keep/model.tar.gz", [[0, 0], [10, 10]])
+    sm.create_model(ModelName="keep-model", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": KMEANS_IMAGE, "ModelDataUrl": url})
+    variant = [{"VariantName": "AllTraffic", "ModelName": "keep-model", "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large"}]
+    sm.create_endpoint_config(EndpointConfigName="keep-a", ProductionVariants=variant,
+                              DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 50,
+                                                 "DestinationS3Uri": f"s3://{BUCKET}/keep-capture",
+                                                 "CaptureOptions": [{"CaptureMode": "Input"}]})
+    sm.create_endpoint_config(EndpointConfigName="keep-b", ProductionVariants=variant)
+    all_at_once = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+        "Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}, "TerminationWaitInSeconds": 0}}
+    sm.create_endpoint(EndpointName="keep", EndpointConfigName="keep-a", DeploymentConfig=all_at_once)
+    assert wait_endpoint(sm, "keep")["LastDeploymentConfig"] == all_at_once
+    sm.update_endpoint_weights_and_capacities(EndpointName="keep", DesiredWeightsAndCapacities=[
+        {"VariantName": "AllTraffic", "DesiredInstanceCount": 2, "DesiredWeight": 3}])
+    assert wait_endpoint(sm, "keep")["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+
+    # Traffic shifted in steps, rolling updates and alarm rollbacks are refused, not ignored,
+    # and the endpoint keeps serving as it was.
+    canary = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+        "Type": "CANARY", "WaitIntervalInSeconds": 60,
+        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}}}}
+    alarms = dict(all_at_once, AutoRollbackConfiguration={"Alarms": [{"AlarmName": "p99"}]})
+    for config, words in ((canary, "CANARY"), (alarms, "Alarms")):
+        r = runtime_error(lambda: sm.update_endpoint(EndpointName="keep", EndpointConfigName="keep-b",
+                                                     DeploymentConfig=config))
+        assert r["Error"]["Code"] == "ValidationException" and words in r["Error"]["Message"], r
+    # This botocore predates RollingUpdatePolicy; `lathe api` sends it as a newer SDK would.
+    env = dict(os.environ, AWS_SHARED_CREDENTIALS_FILE=server.credentials_file,
+               AWS_DEFAULT_REGION="us-east-1")
+    rolling = {"RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "INSTANCE_COUNT", "Value": 1},
+                                       "WaitIntervalInSeconds": 60}}
+    out = subprocess.run([LATHE_BIN, "api", "UpdateEndpoint", "--json", json.dumps(
+        {"EndpointName": "keep", "EndpointConfigName": "keep-b", "DeploymentConfig": rolling}),
+        "--endpoint", server.endpoint], capture_output=True, text=True, timeout=60, env=env)
+    # (refused by the model's own rule first: this API version requires BlueGreenUpdatePolicy)
+    assert out.returncode != 0 and "ValidationException" in out.stderr, out
+    r = runtime_error(lambda: sm.create_endpoint(EndpointName="keep2", EndpointConfigName="keep-b",
+                                                 DeploymentConfig=canary))
+    assert "CANARY" in r["Error"]["Message"]
+    d = sm.describe_endpoint(EndpointName="keep")
+    assert d["EndpointStatus"] == "InService" and d["EndpointConfigName"] == "keep-a"
+
+    # Retained: the weight and count UpdateEndpointWeightsAndCapacities set, and the capture
+    # settings, though config b has one instance, weight 1 and no capture.
+    sm.update_endpoint(EndpointName="keep", EndpointConfigName="keep-b",
+                       RetainAllVariantProperties=True, RetainDeploymentConfig=True)
+    d = wait_endpoint(sm, "keep")
+    assert d["EndpointStatus"] == "InService" and d["EndpointConfigName"] == "keep-b", d
+    pv = d["ProductionVariants"][0]
+    assert (pv["CurrentInstanceCount"], pv["CurrentWeight"]) == (2, 3.0), pv
+    assert d["DataCaptureConfig"]["CurrentSamplingPercentage"] == 50, d
+    assert d["LastDeploymentConfig"] == all_at_once
+
+    # Excluded properties come from the new config; the deployment config is not retained.
+    sm.update_endpoint(EndpointName="keep", EndpointConfigName="keep-b",
+                       RetainAllVariantProperties=True,
+                       ExcludeRetainedVariantProperties=[{"VariantPropertyType": "DesiredInstanceCount"},
+                                                         {"VariantPropertyType": "DataCaptureConfig"}])
+    d = wait_endpoint(sm, "keep")
+    pv = d["ProductionVariants"][0]
+    assert (pv["CurrentInstanceCount"], pv["CurrentWeight"]) == (1, 3.0), pv
+    assert "DataCaptureConfig" not in d and "LastDeploymentConfig" not in d, d
+    # Without RetainAllVariantProperties the new config's values apply.
+    sm.update_endpoint(EndpointName="keep", EndpointConfigName="keep-a")
+    d = wait_endpoint(sm, "keep")
+    assert d["ProductionVariants"][0]["CurrentWeight"] == 1.0
+    assert d["DataCaptureConfig"]["CurrentSamplingPercentage"] == 50
+    out = rt.invoke_endpoint(EndpointName="keep", ContentType="text/csv", Body=b"0,0\n")
+    assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
