@@ -76,6 +76,18 @@ static int create_endpoint_config(lt_api_ctx *ctx, const json_t *input, json_t *
         rc = lt_err_set(err, LT_EINVAL,
                         "AsyncInferenceConfig.OutputConfig.NotificationConfig: SNS notifications "
                         "are not supported; poll the OutputLocation and the FailureLocation.");
+    /* Refused rather than stored and ignored: a caller asking for shadow traffic or
+     * explanations must not get an endpoint that silently does neither. */
+    if (!rc && json_array_size(json_object_get(input, "ShadowProductionVariants")))
+        rc = lt_err_set(err, LT_EINVAL,
+                        "ShadowProductionVariants are not supported: Lathe does not copy "
+                        "traffic to shadow variants. Deploy the candidate as a second "
+                        "production variant with a small InitialVariantWeight, or call it "
+                        "with TargetVariant.");
+    if (!rc && json_object_get(input, "ExplainerConfig"))
+        rc = lt_err_set(err, LT_EINVAL,
+                        "ExplainerConfig is not supported: Lathe endpoints do not compute "
+                        "SageMaker Clarify online explanations.");
     if (rc) return rc;
     json_t *doc = json_object();
     static const char *const members[] = {"ProductionVariants", "DataCaptureConfig", "KmsKeyId",

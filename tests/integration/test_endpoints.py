@@ -157,6 +157,19 @@ def test_control_plane_refuses_what_cannot_be_served(env, tmp_path):
     assert c == "ValidationException" and "nope" in m
     c, m = code(lambda: sm.describe_endpoint(EndpointName="e1"))
     assert c == "ValidationException"
+    # What Lathe cannot serve is refused, not stored and ignored.
+    url = kmeans_artifact(tmp_path, s3, "refuse/model.tar.gz", [[0, 0], [5, 5]])
+    sm.create_model(ModelName="ok", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": KMEANS_IMAGE, "ModelDataUrl": url})
+    pv = [{"VariantName": "a", "ModelName": "ok", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]
+    c, m = code(lambda: sm.create_endpoint_config(EndpointConfigName="c2", ProductionVariants=pv,
+                                                  ShadowProductionVariants=[dict(pv[0], VariantName="s")]))
+    assert c == "ValidationException" and "ShadowProductionVariants are not supported" in m
+    c, m = code(lambda: sm.create_endpoint_config(EndpointConfigName="c3", ProductionVariants=pv,
+                                                  ExplainerConfig={"ClarifyExplainerConfig": {
+                                                      "ShapConfig": {"ShapBaselineConfig": {"ShapBaseline": "1,2"}}}}))
+    assert c == "ValidationException" and "ExplainerConfig is not supported" in m
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
     assert sm.list_endpoints()["Endpoints"] == []
 
 
