@@ -48,34 +48,59 @@ static int desired_variants(lt_api_ctx *ctx, const char *config_name, json_t **v
     return 0;
 }
 
-/* What a DeploymentConfig may ask: Lathe switches an endpoint blue/green, all at once (the
- * new fleet in service, then every request to it, then the old one drained), so only
- * BlueGreenUpdatePolicy with TrafficRoutingConfiguration ALL_AT_ONCE is honoured. Traffic
- * shifted in steps (CANARY, LINEAR), rolling updates and CloudWatch alarm rollbacks are
- * refused rather than ignored: a caller asking for a canary must not get a full switch. */
+/* A CANARY CanarySize or LINEAR LinearStepSize: INSTANCE_COUNT >= 1, or CAPACITY_PERCENT
+ * 1..100. */
+static int check_capacity(const json_t *size, const char *where, lt_err *err)
+{
+    if (!size) return lt_err_set(err, LT_EINVAL, "%s is required for this traffic routing type.", where);
+    const char *type = lt_json_str(size, "Type");
+    int64_t value = lt_json_int(size, "Value", 0);
+    if (type && strcmp(type, "CAPACITY_PERCENT") == 0 && (value < 1 || value > 100))
+        return lt_err_set(err, LT_EINVAL, "%s.Value %lld must be a percentage from 1 to 100.", where,
+                          (long long)value);
+    if (value < 1)
+        return lt_err_set(err, LT_EINVAL, "%s.Value %lld must be at least 1.", where, (long long)value);
+    return 0;
+}
+
+/* What a DeploymentConfig may ask. BlueGreenUpdatePolicy's traffic routing is honoured:
+ * ALL_AT_ONCE, CANARY and LINEAR (src/serve/shift.c). Rolling updates and CloudWatch alarm
+ * rollbacks are refused rather than ignored: there are no instances to roll and no alarms. */
 static int check_deployment_config(const json_t *dc, lt_err *err)
 {
     if (!dc) return 0;
     if (json_object_get(dc, "RollingUpdatePolicy"))
         return lt_err_set(err, LT_EINVAL,
                           "DeploymentConfig.RollingUpdatePolicy is not supported: Lathe updates an "
-                          "endpoint blue/green, all at once; use BlueGreenUpdatePolicy with "
-                          "TrafficRoutingConfiguration Type ALL_AT_ONCE, or no DeploymentConfig.");
-    const char *type = lt_json_str(json_object_get(json_object_get(dc, "BlueGreenUpdatePolicy"),
-                                                   "TrafficRoutingConfiguration"),
-                                   "Type");
-    if (type && strcmp(type, "ALL_AT_ONCE") != 0)
-        return lt_err_set(err, LT_EINVAL,
-                          "DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type "
-                          "%s is not supported: Lathe shifts all traffic at once (ALL_AT_ONCE) once "
-                          "the new fleet is in service.",
-                          type);
+                          "endpoint blue/green; use BlueGreenUpdatePolicy.");
     if (json_array_size(json_object_get(json_object_get(dc, "AutoRollbackConfiguration"), "Alarms")))
         return lt_err_set(err, LT_EINVAL,
                           "DeploymentConfig.AutoRollbackConfiguration.Alarms is not supported: there "
                           "are no CloudWatch alarms to watch. A new fleet that fails to load is "
                           "rolled back without them (the old one keeps serving).");
+    const json_t *routing = json_object_get(json_object_get(dc, "BlueGreenUpdatePolicy"),
+                                            "TrafficRoutingConfiguration");
+    const char *type = lt_json_str(routing, "Type");
+    if (type && strcmp(type, "CANARY") == 0)
+        return check_capacity(json_object_get(routing, "CanarySize"),
+                              "DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration."
+                              "CanarySize",
+                              err);
+    if (type && strcmp(type, "LINEAR") == 0)
+        return check_capacity(json_object_get(routing, "LinearStepSize"),
+                              "DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration."
+                              "LinearStepSize",
+                              err);
     return 0;
+}
+
+/* Whether an update with this deployment config shifts traffic in steps. */
+static bool shifts_traffic(const json_t *dc)
+{
+    const char *type = lt_json_str(json_object_get(json_object_get(dc, "BlueGreenUpdatePolicy"),
+                                                   "TrafficRoutingConfiguration"),
+                                   "Type");
+    return type && (strcmp(type, "CANARY") == 0 || strcmp(type, "LINEAR") == 0);
 }
 
 static int create_endpoint(lt_api_ctx *ctx, const json_t *input, json_t **output, lt_err *err)
@@ -202,6 +227,11 @@ static int start_update(lt_api_ctx *ctx, const json_t *input, json_t *doc, lt_er
     if (deployment) json_object_set(doc, "LastDeploymentConfig", (json_t *)deployment);
     else if (!json_is_true(json_object_get(input, "RetainDeploymentConfig")))
         json_object_del(doc, "LastDeploymentConfig");
+    /* The runtime shifts this update's traffic in steps (cleared when it is recorded). */
+    if (shifts_traffic(json_object_get(doc, "LastDeploymentConfig")))
+        json_object_set_new(doc, "PendingTrafficShift", json_true());
+    else
+        json_object_del(doc, "PendingTrafficShift");
     json_object_set_new(doc, "EndpointConfigName", json_string(config));
     json_object_set_new(doc, "EndpointStatus", json_string("Updating"));
     json_object_del(doc, "FailureReason");

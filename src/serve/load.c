@@ -125,6 +125,7 @@ static int record(lt_serve *s, const char *endpoint, const outcome *o, lt_err *e
                 json_object_set_new(doc, "EndpointConfigName", json_string(o->serving_config));
         }
         json_object_del(doc, "PendingProductionVariants");
+        json_object_del(doc, "PendingTrafficShift");
         json_object_set_new(doc, "LastModifiedTime", lt_json_epoch_ms(now));
         char *text = lt_json_dump(doc);
         free(res.doc);
@@ -139,10 +140,18 @@ static int record(lt_serve *s, const char *endpoint, const outcome *o, lt_err *e
     return lt_store_txn_end(s->store, r, err);
 }
 
+int lt_serve__record_serving(lt_serve *s, const char *endpoint, const lt_serve_set *set,
+                             lt_err *err)
+{
+    outcome o = {.set = set, .deployed = set->deployed};
+    return record(s, endpoint, &o, err);
+}
+
 int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *serving,
-                   lt_serve_set **out, lt_err *err)
+                   lt_serve_set **out, lt_serve__traffic *traffic, lt_err *err)
 {
     *out = NULL;
+    if (traffic) *traffic = (lt_serve__traffic){0};
     json_t *ep = NULL, *config = NULL;
     int rc = lt_store_resource_doc(s->store, "endpoint", endpoint, &ep, err);
     if (rc) return rc; /* deleted meanwhile: nothing to do */
@@ -204,10 +213,18 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
     atomic_store(&set->last_used_ms, lt_now_ms());
     outcome o = {.set = lrc ? NULL : set, .failure = lerr.msg,
                  .serving_config = serving ? serving->config : NULL, .deployed = deployed};
+    set->deployed = json_incref(deployed);
+    /* An update that shifts traffic in steps from a fleet serving now stays Updating until
+     * the new set has every call (lt_serve__shift records it then). */
+    lt_serve__traffic plan = {0};
+    if (!lrc && traffic && serving && !serving->cold) {
+        lt_serve__traffic_plan(ep, set, &plan);
+        *traffic = plan;
+    }
     /* A load cut short by the server closing leaves the stored state as it was, so the next
      * start loads the endpoint again. */
     bool cut_short = atomic_load(&s->stopping);
-    rc = cut_short ? 0 : record(s, endpoint, &o, err);
+    rc = cut_short || plan.shifting ? 0 : record(s, endpoint, &o, err);
     if (cut_short && !lrc) lrc = lt_err_set(&lerr, LT_ECONFLICT, "the server is shutting down");
     json_decref(deployed);
     if (lrc || rc) {

@@ -31,6 +31,7 @@ static void set_free(lt_serve_set *set)
     free(set->dir);
     json_decref(set->capture);
     json_decref(set->async_config);
+    json_decref(set->deployed);
     free(set->config);
     free(set);
 }
@@ -73,11 +74,24 @@ static lt_serve_slot *find_slot(lt_serve *s, const char *endpoint)
     return NULL;
 }
 
+/* 0..999, uniform enough to split calls by share; per thread, no lock. */
+static int draw_permille(void)
+{
+    static _Thread_local uint32_t x;
+    if (!x) x = (uint32_t)lt_now_ms() * 2654435761u ^ (uint32_t)(uintptr_t)&x ^ 1u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return (int)(x % 1000u);
+}
+
 lt_serve_set *lt_serve__acquire(lt_serve *s, const char *endpoint)
 {
     pthread_rwlock_rdlock(&s->lock);
     lt_serve_slot *slot = find_slot(s, endpoint);
     lt_serve_set *set = slot ? slot->set : NULL;
+    if (slot && slot->shift_from && draw_permille() >= atomic_load(&slot->new_permille))
+        set = slot->shift_from;
     if (set) atomic_fetch_add(&set->refs, 1);
     pthread_rwlock_unlock(&s->lock);
     return set;
@@ -88,9 +102,62 @@ bool lt_serve_in_process(lt_serve *s, const char *endpoint)
     /* Read under the lock, without taking a reference: the flag is fixed at load. */
     pthread_rwlock_rdlock(&s->lock);
     lt_serve_slot *slot = find_slot(s, endpoint);
-    bool in_process = !slot || !slot->set || slot->set->in_process;
+    bool in_process = !slot || !slot->set ||
+                      (slot->set->in_process && (!slot->shift_from || slot->shift_from->in_process));
     pthread_rwlock_unlock(&s->lock);
     return in_process;
+}
+
+void lt_serve__shift_begin(lt_serve *s, const char *endpoint, lt_serve_set *set, int permille)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    lt_serve_slot *slot = find_slot(s, endpoint);
+    lt_serve_set *drop = NULL;
+    if (slot) { /* the slot's reference to the old set moves to shift_from */
+        drop = slot->shift_from;
+        slot->shift_from = slot->set;
+        slot->set = set;
+        atomic_store(&slot->new_permille, permille);
+    } else {
+        drop = set; /* deleted meanwhile */
+    }
+    pthread_rwlock_unlock(&s->lock);
+    lt_serve__set_release(drop);
+}
+
+void lt_serve__shift_to(lt_serve *s, const char *endpoint, int permille)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    lt_serve_slot *slot = find_slot(s, endpoint);
+    if (slot) atomic_store(&slot->new_permille, permille);
+    pthread_rwlock_unlock(&s->lock);
+}
+
+void lt_serve__shift_end(lt_serve *s, const char *endpoint)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    lt_serve_slot *slot = find_slot(s, endpoint);
+    lt_serve_set *old = slot ? slot->shift_from : NULL;
+    if (slot) slot->shift_from = NULL;
+    pthread_rwlock_unlock(&s->lock);
+    lt_serve__set_release(old);
+}
+
+bool lt_serve__wait_interrupted(lt_serve *s, const char *endpoint, int64_t ms)
+{
+    int64_t until = lt_now_ms() + ms;
+    bool stop = false;
+    pthread_mutex_lock(&s->queue_lock);
+    for (;;) {
+        stop = s->closing || atomic_load(&s->stopping);
+        for (lt_serve_task *t = s->head; t && !stop; t = t->next)
+            stop = strcmp(t->endpoint, endpoint) == 0;
+        if (stop || lt_now_ms() >= until) break;
+        struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+        pthread_cond_timedwait(&s->queue_cond, &s->queue_lock, &ts);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    return stop;
 }
 
 static void swap_in(lt_serve *s, const char *endpoint, lt_serve_set *set)
@@ -102,14 +169,18 @@ static void swap_in(lt_serve *s, const char *endpoint, lt_serve_set *set)
         slot = &s->slots[s->n_slots++];
         slot->endpoint = lt_xstrdup(endpoint);
         slot->set = NULL;
+        slot->shift_from = NULL;
+        atomic_init(&slot->new_permille, 1000);
     }
-    lt_serve_set *old = slot->set;
+    lt_serve_set *old = slot->set, *shifted = slot->shift_from;
     slot->set = set;
+    slot->shift_from = NULL;
     pthread_rwlock_unlock(&s->lock);
     pthread_mutex_lock(&s->queue_lock);
     pthread_cond_broadcast(&s->swapped);
     pthread_mutex_unlock(&s->queue_lock);
     lt_serve__set_release(old);
+    lt_serve__set_release(shifted);
 }
 
 static bool serves(lt_serve *s, const char *endpoint, const lt_serve_set *set)
@@ -181,7 +252,8 @@ static void scale_idle_to_zero(lt_serve *s)
     /* A look under the read lock first: the write lock holds up every call. */
     bool any = false;
     pthread_rwlock_rdlock(&s->lock);
-    for (size_t i = 0; i < s->n_slots && !any; i++) any = idle_past(s, s->slots[i].set, now);
+    for (size_t i = 0; i < s->n_slots && !any; i++)
+        any = !s->slots[i].shift_from && idle_past(s, s->slots[i].set, now);
     pthread_rwlock_unlock(&s->lock);
     if (!any) return;
     pthread_rwlock_wrlock(&s->lock);
@@ -189,7 +261,7 @@ static void scale_idle_to_zero(lt_serve *s)
     size_t n_gone = 0;
     for (size_t i = 0; i < s->n_slots; i++) {
         lt_serve_set *set = s->slots[i].set;
-        if (!idle_past(s, set, now)) continue;
+        if (s->slots[i].shift_from || !idle_past(s, set, now)) continue;
         s->slots[i].set = cold_copy(set);
         gone[n_gone++] = set;
         lt_log_info("endpoint %s: idle for %d s, scaled to zero", s->slots[i].endpoint,
@@ -203,16 +275,18 @@ static void scale_idle_to_zero(lt_serve *s)
 static void remove_slot(lt_serve *s, const char *endpoint)
 {
     pthread_rwlock_wrlock(&s->lock);
-    lt_serve_set *old = NULL;
+    lt_serve_set *old = NULL, *shifted = NULL;
     for (size_t i = 0; i < s->n_slots; i++)
         if (strcmp(s->slots[i].endpoint, endpoint) == 0) {
             old = s->slots[i].set;
+            shifted = s->slots[i].shift_from;
             free(s->slots[i].endpoint);
             s->slots[i] = s->slots[--s->n_slots];
             break;
         }
     pthread_rwlock_unlock(&s->lock);
     lt_serve__set_release(old);
+    lt_serve__set_release(shifted);
 }
 
 static void run_task(lt_serve *s, const lt_serve_task *t)
@@ -223,9 +297,12 @@ static void run_task(lt_serve *s, const lt_serve_task *t)
     }
     lt_serve_set *serving = lt_serve__acquire(s, t->endpoint);
     lt_serve_set *set = NULL;
+    lt_serve__traffic traffic = {0};
     lt_err err = {0};
-    if (lt_serve__load(s, t->endpoint, serving, &set, &err) == 0 && set) swap_in(s, t->endpoint, set);
-    else if (err.code && err.code != LT_ENOTFOUND)
+    if (lt_serve__load(s, t->endpoint, serving, &set, &traffic, &err) == 0 && set) {
+        if (traffic.shifting) lt_serve__shift(s, t->endpoint, set, &traffic);
+        else swap_in(s, t->endpoint, set);
+    } else if (err.code && err.code != LT_ENOTFOUND)
         lt_log_warn("endpoint %s: %s", t->endpoint, err.msg);
     lt_serve__set_release(serving);
 }
@@ -407,6 +484,7 @@ void lt_serve_close(lt_serve *s)
     }
     for (size_t i = 0; i < s->n_slots; i++) {
         lt_serve__set_release(s->slots[i].set);
+        lt_serve__set_release(s->slots[i].shift_from);
         free(s->slots[i].endpoint);
     }
     free(s->slots);

@@ -132,6 +132,7 @@ typedef struct lt_serve_set {
      * LATHE_SERVERLESS_IDLE_S; a call to a cold set loads the endpoint again and waits. */
     bool scale_to_zero;
     bool cold;
+    json_t *deployed;            /* per variant, its DeployedImages (for the endpoint's record) */
     atomic_bool waking;          /* a cold set's load was asked for */
     _Atomic int64_t last_used_ms; /* of a set that may scale to zero */
     struct lt_serve_set *retired_next; /* in lt_serve.retired once its last user is gone */
@@ -140,7 +141,21 @@ typedef struct lt_serve_set {
 typedef struct lt_serve_slot {
     char *endpoint;
     lt_serve_set *set; /* NULL while nothing serves */
+    /* While an update shifts traffic in steps (CANARY, LINEAR): the old set, which takes
+     * the calls the new one's share (new_permille of 1000) does not. */
+    lt_serve_set *shift_from;
+    atomic_int new_permille;
 } lt_serve_slot;
+
+/* How an UpdateEndpoint's DeploymentConfig moves calls to the new fleet once it is in
+ * service: all at once, or (shifting) first_permille of them, then step_permille more after
+ * each wait_s until it has them all. */
+typedef struct lt_serve__traffic {
+    bool shifting;
+    const char *type; /* "CANARY" or "LINEAR", for the log */
+    int first_permille, step_permille;
+    int wait_s;
+} lt_serve__traffic;
 
 typedef struct lt_serve_capture lt_serve_capture;
 typedef struct lt_serve__async lt_serve__async;
@@ -245,7 +260,29 @@ void lt_serve__set_release_on_request(lt_serve *s, lt_serve_set *set);
  * variants, or Failed / back to InService with FailureReason. *set is the new set (NULL on
  * failure). */
 int lt_serve__load(lt_serve *serve, const char *endpoint, const lt_serve_set *serving,
-                   lt_serve_set **set, lt_err *err);
+                   lt_serve_set **set, lt_serve__traffic *traffic, lt_err *err);
+/* An update that shifts traffic (traffic->shifting after lt_serve__load, which then leaves
+ * the endpoint Updating) records the new set InService with this once it has every call. */
+int lt_serve__record_serving(lt_serve *serve, const char *endpoint, const lt_serve_set *set,
+                             lt_err *err);
+
+/* shift.c: the plan an endpoint's stored update asks for (shifting false unless an
+ * UpdateEndpoint's DeploymentConfig asked for CANARY or LINEAR), for a new set. */
+void lt_serve__traffic_plan(const json_t *endpoint_doc, const lt_serve_set *set,
+                            lt_serve__traffic *out);
+/* Runs the plan: the new set takes its share of calls beside the old one serving, more
+ * after each wait, then all of them; the endpoint is recorded InService. A task queued
+ * for the endpoint (a DeleteEndpoint) or the server closing cuts the waits short. */
+void lt_serve__shift(lt_serve *serve, const char *endpoint, lt_serve_set *set,
+                     const lt_serve__traffic *plan);
+/* serve.c, for shift.c: the slot's new set beside its old one, with permille of the
+ * calls; the new share; the old set dropped. */
+void lt_serve__shift_begin(lt_serve *serve, const char *endpoint, lt_serve_set *set, int permille);
+void lt_serve__shift_to(lt_serve *serve, const char *endpoint, int permille);
+void lt_serve__shift_end(lt_serve *serve, const char *endpoint);
+/* Waits up to ms for the server to close or a task for endpoint to be queued; true when
+ * either happened. */
+bool lt_serve__wait_interrupted(lt_serve *serve, const char *endpoint, int64_t ms);
 
 /* async.c: asynchronous inference. Open loads what the store still has queued (a restart
  * goes on with it) and starts the workers; close stops them, leaving what is unfinished

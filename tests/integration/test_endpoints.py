@@ -513,13 +513,13 @@ def test_update_retains_variant_properties_and_checks_its_deployment_config(env,
         {"VariantName": "AllTraffic", "DesiredInstanceCount": 2, "DesiredWeight": 3}])
     assert wait_endpoint(sm, "keep")["ProductionVariants"][0]["CurrentInstanceCount"] == 2
 
-    # Traffic shifted in steps, rolling updates and alarm rollbacks are refused, not ignored,
-    # and the endpoint keeps serving as it was.
+    # A canary past 100%, rolling updates and alarm rollbacks are refused, not ignored, and
+    # the endpoint keeps serving as it was.
     canary = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
         "Type": "CANARY", "WaitIntervalInSeconds": 60,
-        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}}}}
+        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 150}}}}
     alarms = dict(all_at_once, AutoRollbackConfiguration={"Alarms": [{"AlarmName": "p99"}]})
-    for config, words in ((canary, "CANARY"), (alarms, "Alarms")):
+    for config, words in ((canary, "CanarySize.Value 150"), (alarms, "Alarms")):
         r = runtime_error(lambda: sm.update_endpoint(EndpointName="keep", EndpointConfigName="keep-b",
                                                      DeploymentConfig=config))
         assert r["Error"]["Code"] == "ValidationException" and words in r["Error"]["Message"], r
@@ -535,7 +535,7 @@ def test_update_retains_variant_properties_and_checks_its_deployment_config(env,
     assert out.returncode != 0 and "ValidationException" in out.stderr, out
     r = runtime_error(lambda: sm.create_endpoint(EndpointName="keep2", EndpointConfigName="keep-b",
                                                  DeploymentConfig=canary))
-    assert "CANARY" in r["Error"]["Message"]
+    assert "CanarySize" in r["Error"]["Message"]
     d = sm.describe_endpoint(EndpointName="keep")
     assert d["EndpointStatus"] == "InService" and d["EndpointConfigName"] == "keep-a"
 
@@ -566,3 +566,89 @@ def test_update_retains_variant_properties_and_checks_its_deployment_config(env,
     assert d["DataCaptureConfig"]["CurrentSamplingPercentage"] == 50
     out = rt.invoke_endpoint(EndpointName="keep", ContentType="text/csv", Body=b"0,0\n")
     assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_canary_and_linear_updates_shift_traffic_in_steps(env, tmp_path):
+    """UpdateEndpoint with a CANARY DeploymentConfig sends the new fleet its share of the
+    calls while the old one serves the rest, for WaitIntervalInSeconds, then all of them;
+    LINEAR in steps; no call fails; a DeleteEndpoint cuts a long canary short."""
+    server, sm, rt, s3 = env
+    # Model a's centres sit on the query point (0, 0); model b's 2.8 away: each answer says
+    # which fleet served it.
+    for name, centres in (("near", [[0, 0], [10, 10]]), ("far", [[2, 2], [12, 12]])):
+        url = kmeans_artifact(tmp_path, s3, f"{name}/model.tar.gz", centres)
+        sm.create_model(ModelName=name, ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": KMEANS_IMAGE, "ModelDataUrl": url})
+        sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 2,
+             "InstanceType": "ml.m5.large"}])
+    sm.create_endpoint(EndpointName="shift", EndpointConfigName="near")
+    assert wait_endpoint(sm, "shift")["EndpointStatus"] == "InService"
+
+    def fleet():
+        out = rt.invoke_endpoint(EndpointName="shift", ContentType="text/csv", Accept="application/json",
+                                 Body=b"0,0\n")
+        return "far" if json.loads(out["Body"].read())["predictions"][0]["distance_to_cluster"] > 1.4 else "near"
+
+    def shares(n):
+        got = [fleet() for _ in range(n)]
+        return got.count("far") / n
+
+    canary = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+        "Type": "CANARY", "WaitIntervalInSeconds": 4,
+        "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}}}  # 1 of 2 instances: half
+    sm.update_endpoint(EndpointName="shift", EndpointConfigName="far", DeploymentConfig=canary)
+    wait_for(lambda: fleet() == "far" or None, timeout=20, what="the canary's first call")
+    during = shares(300)
+    d = sm.describe_endpoint(EndpointName="shift")
+    assert d["EndpointStatus"] == "Updating" and d["EndpointConfigName"] == "far", d
+    assert 0.35 < during < 0.65, during
+    d = wait_endpoint(sm, "shift")
+    assert d["EndpointStatus"] == "InService" and d["LastDeploymentConfig"] == canary, d
+    assert shares(100) == 1.0
+
+    linear = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+        "Type": "LINEAR", "WaitIntervalInSeconds": 4,
+        "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 34}}}}
+    stop, failures = threading.Event(), []
+
+    def traffic():
+        client = server.client("sagemaker-runtime")
+        while not stop.is_set():
+            try:
+                client.invoke_endpoint(EndpointName="shift", ContentType="text/csv", Body=b"0,0\n")
+            except Exception as exc:  # noqa: BLE001 - every failure is counted
+                failures.append(repr(exc))
+
+    t = threading.Thread(target=traffic)
+    t.start()
+    try:
+        sm.update_endpoint(EndpointName="shift", EndpointConfigName="near", DeploymentConfig=linear)
+        wait_for(lambda: shares(20) < 1.0 or None, timeout=20, what="the first linear step")
+        first = 1.0 - shares(300)  # the share of "near", the new fleet
+        assert 0.2 < first < 0.6, first
+        d = wait_endpoint(sm, "shift")
+        assert d["EndpointStatus"] == "InService" and d["EndpointConfigName"] == "near", d
+        assert shares(100) == 0.0
+    finally:
+        stop.set()
+        t.join()
+    assert failures == []
+
+    # A long canary is cut short by DeleteEndpoint: the endpoint is gone at once.
+    slow = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+        "Type": "CANARY", "WaitIntervalInSeconds": 600,
+        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}}}}
+    sm.update_endpoint(EndpointName="shift", EndpointConfigName="far", DeploymentConfig=slow)
+    wait_for(lambda: shares(20) > 0 or None, timeout=20, what="the slow canary")
+    assert sm.describe_endpoint(EndpointName="shift")["EndpointStatus"] == "Updating"
+    sm.delete_endpoint(EndpointName="shift")
+    assert sm.list_endpoints()["Endpoints"] == []
+
+    def gone():
+        try:
+            rt.invoke_endpoint(EndpointName="shift", ContentType="text/csv", Body=b"0,0\n")
+            return None
+        except ClientError as e:
+            return e.response["Error"]["Code"]
+    assert wait_for(gone, timeout=10, what="the runtime to drop the endpoint") == "ValidationError"
