@@ -10,7 +10,8 @@ const lt_api_kind lt_api__endpoint_config_kind = {"endpoint-config", "Endpoint c
                                                   "EndpointConfigName", "EndpointConfigArn", NULL};
 #define KIND (&lt_api__endpoint_config_kind)
 
-static int check_variants(lt_api_ctx *ctx, const json_t *variants, lt_err *err)
+/* list names the member checked: "ProductionVariants" or "ShadowProductionVariants". */
+static int check_variants(lt_api_ctx *ctx, const json_t *variants, const char *list, lt_err *err)
 {
     size_t i;
     json_t *v;
@@ -18,35 +19,33 @@ static int check_variants(lt_api_ctx *ctx, const json_t *variants, lt_err *err)
         const char *name = lt_json_str(v, "VariantName");
         for (size_t j = 0; j < i; j++)
             if (strcmp(lt_json_str(json_array_get(variants, j), "VariantName"), name) == 0)
-                return lt_err_set(err, LT_EINVAL,
-                                  "ProductionVariants: the variant name '%s' is used twice.", name);
+                return lt_err_set(err, LT_EINVAL, "%s: the variant name '%s' is used twice.", list,
+                                  name);
         const char *model = lt_json_str(v, "ModelName");
         if (!model)
-            return lt_err_set(err, LT_EINVAL, "ProductionVariants '%s': ModelName is required.",
-                              name);
+            return lt_err_set(err, LT_EINVAL, "%s '%s': ModelName is required.", list, name);
         lt_store_resource res = {0};
         lt_err inner = {0};
         int rc = lt_store_resource_get(ctx->store, lt_api__model_kind.kind, model, &res, &inner);
         lt_store_resource_clear(&res);
         if (rc == LT_ENOTFOUND)
-            return lt_err_set(err, LT_EINVAL,
-                              "Could not find model \"%s\" named by ProductionVariants '%s'.",
-                              model, name);
+            return lt_err_set(err, LT_EINVAL, "Could not find model \"%s\" named by %s '%s'.",
+                              model, list, name);
         if (rc) return lt_err_set(err, rc, "%s", inner.msg);
         /* A serverless variant has a ServerlessConfig instead of instances. */
         const json_t *serverless = json_object_get(v, "ServerlessConfig");
         if (serverless && (json_object_get(v, "InstanceType") ||
                            json_object_get(v, "InitialInstanceCount")))
             return lt_err_set(err, LT_EINVAL,
-                              "ProductionVariants '%s': give either ServerlessConfig or "
+                              "%s '%s': give either ServerlessConfig or "
                               "InstanceType and InitialInstanceCount, not both.",
-                              name);
+                              list, name);
         int64_t provisioned = lt_json_int(serverless, "ProvisionedConcurrency", 0);
         if (serverless && provisioned > lt_json_int(serverless, "MaxConcurrency", 0))
             return lt_err_set(err, LT_EINVAL,
-                              "ProductionVariants '%s': ServerlessConfig.ProvisionedConcurrency "
+                              "%s '%s': ServerlessConfig.ProvisionedConcurrency "
                               "(%lld) cannot exceed MaxConcurrency (%lld).",
-                              name, (long long)provisioned,
+                              list, name, (long long)provisioned,
                               (long long)lt_json_int(serverless, "MaxConcurrency", 0));
     }
     return 0;
@@ -56,7 +55,22 @@ static int create_endpoint_config(lt_api_ctx *ctx, const json_t *input, json_t *
                                   lt_err *err)
 {
     json_t *variants = json_object_get(input, "ProductionVariants");
-    int rc = check_variants(ctx, variants, err);
+    int rc = check_variants(ctx, variants, "ProductionVariants", err);
+    /* Shadow testing, as SageMaker has it: one production variant, one shadow variant. */
+    const json_t *shadows = json_object_get(input, "ShadowProductionVariants");
+    if (!rc && json_array_size(shadows) &&
+        (json_array_size(variants) != 1 || json_array_size(shadows) != 1))
+        rc = lt_err_set(err, LT_EINVAL,
+                        "A config with ShadowProductionVariants has exactly one production "
+                        "variant and one shadow variant (it has %zu and %zu).",
+                        json_array_size(variants), json_array_size(shadows));
+    if (!rc && json_array_size(shadows)) rc = check_variants(ctx, shadows, "ShadowProductionVariants", err);
+    if (!rc && json_array_size(shadows) &&
+        strcmp(lt_json_str(json_array_get(shadows, 0), "VariantName"),
+               lt_json_str(json_array_get(variants, 0), "VariantName")) == 0)
+        rc = lt_err_set(err, LT_EINVAL,
+                        "The shadow variant cannot share the production variant's name '%s'.",
+                        lt_json_str(json_array_get(variants, 0), "VariantName"));
     json_t *capture = json_object_get(input, "DataCaptureConfig");
     if (!rc && capture)
         rc = lt_api__check_s3_uri(lt_json_str(capture, "DestinationS3Uri"),
@@ -76,29 +90,27 @@ static int create_endpoint_config(lt_api_ctx *ctx, const json_t *input, json_t *
         rc = lt_err_set(err, LT_EINVAL,
                         "AsyncInferenceConfig.OutputConfig.NotificationConfig: SNS notifications "
                         "are not supported; poll the OutputLocation and the FailureLocation.");
-    /* Refused rather than stored and ignored: a caller asking for shadow traffic or
-     * explanations must not get an endpoint that silently does neither. */
-    if (!rc && json_array_size(json_object_get(input, "ShadowProductionVariants")))
-        rc = lt_err_set(err, LT_EINVAL,
-                        "ShadowProductionVariants are not supported: Lathe does not copy "
-                        "traffic to shadow variants. Deploy the candidate as a second "
-                        "production variant with a small InitialVariantWeight, or call it "
-                        "with TargetVariant.");
+    /* Refused rather than stored and ignored: a caller asking for explanations must not
+     * get an endpoint that silently gives none. */
     if (!rc && json_object_get(input, "ExplainerConfig"))
         rc = lt_err_set(err, LT_EINVAL,
                         "ExplainerConfig is not supported: Lathe endpoints do not compute "
                         "SageMaker Clarify online explanations.");
     if (rc) return rc;
     json_t *doc = json_object();
-    static const char *const members[] = {"ProductionVariants", "DataCaptureConfig", "KmsKeyId",
-                                          "AsyncInferenceConfig", NULL};
+    static const char *const members[] = {"ProductionVariants", "ShadowProductionVariants",
+                                          "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig",
+                                          NULL};
     lt_api__copy_members(doc, input, members);
     /* InitialVariantWeight defaults to 1.0. */
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(doc, "ProductionVariants"), i, v)
-        if (!json_object_get(v, "InitialVariantWeight"))
-            json_object_set_new(v, "InitialVariantWeight", json_real(1.0));
+    static const char *const lists[] = {"ProductionVariants", "ShadowProductionVariants"};
+    for (size_t l = 0; l < 2; l++) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(doc, lists[l]), i, v)
+            if (!json_object_get(v, "InitialVariantWeight"))
+                json_object_set_new(v, "InitialVariantWeight", json_real(1.0));
+    }
     char *arn = NULL;
     rc = lt_api__resource_create(ctx, KIND, lt_json_str(input, "EndpointConfigName"), doc, NULL,
                                  json_object_get(input, "Tags"), &arn, err);

@@ -38,16 +38,6 @@ static void model_error(lt_serve_reply *r, const char *variant, int original, co
     free(msg);
 }
 
-static uint64_t thread_random(void)
-{
-    static _Thread_local uint64_t s;
-    if (!s) lt_random_bytes(&s, sizeof s);
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    return s;
-}
-
 static const lt_serve_variant *pick(const lt_serve_set *set, const char *target)
 {
     if (target) {
@@ -55,7 +45,7 @@ static const lt_serve_variant *pick(const lt_serve_set *set, const char *target)
             if (strcmp(set->variants[i].name, target) == 0) return &set->variants[i];
         return NULL;
     }
-    double u = (double)(thread_random() >> 11) * 0x1.0p-53 * set->total_weight;
+    double u = (double)(lt_serve__random() >> 11) * 0x1.0p-53 * set->total_weight;
     for (size_t i = 0; i < set->n; i++) {
         if (u < set->variants[i].weight) return &set->variants[i];
         u -= set->variants[i].weight;
@@ -367,6 +357,7 @@ void lt_serve_invoke(lt_serve *s, const lt_serve_request *req, lt_serve_reply *r
     if (reply->status == 200 && lt_serve__capture_sampled(set->capture))
         lt_serve__capture(s, set->capture, req->endpoint, v->name, req, reply->content_type,
                           reply->body, reply->len);
+    if (lt_serve__shadow_sampled(set)) lt_serve__shadow_submit(s, set, req);
     lt_serve__set_release_on_request(s, set);
 }
 

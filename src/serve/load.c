@@ -96,6 +96,17 @@ static int record(lt_serve *s, const char *endpoint, const outcome *o, lt_err *e
                 json_array_append_new(variants, entry);
             }
             json_object_set_new(doc, "ProductionVariants", variants);
+            if (o->set->shadow) {
+                const lt_serve_variant *v = o->set->shadow;
+                json_t *entry = json_pack("{s:s, s:O, s:f, s:f, s:i, s:i}", "VariantName", v->name,
+                                          "DeployedImages", o->set->shadow_deployed,
+                                          "CurrentWeight", v->weight, "DesiredWeight", v->weight,
+                                          "CurrentInstanceCount", v->instances,
+                                          "DesiredInstanceCount", v->instances);
+                json_object_set_new(doc, "ShadowProductionVariants", json_pack("[o]", entry));
+            } else {
+                json_object_del(doc, "ShadowProductionVariants");
+            }
             json_object_set_new(doc, "EndpointConfigName", json_string(o->set->config));
             json_object_set_new(doc, "EndpointStatus", json_string("InService"));
             json_object_del(doc, "FailureReason");
@@ -196,6 +207,23 @@ int lt_serve__load(lt_serve *s, const char *endpoint, const lt_serve_set *servin
     }
     if (!lrc && set->total_weight <= 0)
         lrc = lt_err_set(&lerr, LT_EINVAL, "every variant has weight 0: no request could be served");
+    /* The shadow variant: its own weight and count come from the config (no update changes
+     * them); the share of calls it gets is its weight over the production variant's. */
+    const json_t *shadow_pv = json_array_get(json_object_get(config, "ShadowProductionVariants"), 0);
+    if (!lrc && shadow_pv && set->n == 1) {
+        json_t *weight = json_object_get(shadow_pv, "InitialVariantWeight");
+        json_t *want = json_pack("{s:f, s:I}", "DesiredWeight",
+                                 weight ? json_number_value(weight) : 1.0, "DesiredInstanceCount",
+                                 (json_int_t)lt_json_int(shadow_pv, "InitialInstanceCount", 1));
+        set->shadow = lt_xcalloc(1, sizeof *set->shadow);
+        set->shadow_deployed = json_array();
+        lrc = load_variant(s, endpoint, dir, gen, shadow_pv, want, set->shadow,
+                           set->shadow_deployed, &lerr);
+        json_decref(want);
+        double production = set->variants[0].weight;
+        set->shadow_share = production > 0 ? set->shadow->weight / production : 1.0;
+        if (set->shadow_share > 1.0) set->shadow_share = 1.0;
+    }
     /* Whether every call answers in-process, asked once per InvokeEndpoint
      * (lt_serve_in_process): a multi-model container's first call downloads. */
     set->in_process = true;

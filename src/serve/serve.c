@@ -27,6 +27,9 @@ static void set_free(lt_serve_set *set)
 {
     for (size_t i = 0; i < set->n; i++) lt_serve__variant_clear(&set->variants[i]);
     free(set->variants);
+    if (set->shadow) lt_serve__variant_clear(set->shadow);
+    free(set->shadow);
+    json_decref(set->shadow_deployed);
     if (set->dir) lt_rm_rf(set->dir, &(lt_err){0});
     free(set->dir);
     json_decref(set->capture);
@@ -74,15 +77,15 @@ static lt_serve_slot *find_slot(lt_serve *s, const char *endpoint)
     return NULL;
 }
 
-/* 0..999, uniform enough to split calls by share; per thread, no lock. */
-static int draw_permille(void)
+uint64_t lt_serve__random(void)
 {
-    static _Thread_local uint32_t x;
-    if (!x) x = (uint32_t)lt_now_ms() * 2654435761u ^ (uint32_t)(uintptr_t)&x ^ 1u;
+    static _Thread_local uint64_t x;
+    if (!x) lt_random_bytes(&x, sizeof x);
+    if (!x) x = 1;
     x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return (int)(x % 1000u);
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
 }
 
 lt_serve_set *lt_serve__acquire(lt_serve *s, const char *endpoint)
@@ -90,7 +93,7 @@ lt_serve_set *lt_serve__acquire(lt_serve *s, const char *endpoint)
     pthread_rwlock_rdlock(&s->lock);
     lt_serve_slot *slot = find_slot(s, endpoint);
     lt_serve_set *set = slot ? slot->set : NULL;
-    if (slot && slot->shift_from && draw_permille() >= atomic_load(&slot->new_permille))
+    if (slot && slot->shift_from && (int)(lt_serve__random() % 1000u) >= atomic_load(&slot->new_permille))
         set = slot->shift_from;
     if (set) atomic_fetch_add(&set->refs, 1);
     pthread_rwlock_unlock(&s->lock);
@@ -447,6 +450,7 @@ int lt_serve_open(lt_serve **out, lt_store *store, lt_blob *blob, const char *da
     }
     int rc = lt_serve__capture_open(s, err);
     if (!rc) rc = lt_serve__async_open(s, err);
+    if (!rc) rc = lt_serve__shadow_open(s, err);
     if (rc) {
         lt_serve_close(s);
         return rc;
@@ -466,6 +470,7 @@ void lt_serve_close(lt_serve *s)
     if (!s) return;
     atomic_store(&s->stopping, true);
     lt_serve__async_close(s); /* its workers hold sets: they stop before the loaders */
+    lt_serve__shadow_close(s); /* and so do the shadow variants' */
     pthread_mutex_lock(&s->queue_lock);
     s->closing = true;
     pthread_cond_broadcast(&s->queue_cond);

@@ -133,6 +133,12 @@ typedef struct lt_serve_set {
     bool scale_to_zero;
     bool cold;
     json_t *deployed;            /* per variant, its DeployedImages (for the endpoint's record) */
+    /* A shadow variant (ShadowProductionVariants) and the share of calls replicated to it
+     * (shadow.c); NULL when the config has none. It is not one of variants: no call is
+     * routed to it, and its answers never reach a caller. */
+    lt_serve_variant *shadow;
+    json_t *shadow_deployed;
+    double shadow_share;
     atomic_bool waking;          /* a cold set's load was asked for */
     _Atomic int64_t last_used_ms; /* of a set that may scale to zero */
     struct lt_serve_set *retired_next; /* in lt_serve.retired once its last user is gone */
@@ -159,6 +165,7 @@ typedef struct lt_serve__traffic {
 
 typedef struct lt_serve_capture lt_serve_capture;
 typedef struct lt_serve__async lt_serve__async;
+typedef struct lt_serve__shadow lt_serve__shadow;
 
 typedef struct lt_serve_task {
     char *endpoint;
@@ -234,6 +241,7 @@ struct lt_serve {
     atomic_bool stopping; /* set first thing at close: loads still starting programs give up */
     lt_serve_capture *capture;
     lt_serve__async *async;
+    lt_serve__shadow *shadow;
     int serverless_idle_s;   /* LATHE_SERVERLESS_IDLE_S, read at open (default 300) */
     pthread_cond_t swapped;  /* with queue_lock: broadcast when a slot's set changes */
 };
@@ -247,7 +255,11 @@ void lt_serve__variant_clear(lt_serve_variant *v);
 lt_serve_set *lt_serve__wake(lt_serve *serve, const char *endpoint, lt_serve_set *cold,
                              int timeout_s);
 
-/* The set an endpoint serves, with a reference for the caller (NULL when none). */
+/* A per-thread xorshift draw (no lock): splits calls across variants and fleets. */
+uint64_t lt_serve__random(void);
+
+/* The set an endpoint serves, with a reference for the caller (NULL when none; while an
+ * update shifts traffic, the old or the new set, drawn by the new one's share). */
 lt_serve_set *lt_serve__acquire(lt_serve *serve, const char *endpoint);
 void lt_serve__set_release(lt_serve_set *set);
 /* The same from a request thread: a set it drops last (an update or a delete swapped it
@@ -289,6 +301,14 @@ bool lt_serve__wait_interrupted(lt_serve *serve, const char *endpoint, int64_t m
  * queued in the store. */
 int lt_serve__async_open(lt_serve *serve, lt_err *err);
 void lt_serve__async_close(lt_serve *serve);
+
+/* shadow.c: shadow variants. Open starts the workers; close stops them, dropping the
+ * copies not yet served. Whether this call is one the set's shadow gets a copy of; the
+ * copy, queued (dropped when the shadow is too far behind). */
+int lt_serve__shadow_open(lt_serve *serve, lt_err *err);
+void lt_serve__shadow_close(lt_serve *serve);
+bool lt_serve__shadow_sampled(const lt_serve_set *set);
+void lt_serve__shadow_submit(lt_serve *serve, lt_serve_set *set, const lt_serve_request *req);
 
 /* capture.c: data capture */
 int lt_serve__capture_open(lt_serve *serve, lt_err *err);

@@ -1,5 +1,6 @@
 """Hosting through boto3: models, endpoint configs and endpoints, and InvokeEndpoint on
 built-in algorithm models served in-process."""
+import base64
 import io
 import json
 import os
@@ -163,8 +164,8 @@ def test_control_plane_refuses_what_cannot_be_served(env, tmp_path):
                     PrimaryContainer={"Image": KMEANS_IMAGE, "ModelDataUrl": url})
     pv = [{"VariantName": "a", "ModelName": "ok", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]
     c, m = code(lambda: sm.create_endpoint_config(EndpointConfigName="c2", ProductionVariants=pv,
-                                                  ShadowProductionVariants=[dict(pv[0], VariantName="s")]))
-    assert c == "ValidationException" and "ShadowProductionVariants are not supported" in m
+                                                  ShadowProductionVariants=pv))
+    assert c == "ValidationException" and "cannot share the production variant's name" in m
     c, m = code(lambda: sm.create_endpoint_config(EndpointConfigName="c3", ProductionVariants=pv,
                                                   ExplainerConfig={"ClarifyExplainerConfig": {
                                                       "ShapConfig": {"ShapBaselineConfig": {"ShapBaseline": "1,2"}}}}))
@@ -652,3 +653,66 @@ def test_canary_and_linear_updates_shift_traffic_in_steps(env, tmp_path):
         except ClientError as e:
             return e.response["Error"]["Code"]
     assert wait_for(gone, timeout=10, what="the runtime to drop the endpoint") == "ValidationError"
+
+
+def test_shadow_variant_gets_a_copy_of_the_calls_and_answers_no_one(env, tmp_path):
+    """A config with ShadowProductionVariants: callers get the production variant's
+    answers only; the shadow serves its share of copies (its weight over production's),
+    and data capture records both under their own variant names."""
+    server, sm, rt, s3 = env
+    for name, centres in (("prod", [[0, 0], [10, 10]]), ("cand", [[2, 2], [12, 12]])):
+        url = kmeans_artifact(tmp_path, s3, f"{name}/model.tar.gz", centres)
+        sm.create_model(ModelName=name, ExecutionRoleArn=ROLE,
+                        PrimaryContainer={"Image": KMEANS_IMAGE, "ModelDataUrl": url})
+    production = [{"VariantName": "Prod", "ModelName": "prod", "InitialInstanceCount": 1,
+                   "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}]
+    shadow = [{"VariantName": "Cand", "ModelName": "cand", "InitialInstanceCount": 1,
+               "InstanceType": "ml.m5.large", "InitialVariantWeight": 0.5}]
+    r = runtime_error(lambda: sm.create_endpoint_config(
+        EndpointConfigName="two", ProductionVariants=production + [dict(production[0], VariantName="B")],
+        ShadowProductionVariants=shadow))
+    assert "exactly one production variant and one shadow variant" in r["Error"]["Message"]
+    r = runtime_error(lambda: sm.create_endpoint_config(
+        EndpointConfigName="ghost", ProductionVariants=production,
+        ShadowProductionVariants=[dict(shadow[0], ModelName="ghost")]))
+    assert "Could not find model \"ghost\" named by ShadowProductionVariants" in r["Error"]["Message"]
+    sm.create_endpoint_config(
+        EndpointConfigName="shadowed", ProductionVariants=production, ShadowProductionVariants=shadow,
+        DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100,
+                           "DestinationS3Uri": f"s3://{BUCKET}/shadow-capture",
+                           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]})
+    assert sm.describe_endpoint_config(EndpointConfigName="shadowed")["ShadowProductionVariants"][0][
+        "VariantName"] == "Cand"
+    sm.create_endpoint(EndpointName="shadowed", EndpointConfigName="shadowed")
+    d = wait_endpoint(sm, "shadowed")
+    assert d["EndpointStatus"] == "InService", d.get("FailureReason")
+    sv = d["ShadowProductionVariants"]
+    assert [(v["VariantName"], v["CurrentInstanceCount"], v["CurrentWeight"]) for v in sv] == [("Cand", 1, 0.5)]
+
+    n = 400
+    for i in range(n):
+        out = rt.invoke_endpoint(EndpointName="shadowed", ContentType="text/csv",
+                                 Accept="application/json", Body=b"0,0\n", InferenceId=f"call-{i}")
+        assert out["ResponseMetadata"]["HTTPHeaders"]["x-amzn-invoked-production-variant"] == "Prod"
+        assert json.loads(out["Body"].read())["predictions"][0]["distance_to_cluster"] < 1.0
+
+    def captured(variant):
+        recs = []
+        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"shadow-capture/shadowed/{variant}/").get("Contents", []):
+            body = s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read().decode()
+            recs += [json.loads(l) for l in body.splitlines()]
+        return recs
+
+    wait_for(lambda: len(captured("Prod")) == n or None, timeout=30, what="the production capture")
+    wait_for(lambda: len(captured("Cand")) > 0.3 * n or None, timeout=30,
+             what="the shadow's captured answers")
+    time.sleep(1.5)  # capture writes a batch every second or so: the last copies land
+    copies = captured("Cand")
+    assert 0.35 * n < len(copies) < 0.65 * n, len(copies)
+    prod_ids = {r["eventMetadata"]["inferenceId"] for r in captured("Prod")}
+    for rec in copies:  # copies of real calls, answered by the candidate model
+        assert rec["eventMetadata"]["inferenceId"] in prod_ids
+        out = rec["captureData"]["endpointOutput"]
+        assert out["encoding"] == "BASE64"  # no CaptureContentTypeHeader: SageMaker's default
+        answer = json.loads(base64.b64decode(out["data"]))
+        assert answer["predictions"][0]["distance_to_cluster"] > 2.0, answer
