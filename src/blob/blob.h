@@ -286,5 +286,8 @@ int lt_blob_pack_dir(const char *dir, const char *tar_gz_path, lt_err *err);
  * are absolute, contain "..", or are links that point outside dir, and device files:
  * LT_EINVAL naming the member. */
 int lt_blob_unpack(const char *archive_path, const char *dir, lt_err *err);
+/* Appends the gzip data (one member or several concatenated) inflated to out. LT_EINVAL
+ * when it is not gzip or is cut short; LT_ELIMIT past out's maximum. */
+int lt_blob_gunzip(const void *data, size_t len, lt_buf *out, lt_err *err);
 
 #endif

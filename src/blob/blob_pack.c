@@ -253,3 +253,29 @@ int lt_blob_unpack(const char *archive_path, const char *dir, lt_err *err)
     free(root);
     return rc;
 }
+
+int lt_blob_gunzip(const void *data, size_t len, lt_buf *out, lt_err *err)
+{
+    struct archive *in = archive_read_new();
+    archive_read_support_filter_gzip(in);
+    archive_read_support_format_raw(in);
+    struct archive_entry *entry;
+    int rc = 0;
+    /* The raw format takes any bytes: insist on the gzip filter having been found. */
+    if (archive_read_open_memory(in, data, len) != ARCHIVE_OK ||
+        archive_read_next_header(in, &entry) != ARCHIVE_OK || archive_filter_count(in) < 2 ||
+        archive_filter_code(in, 0) != ARCHIVE_FILTER_GZIP)
+        rc = lt_err_set(err, LT_EINVAL, "not gzip data (%s)",
+                        archive_error_string(in) ? archive_error_string(in) : "no gzip header");
+    char buf[1 << 16];
+    la_ssize_t n;
+    while (!rc && (n = archive_read_data(in, buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            rc = lt_err_set(err, LT_EINVAL, "bad gzip data: %s", archive_error_string(in));
+            break;
+        }
+        rc = lt_buf_append(out, buf, (size_t)n, err);
+    }
+    archive_read_free(in);
+    return rc;
+}

@@ -113,6 +113,8 @@ static int open_batch(transform *t, lt_err *err)
         .workers = (int)lt_json_int(t->doc, "MaxConcurrentTransforms", 1),
         .answer_timeout_ms = lt_json_int(client, "InvocationsTimeoutInSeconds", 600) * 1000,
         .instance_type = lt_json_str(json_object_get(t->doc, "TransformResources"), "InstanceType"),
+        .environment = json_object_get(t->doc, "Environment"),
+        .max_retries = (int)lt_json_int(client, "InvocationsMaxRetries", 3),
     };
     int rc = lt_serve_batch_open(&t->batch, &p, err);
     free(work);
@@ -132,6 +134,17 @@ static int transform_object(transform *t, const char *bucket, const char *key, c
     lt_buf_init(&out, (size_t)8 << 30);
     char *uri = lt_xasprintf("s3://%s/%s", bucket, key);
     int rc = lt_blob_uri_get_bytes(t->data->blob, uri, &body, err);
+    /* TransformInput.CompressionType Gzip: each object is inflated before it is split. */
+    const char *compression = lt_json_str(json_object_get(t->doc, "TransformInput"), "CompressionType");
+    if (!rc && compression && strcmp(compression, "Gzip") == 0) {
+        lt_buf plain;
+        lt_buf_init(&plain, (size_t)4 << 30);
+        lt_err gerr = {0};
+        rc = lt_blob_gunzip(body.data ? body.data : "", body.len, &plain, &gerr);
+        if (rc) rc = lt_err_set(err, rc, "%s (TransformInput.CompressionType Gzip): %s", uri, gerr.msg);
+        lt_buf_free(&body);
+        body = plain;
+    }
     if (!rc) rc = lt_cli__transform_object(&t->tx, body.data ? body.data : "", body.len, uri, &out, err);
     const json_t *output = json_object_get(t->doc, "TransformOutput");
     const char *prefix = lt_json_str(output, "S3OutputPath");

@@ -12,6 +12,7 @@
 struct lt_serve_batch {
     lt_serve_variant variant;
     json_t *execution_parameters; /* what the program answered, or NULL */
+    int max_retries;
 };
 
 bool lt_serve_model_is_builtin(lt_store *store, const char *model_name)
@@ -63,6 +64,13 @@ int lt_serve_batch_open(lt_serve_batch **out, const lt_serve_batch_params *p, lt
         .answer_timeout_ms = p->answer_timeout_ms > 0 ? p->answer_timeout_ms : 600000,
         .max_answer_bytes = (size_t)1 << 30,
     };
+    /* The programs know they serve a transform (SAGEMAKER_BATCH, as SageMaker sets it) and
+     * get the job's Environment over their containers' own. */
+    json_t *env = json_object();
+    if (json_is_object(p->environment)) json_object_update(env, (json_t *)p->environment);
+    json_object_set_new(env, "SAGEMAKER_BATCH", json_string("true"));
+    ctx.environment = env;
+    b->max_retries = p->max_retries > 0 ? p->max_retries : 0;
     /* Each worker runs under the instance type's limits, as an endpoint's worker does. */
     const lt_exec_instance_type *type = lt_exec_instance_type_find(p->instance_type);
     if (type) {
@@ -72,6 +80,7 @@ int lt_serve_batch_open(lt_serve_batch **out, const lt_serve_batch_params *p, lt
     int rc = lt_serve__model_load(&ctx, p->model_name, "transform", p->workers > 0 ? p->workers : 1,
                                   p->work_dir, &b->variant, NULL, err);
     free(prefix);
+    json_decref(env);
     /* Only a single serve program is asked: a pipeline's defaults are the job's own. */
     if (!rc && b->variant.n_containers == 1 && b->variant.containers[0].program) {
         lt_serve_answer ans;
@@ -94,13 +103,33 @@ const json_t *lt_serve_batch_execution_parameters(const lt_serve_batch *b)
     return b->execution_parameters;
 }
 
+/* Whether a failed reply is the program's fault rather than the input's: the runtime's own
+ * 5xx, or a ModelError whose container status was 5xx. */
+static bool server_side(const lt_serve_reply *reply)
+{
+    if (reply->status >= 500) return true;
+    json_t *doc = NULL;
+    bool yes = false;
+    if (reply->body && lt_json_parse(reply->body, reply->len, &doc, NULL) == 0)
+        yes = lt_json_int(doc, "OriginalStatusCode", 0) >= 500;
+    json_decref(doc);
+    return yes;
+}
+
 int lt_serve_batch_predict(lt_serve_batch *b, const char *content_type, const char *accept,
                            const char *data, size_t len, lt_buf *out, lt_err *err)
 {
     lt_serve_request req = {
         .content_type = content_type, .accept = accept, .body = data, .len = len};
     lt_serve_reply reply;
-    lt_serve__variant_invoke(&b->variant, &req, &reply);
+    /* A failure on the program's side (a 5xx, no answer in time, no worker ready) is tried
+     * again up to max_retries times; a refusal of the input (4xx) is final. */
+    for (int attempt = 0;; attempt++) {
+        memset(&reply, 0, sizeof reply);
+        lt_serve__variant_invoke(&b->variant, &req, &reply);
+        if (reply.status == 200 || attempt >= b->max_retries || !server_side(&reply)) break;
+        lt_serve_reply_free(&reply);
+    }
     int rc = 0;
     if (reply.status != 200) {
         json_t *doc = NULL;

@@ -60,6 +60,7 @@ static int load_container(const lt_serve__model_ctx *ctx, const char *label,
             json_decref(env);
             env = json_object();
         }
+        if (json_is_object(ctx->environment)) json_object_update(env, (json_t *)ctx->environment);
         if (multi && !json_object_get(env, "SAGEMAKER_MULTI_MODEL"))
             json_object_set_new(env, "SAGEMAKER_MULTI_MODEL", json_string("true"));
         lt_serve_program_params params = {

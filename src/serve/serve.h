@@ -186,6 +186,9 @@ typedef struct lt_serve_batch_params {
     int startup_timeout_s;     /* 0: 240 s */
     int64_t answer_timeout_ms; /* per batch (0: 600 s) */
     const char *instance_type; /* each worker's memory and vCPU limits (NULL or unknown: none) */
+    const json_t *environment; /* the job's Environment, over each container's (may be NULL) */
+    int max_retries; /* a batch the program fails with a 5xx or no answer is sent again this
+                        many times (ModelClientConfig.InvocationsMaxRetries) */
 } lt_serve_batch_params;
 
 /* Whether model_name is one built-in algorithm's model (which the transform runner serves

@@ -103,6 +103,8 @@ typedef struct lt_serve__model_ctx {
     uint64_t memory_bytes; /* each serve program worker's limit; 0: none */
     int vcpus;             /* likewise; 0: none */
     const atomic_bool *cancel; /* see lt_serve_program_params */
+    const json_t *environment; /* set in every serve program over its container's own
+                                  Environment (a transform job's); may be NULL */
 } lt_serve__model_ctx;
 
 /* Loads model_name's containers under dir into out (named variant, instances workers per

@@ -32,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 WEIGHTS = json.load(open("/opt/ml/model/weights.json"))
 SCALE = float(os.environ["SCALE"])
 CLIENT_PORTS = set()  # the connections /invocations came in on
+FAILED = [0]  # /invocations calls so far, for FAIL_FIRST
 print(f"linear serve: {len(WEIGHTS['w'])} weights, scale {SCALE}, port "
       f"{os.environ['SAGEMAKER_BIND_TO_PORT']}, safe range {os.environ['SAGEMAKER_SAFE_PORT_RANGE']}",
       flush=True)
@@ -83,6 +84,10 @@ class Handler(BaseHTTPRequestHandler):
         CLIENT_PORTS.add(self.client_address[1])
         if self.path != "/invocations":
             return self.answer(404, "no such path")
+        FAILED[0] += 1
+        if FAILED[0] <= int(os.environ.get("FAIL_FIRST", "0")):  # a flaky model server
+            print(f"failing call {FAILED[0]}", flush=True)
+            return self.answer(500, "out of memory, try again")
         if self.headers.get("Content-Type", "").split(";")[0] != "text/csv":
             return self.answer(415, "send text/csv, not " + self.headers.get("Content-Type", ""))
         out = []
@@ -114,6 +119,9 @@ class Handler(BaseHTTPRequestHandler):
 ThreadingHTTPServer.daemon_threads = True
 if os.environ.get("LOG_LIMITS"):
     print("limits " + json.dumps(cgroup_limits()), flush=True)
+if os.environ.get("LOG_ENV"):
+    print("env " + json.dumps({k: os.environ.get(k) for k in os.environ["LOG_ENV"].split(",")}),
+          flush=True)
 ThreadingHTTPServer(("127.0.0.1", int(os.environ["SAGEMAKER_BIND_TO_PORT"])), Handler).serve_forever()
 '''
 
@@ -769,3 +777,42 @@ def test_stop_is_seen_between_the_batches_of_one_object(byo, tmp_path):
     # An object stopped part way writes no output.
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="out/bt-stop").get("KeyCount", 0) == 0
     assert serve_pids(server) == []
+
+
+def test_transform_passes_its_environment_and_retries_a_failing_program(byo, tmp_path):
+    """CreateTransformJob's Environment reaches the serve program over the model's own, with
+    SAGEMAKER_BATCH=true; a batch the program fails with a 5xx is sent again up to
+    ModelClientConfig.InvocationsMaxRetries times."""
+    server, sm, rt, s3 = byo
+    linear_model(server, tmp_path, s3, sm, "tenv", env={"FAIL_FIRST": "2"})
+    rows = [[1, 2, 3], [0, 0, 1]]
+    s3.put_object(Bucket=BUCKET, Key="tenv/in/a.csv", Body=csv_body(rows).encode())
+
+    def run(name, retries):
+        sm.create_transform_job(
+            TransformJobName=name, ModelName="tenv", MaxConcurrentTransforms=1,
+            BatchStrategy="MultiRecord",
+            Environment={"LOG_ENV": "SAGEMAKER_BATCH,JOB_FLAG,SCALE", "JOB_FLAG": "on", "SCALE": "5"},
+            ModelClientConfig={"InvocationsMaxRetries": retries, "InvocationsTimeoutInSeconds": 30},
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                            "S3Uri": f"s3://{BUCKET}/tenv/in/"}},
+                            "ContentType": "text/csv", "SplitType": "Line"},
+            TransformOutput={"S3OutputPath": f"s3://{BUCKET}/out/{name}", "Accept": "text/csv"},
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+        return wait_for(lambda: (d := sm.describe_transform_job(TransformJobName=name))
+                        ["TransformJobStatus"] not in ("InProgress", "Stopping") and d, timeout=90,
+                        what=f"transform {name}")
+
+    d = run("tenv-retried", 3)
+    assert d["TransformJobStatus"] == "Completed", d.get("FailureReason")
+    out = s3.get_object(Bucket=BUCKET, Key="out/tenv-retried/a.csv.out")["Body"].read().decode()
+    # The job's SCALE (5) wins over the model's (3).
+    assert np.allclose([float(v) for v in out.split()], [5 / 3 * e for e in expected(rows)]), out
+    logs = log_text(server, "/aws/sagemaker/TransformJobs")
+    env = [json.loads(l[4:]) for l in logs.splitlines() if l.startswith("env ")]
+    assert env == [{"SAGEMAKER_BATCH": "true", "JOB_FLAG": "on", "SCALE": "5"}], logs
+    assert logs.count("failing call") == 2
+
+    d = run("tenv-no-retry", 0)
+    assert d["TransformJobStatus"] == "Failed"
+    assert "out of memory, try again" in d["FailureReason"], d["FailureReason"]
