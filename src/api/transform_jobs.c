@@ -106,12 +106,18 @@ static int create_transform_job(lt_api_ctx *ctx, const json_t *input, json_t **o
         rc = lt_api__check_s3_uri(lt_json_str(json_object_get(input, "TransformOutput"), "S3OutputPath"),
                                   "TransformOutput.S3OutputPath", err);
     if (!rc) rc = check_processing(json_object_get(input, "DataProcessing"), in, err);
+    /* Refused rather than stored and ignored: nothing would be captured. */
+    if (!rc && json_object_get(input, "DataCaptureConfig"))
+        rc = lt_err_set(err, LT_EINVAL,
+                        "DataCaptureConfig is not supported for batch transform: the inputs and "
+                        "outputs are the job's own S3 objects (TransformInput and "
+                        "TransformOutput.S3OutputPath).");
     if (rc) return rc;
     json_t *doc = json_object();
     static const char *const members[] = {
         "ModelName", "MaxConcurrentTransforms", "ModelClientConfig", "MaxPayloadInMB",
         "BatchStrategy", "Environment", "TransformInput", "TransformOutput", "TransformResources",
-        "DataProcessing", "ExperimentConfig", "DataCaptureConfig", NULL};
+        "DataProcessing", "ExperimentConfig", NULL};
     lt_api__copy_members(doc, input, members);
     /* Unset MaxPayloadInMB and BatchStrategy stay unset: the runner takes a serve program's
      * /execution-parameters for them, and SageMaker's defaults (6 MB, MultiRecord) after. */

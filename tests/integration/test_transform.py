@@ -368,6 +368,8 @@ def test_bad_processing_and_split_refused_at_create(xgb_env):
     assert "RecordIO" in msg, msg
     msg = create(content_type="text/libsvm", DataProcessing={"InputFilter": "$[1:]"})
     assert "text/libsvm" in msg, msg
+    msg = create(DataCaptureConfig={"DestinationS3Uri": f"s3://{BUCKET}/capture"})
+    assert "DataCaptureConfig is not supported for batch transform" in msg, msg
     assert sm.list_transform_jobs()["TransformJobSummaries"] == []
 
 
