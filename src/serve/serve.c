@@ -111,7 +111,7 @@ bool lt_serve_in_process(lt_serve *s, const char *endpoint)
     return in_process;
 }
 
-void lt_serve__shift_begin(lt_serve *s, const char *endpoint, lt_serve_set *set, int permille)
+bool lt_serve__shift_begin(lt_serve *s, const char *endpoint, lt_serve_set *set, int permille)
 {
     pthread_rwlock_wrlock(&s->lock);
     lt_serve_slot *slot = find_slot(s, endpoint);
@@ -121,11 +121,10 @@ void lt_serve__shift_begin(lt_serve *s, const char *endpoint, lt_serve_set *set,
         slot->shift_from = slot->set;
         slot->set = set;
         atomic_store(&slot->new_permille, permille);
-    } else {
-        drop = set; /* deleted meanwhile */
     }
     pthread_rwlock_unlock(&s->lock);
     lt_serve__set_release(drop);
+    return slot != NULL;
 }
 
 void lt_serve__shift_to(lt_serve *s, const char *endpoint, int permille)

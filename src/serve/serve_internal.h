@@ -290,8 +290,9 @@ void lt_serve__traffic_plan(const json_t *endpoint_doc, const lt_serve_set *set,
 void lt_serve__shift(lt_serve *serve, const char *endpoint, lt_serve_set *set,
                      const lt_serve__traffic *plan);
 /* serve.c, for shift.c: the slot's new set beside its old one, with permille of the
- * calls; the new share; the old set dropped. */
-void lt_serve__shift_begin(lt_serve *serve, const char *endpoint, lt_serve_set *set, int permille);
+ * calls (false, set untouched, when the endpoint has no slot); the new share; the old set
+ * dropped. */
+bool lt_serve__shift_begin(lt_serve *serve, const char *endpoint, lt_serve_set *set, int permille);
 void lt_serve__shift_to(lt_serve *serve, const char *endpoint, int permille);
 void lt_serve__shift_end(lt_serve *serve, const char *endpoint);
 /* Waits up to ms for the server to close or a task for endpoint to be queued; true when

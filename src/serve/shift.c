@@ -54,7 +54,10 @@ void lt_serve__shift(lt_serve *s, const char *endpoint, lt_serve_set *set,
                      const lt_serve__traffic *plan)
 {
     int permille = plan->first_permille;
-    lt_serve__shift_begin(s, endpoint, set, permille);
+    if (!lt_serve__shift_begin(s, endpoint, set, permille)) { /* nothing serves it now */
+        lt_serve__set_release(set);
+        return;
+    }
     lt_log_info("endpoint %s: %s update: %.1f%% of calls to the new fleet", endpoint, plan->type,
                 permille / 10.0);
     bool cut = false;
