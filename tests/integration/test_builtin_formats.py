@@ -3,12 +3,11 @@ inference formats: text/csv, application/json, application/jsonlines and
 application/x-recordio-protobuf in (text/libsvm too for XGBoost), and the same four out.
 Each answer must carry the same predictions as the JSON answer to the CSV request.
 
-RecordIO-protobuf is encoded and decoded here by hand from the wire format
-(SAGEMAKER-CONTRACTS.md 5.2), independently of Lathe's protobuf-c codec."""
+RecordIO-protobuf is encoded and decoded by hand from the wire format (recordio_util.py),
+independently of Lathe's protobuf-c codec."""
 import io
 import json
 import os
-import struct
 import subprocess
 import tarfile
 
@@ -17,6 +16,7 @@ import pytest
 
 from conftest import LATHE_BIN, Server, assert_clean_log
 from jobs_util import ROLE, wait_for
+from recordio_util import frame, label_records, record_protobuf
 
 BUCKET = "formats"
 ECR = "382416733822.dkr.ecr.us-east-1.amazonaws.com"
@@ -43,92 +43,9 @@ ALGORITHMS = {
 ROWS = [[0.5, -1.25, 2.0, 0.0], [-3.0, 0.75, 1.5, 4.0], [1.0, 1.0, -2.5, 0.25]]
 
 
-# ---- RecordIO-protobuf by hand -----------------------------------------------------------
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def field(number, payload):
-    """A length-delimited field (wire type 2)."""
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-
-def frame(payload):
-    pad = (4 - len(payload) % 4) % 4
-    return struct.pack("<II", 0xCED7230A, len(payload)) + payload + b"\0" * pad
-
-
 def recordio_request(rows):
     """One Record per row, features["values"] a dense Float32Tensor, as the SDK writes."""
-    out = b""
-    for row in rows:
-        tensor = field(1, struct.pack(f"<{len(row)}f", *row))       # Float32Tensor.values
-        value = field(2, tensor)                                     # Value.float32_tensor
-        entry = field(1, b"values") + field(2, value)                # map entry
-        out += frame(field(1, entry))                                # Record.features
-    return out
-
-
-def fields(buf):
-    """(number, wire type, value) of each field of one protobuf message."""
-    i, out = 0, []
-    while i < len(buf):
-        key, i = read_varint(buf, i)
-        number, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = read_varint(buf, i)
-        elif wt == 1:
-            v, i = buf[i:i + 8], i + 8
-        elif wt == 2:
-            n, i = read_varint(buf, i)
-            v, i = buf[i:i + n], i + n
-        elif wt == 5:
-            v, i = buf[i:i + 4], i + 4
-        else:
-            raise AssertionError(f"wire type {wt}")
-        out.append((number, wt, v))
-    return out
-
-
-def read_varint(buf, i):
-    n = shift = 0
-    while True:
-        b = buf[i]
-        i += 1
-        n |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return n, i
-
-
-def recordio_response(body):
-    """Each frame's Record as {label key: [float32 values]}; asserts there are no features."""
-    records, at = [], 0
-    while at < len(body):
-        magic, lrec = struct.unpack_from("<II", body, at)
-        assert magic == 0xCED7230A and lrec >> 29 == 0, (magic, lrec)
-        payload = body[at + 8:at + 8 + lrec]
-        at += 8 + lrec + (4 - lrec % 4) % 4
-        labels = {}
-        for number, wt, entry in fields(payload):
-            assert number == 2 and wt == 2, f"Record field {number}: only label is expected"
-            parts = {n: v for n, _, v in fields(entry)}
-            (tensor_field, _, tensor), = fields(parts[2])
-            assert tensor_field == 2, "label values must be Float32Tensors"
-            values = []
-            for n, w, v in fields(tensor):
-                assert n == 1, "a label tensor has values only"
-                values += struct.unpack(f"<{len(v) // 4}f", v) if w == 2 else struct.unpack("<f", v)
-            labels[parts[1].decode()] = list(values)
-        records.append(labels)
-    return records
+    return b"".join(frame(record_protobuf(row)) for row in rows)
 
 
 # ---- the models ----------------------------------------------------------------------------
@@ -248,7 +165,7 @@ def test_every_response_format_carries_the_same_predictions(deployed, name):
     ctype, body = invoke(rt, name, "application/jsonlines", REQUESTS["application/jsonlines"],
                          "application/x-recordio-protobuf")
     assert ctype == "application/x-recordio-protobuf"
-    records = recordio_response(body)
+    records = label_records(body)
     assert len(records) == len(want)
     for rec, w in zip(records, want):
         close(rec, {k: v if isinstance(v, list) else [v] for k, v in w.items()})

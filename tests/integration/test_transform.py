@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from jobs_util import ROLE, python_xgboost_model, wait_for
+from recordio_util import frame, record_protobuf
 from test_endpoints import KMEANS_IMAGE, kmeans_artifact
 
 BUCKET = "lathe-models"  # kmeans_artifact writes here
@@ -245,35 +246,6 @@ def test_a_filter_that_selects_nothing_fails_naming_the_record(xgb_env):
     assert d["TransformJobStatus"] == "Failed"
     assert (f"s3://{BUCKET}/dp/nothing/part.jsonl record 3: InputFilter '$.features' selects nothing"
             in d["FailureReason"]), d["FailureReason"]
-
-
-def _varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _field(num, payload):
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def record_protobuf(values):
-    """aialgs.data.Record with features["values"] a dense Float32Tensor, encoded by hand."""
-    import struct
-    tensor = _field(1, struct.pack(f"<{len(values)}f", *values))
-    value = _field(2, tensor)
-    entry = _field(1, b"values") + _field(2, value)
-    return _field(1, entry)
-
-
-def frame(payload, flag=0):
-    import struct
-    pad = b"\0" * ((4 - len(payload) % 4) % 4)
-    return struct.pack("<II", 0xced7230a, len(payload) | flag << 29) + payload + pad
 
 
 def test_recordio_split_input(xgb_env):
